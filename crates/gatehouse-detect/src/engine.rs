@@ -1,0 +1,915 @@
+//! The engine: compiles every rule into one multi-pattern automaton per detector family, runs
+//! the normaliser, the pattern pass, the PERSON recognizer and the decoder, resolves overlaps,
+//! maps spans back to the original text and decides actions.
+
+use crate::checksum;
+use crate::config::{Action, CustomPattern, DetectConfig, MAX_CUSTOM_PATTERNS, MAX_CUSTOM_PATTERN_LEN};
+use crate::decode::{self, DecodeLimits};
+use crate::error::{Error, ErrorKind};
+use crate::names;
+use crate::normalize::{self, Normalized};
+use crate::redact::{self, Pseudonymizer};
+use crate::rules::{self, Rule, RuleFile, Validator};
+use crate::stream::StreamScanner;
+use aho_corasick::AhoCorasick;
+use gatehouse_core::{Direction, Finding, Verdict};
+use regex_automata::{Anchored, Input, meta, util::syntax};
+use std::sync::Arc;
+
+/// A finding with everything the engine knows about it: char and byte offsets into the original
+/// text and the action configured for it. Like [`Finding`], it never holds the matched value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Detection {
+    /// Detector family (`pii`, `secrets`, `obfuscation`, …).
+    pub detector: Arc<str>,
+    /// Entity type or rule id.
+    pub kind: Arc<str>,
+    /// Confidence in [0, 1].
+    pub score: f32,
+    /// Start, Unicode scalar offset into the original text.
+    pub start: usize,
+    /// End (exclusive), Unicode scalar offset.
+    pub end: usize,
+    /// Start, byte offset into the original text.
+    pub byte_start: usize,
+    /// End (exclusive), byte offset.
+    pub byte_end: usize,
+    /// What the configuration says to do with it.
+    pub action: Action,
+}
+
+impl Detection {
+    /// The shared, loggable form.
+    pub fn to_finding(&self) -> Finding {
+        Finding {
+            detector: self.detector.to_string(),
+            kind: self.kind.to_string(),
+            score: self.score,
+            start: self.start,
+            end: self.end,
+        }
+    }
+}
+
+/// Result of scanning one text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScanOutcome {
+    /// Findings in the shared form, sorted by start.
+    pub findings: Vec<Finding>,
+    /// The same findings with byte offsets and actions.
+    pub detections: Vec<Detection>,
+    /// The strongest action among the findings.
+    pub verdict: Verdict,
+    /// The text with every span whose action is `redact` or `block` masked; `None` when nothing
+    /// was masked.
+    pub redacted: Option<String>,
+}
+
+/// A raw hit, in byte offsets of the text it was found in.
+#[derive(Debug, Clone)]
+pub(crate) struct Hit {
+    pub detector: Arc<str>,
+    pub kind: Arc<str>,
+    pub score: f32,
+    pub start: usize,
+    pub end: usize,
+    /// Overlap family: hits of one family do not overlap after resolution.
+    pub family: u8,
+}
+
+const FAMILY_PII: u8 = 0;
+const FAMILY_SECRETS: u8 = 1;
+const FAMILY_OBFUSCATION: u8 = 2;
+
+pub(crate) struct CompiledRule {
+    detector: Arc<str>,
+    kind: Arc<str>,
+    group: usize,
+    validator: Validator,
+    score: f32,
+    ctx_ids: Vec<u32>,
+    context_required: bool,
+    min_entropy: Option<f32>,
+    placeholder_check: bool,
+    generic: bool,
+}
+
+pub(crate) struct PatternSet {
+    re: meta::Regex,
+    rules: Vec<CompiledRule>,
+    /// On a rejected match, try lower-priority patterns anchored at the same start.
+    fallback: bool,
+    family: u8,
+}
+
+pub(crate) struct Inner {
+    pub(crate) cfg: DetectConfig,
+    sets: Vec<PatternSet>,
+    ctx: Option<AhoCorasick>,
+    pub(crate) liveness: Option<regex_automata::hybrid::dfa::DFA>,
+    pub(crate) max_pattern_len: usize,
+    pub(crate) hash_key: Vec<u8>,
+    placeholder_kind: Arc<str>,
+    secrets_detector: Arc<str>,
+    obf_detector: Arc<str>,
+    pii_detector: Arc<str>,
+    person_kind: Arc<str>,
+}
+
+/// The detection engine. Cheap to clone (shared, immutable); build it once per configuration.
+#[derive(Clone)]
+pub struct Engine {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("pattern_sets", &self.inner.sets.len())
+            .field("max_pattern_len", &self.inner.max_pattern_len)
+            .finish_non_exhaustive()
+    }
+}
+
+fn expand_macros(re: &str) -> String {
+    re.replace(
+        "{{assign}}",
+        r#"\\?['"]?\s{0,3}(?:=|:=|::=|:|=>|\?=|,|\|\||<-|:\s*=)\s{0,5}\\?['"`]?"#,
+    )
+    .replace("{{end}}", r#"(?:[`'"\s;,\\<)\]}&|]|$)"#)
+    .replace("{{b}}", r"(?-u:\b)")
+}
+
+fn syntax_config() -> syntax::Config {
+    syntax::Config::new().nest_limit(64)
+}
+
+fn compile_set(rules: Vec<Rule>, family: u8, fallback: bool, ctx_words: &mut Vec<String>) -> Result<PatternSet, Error> {
+    // Check each pattern alone first so errors name the rule.
+    for r in &rules {
+        if let Err(e) = meta::Regex::builder().syntax(syntax_config()).build(&r.regex) {
+            return Err(Error::new(ErrorKind::Pattern {
+                id: r.kind.clone(),
+                message: e.to_string(),
+            }));
+        }
+    }
+    let pats: Vec<&str> = rules.iter().map(|r| r.regex.as_str()).collect();
+    let re = meta::Regex::builder()
+        .syntax(syntax_config())
+        .configure(
+            meta::Config::new()
+                .nfa_size_limit(Some(64 << 20))
+                .hybrid_cache_capacity(8 << 20),
+        )
+        .build_many(&pats)
+        .map_err(|e| {
+            Error::new(ErrorKind::Pattern {
+                id: "<set>".to_owned(),
+                message: e.to_string(),
+            })
+        })?;
+    let mut compiled = Vec::with_capacity(rules.len());
+    for r in rules {
+        let mut ids = Vec::new();
+        for w in &r.context {
+            let w = w.to_ascii_lowercase();
+            let id = match ctx_words.iter().position(|x| *x == w) {
+                Some(i) => i,
+                None => {
+                    ctx_words.push(w);
+                    ctx_words.len() - 1
+                }
+            };
+            ids.push(id as u32);
+        }
+        let generic = matches!(
+            r.kind.as_str(),
+            "generic-api-key" | "password-assignment" | "high-entropy-string" | "authorization-header"
+        ) || r.kind.starts_with("curl-");
+        compiled.push(CompiledRule {
+            detector: Arc::from(r.detector.as_str()),
+            kind: Arc::from(r.kind.as_str()),
+            group: r.group,
+            validator: r.validator,
+            score: r.score,
+            ctx_ids: ids,
+            context_required: r.context_required,
+            min_entropy: r.min_entropy,
+            placeholder_check: r.placeholder_check,
+            generic,
+        });
+    }
+    Ok(PatternSet {
+        re,
+        rules: compiled,
+        fallback,
+        family,
+    })
+}
+
+fn custom_rules(custom: &[CustomPattern]) -> Result<Vec<Rule>, Error> {
+    if custom.len() > MAX_CUSTOM_PATTERNS {
+        return Err(Error::new(ErrorKind::Config(format!(
+            "at most {MAX_CUSTOM_PATTERNS} custom patterns"
+        ))));
+    }
+    let mut out = Vec::new();
+    for c in custom {
+        if c.regex.len() > MAX_CUSTOM_PATTERN_LEN {
+            return Err(Error::new(ErrorKind::PatternTooLarge { id: c.id.clone() }));
+        }
+        // Compile alone with a tight size limit.
+        meta::Regex::builder()
+            .syntax(syntax_config())
+            .configure(meta::Config::new().nfa_size_limit(Some(1 << 20)))
+            .build(&c.regex)
+            .map_err(|e| {
+                if e.size_limit().is_some() {
+                    Error::new(ErrorKind::PatternTooLarge { id: c.id.clone() })
+                } else {
+                    Error::new(ErrorKind::Pattern {
+                        id: c.id.clone(),
+                        message: e.to_string(),
+                    })
+                }
+            })?;
+        out.push(Rule {
+            detector: c.detector.clone().unwrap_or_else(|| "pii".to_owned()),
+            kind: c.id.clone(),
+            regex: c.regex.clone(),
+            group: 0,
+            validator: Validator::None,
+            score: c.score.unwrap_or(0.8).clamp(0.0, 1.0),
+            context_required: !c.context.is_empty(),
+            context: c.context.clone(),
+            min_entropy: None,
+            placeholder_check: false,
+        });
+    }
+    Ok(out)
+}
+
+fn max_len_of(regex: &str) -> Option<usize> {
+    let hir = regex_syntax::ParserBuilder::new().build().parse(regex).ok()?;
+    hir.properties().maximum_len()
+}
+
+impl Engine {
+    /// Builds an engine: parses the built-in rules and the configured custom patterns and
+    /// compiles them. Errors name the offending pattern.
+    pub fn new(cfg: &DetectConfig) -> Result<Engine, Error> {
+        if !(0.0..=1.0).contains(&cfg.min_score) {
+            return Err(Error::new(ErrorKind::Config("min_score must be in [0, 1]".to_owned())));
+        }
+        let mut ctx_words = Vec::new();
+        let mut sets = Vec::new();
+        let mut all_patterns: Vec<String> = Vec::new();
+        let mut pii = if cfg.pii { rules::pii_rules() } else { Vec::new() };
+        pii.extend(custom_rules(&cfg.custom)?);
+        pii.retain(|r| !cfg.disabled_types.iter().any(|d| *d == r.kind));
+        if !pii.is_empty() {
+            all_patterns.extend(pii.iter().map(|r| r.regex.clone()));
+            sets.push(compile_set(pii, FAMILY_PII, true, &mut ctx_words)?);
+        }
+        if cfg.secrets {
+            let file: RuleFile = toml::from_str(rules::SECRETS_TOML)
+                .map_err(|e| Error::new(ErrorKind::RuleFile(e.to_string())))?;
+            let mut secret_rules: Vec<Rule> = file
+                .rule
+                .into_iter()
+                .map(|d| {
+                    let mut r = d.into_rule("secrets");
+                    r.regex = expand_macros(&r.regex);
+                    r
+                })
+                .collect();
+            secret_rules.retain(|r| !cfg.disabled_types.iter().any(|d| *d == r.kind));
+            all_patterns.extend(secret_rules.iter().map(|r| r.regex.clone()));
+            sets.push(compile_set(secret_rules, FAMILY_SECRETS, false, &mut ctx_words)?);
+        }
+        let ctx = if ctx_words.is_empty() {
+            None
+        } else {
+            Some(
+                AhoCorasick::builder()
+                    .ascii_case_insensitive(true)
+                    .build(&ctx_words)
+                    .map_err(|e| Error::new(ErrorKind::Config(e.to_string())))?,
+            )
+        };
+        let mut max_pattern_len = 0usize;
+        for p in &all_patterns {
+            let m = max_len_of(p).unwrap_or(cfg.max_holdback);
+            max_pattern_len = max_pattern_len.max(m.min(cfg.max_holdback));
+        }
+        let liveness = if all_patterns.is_empty() {
+            None
+        } else {
+            use regex_automata::hybrid::dfa::DFA;
+            DFA::builder()
+                .syntax(syntax_config())
+                .configure(
+                    DFA::config()
+                        .match_kind(regex_automata::MatchKind::All)
+                        .cache_capacity(8 << 20),
+                )
+                .thompson(regex_automata::nfa::thompson::Config::new().nfa_size_limit(Some(64 << 20)))
+                .build_many(&all_patterns)
+                .ok()
+        };
+        let hash_key = cfg
+            .hash_key
+            .clone()
+            .unwrap_or_else(|| "gatehouse-default-mask-key".to_owned())
+            .into_bytes();
+        Ok(Engine {
+            inner: Arc::new(Inner {
+                cfg: cfg.clone(),
+                sets,
+                ctx,
+                liveness,
+                max_pattern_len,
+                hash_key,
+                placeholder_kind: Arc::from("placeholder"),
+                secrets_detector: Arc::from("secrets"),
+                obf_detector: Arc::from("obfuscation"),
+                pii_detector: Arc::from("pii"),
+                person_kind: Arc::from("PERSON"),
+            }),
+        })
+    }
+
+    /// The configuration this engine was built from.
+    pub fn config(&self) -> &DetectConfig {
+        &self.inner.cfg
+    }
+
+    /// Length in bytes of the longest match any rule can produce (bounded by
+    /// `DetectConfig::max_holdback`): the most a stream is ever held back.
+    pub fn max_pattern_len(&self) -> usize {
+        self.inner.max_pattern_len
+    }
+
+    /// Scans `text` flowing in `direction`: findings, verdict and, when something is masked,
+    /// the redacted text (masks per the configured [`crate::MaskStyle`]).
+    pub fn scan(&self, text: &str, direction: Direction) -> ScanOutcome {
+        let mut ps = Pseudonymizer::new();
+        self.scan_with(text, direction, &mut ps)
+    }
+
+    /// Like [`Engine::scan`], but redacts with consistent placeholders from `ps`, so that the
+    /// originals can be restored in the response ([`Pseudonymizer::restore`]). Use one
+    /// `Pseudonymizer` per request.
+    pub fn pseudonymize(&self, text: &str, direction: Direction, ps: &mut Pseudonymizer) -> ScanOutcome {
+        self.scan_inner(text, direction, ps, true)
+    }
+
+    pub(crate) fn scan_with(&self, text: &str, direction: Direction, ps: &mut Pseudonymizer) -> ScanOutcome {
+        self.scan_inner(text, direction, ps, false)
+    }
+
+    /// A scanner for a stream of text deltas in `direction`.
+    pub fn stream_scanner(&self, direction: Direction) -> StreamScanner {
+        StreamScanner::new(self.clone(), direction)
+    }
+
+    /// Only the detections (no redaction), in original byte and char offsets.
+    pub fn detect(&self, text: &str, direction: Direction) -> Vec<Detection> {
+        let hits = self.hits(text);
+        self.to_detections(text, hits, direction)
+    }
+
+    fn scan_inner(&self, text: &str, direction: Direction, ps: &mut Pseudonymizer, force_placeholder: bool) -> ScanOutcome {
+        let detections = self.detect(text, direction);
+        let verdict = detections
+            .iter()
+            .map(|d| d.action.verdict())
+            .max()
+            .unwrap_or(Verdict::Allow);
+        let to_mask: Vec<&Detection> = detections
+            .iter()
+            .filter(|d| d.action >= Action::Redact)
+            .collect();
+        let redacted = if to_mask.is_empty() {
+            None
+        } else {
+            let style = if force_placeholder {
+                crate::MaskStyle::Placeholder
+            } else {
+                self.inner.cfg.mask
+            };
+            Some(redact::apply(text, &to_mask, style, &self.inner.hash_key, ps))
+        };
+        ScanOutcome {
+            findings: detections.iter().map(Detection::to_finding).collect(),
+            detections,
+            verdict,
+            redacted,
+        }
+    }
+
+    /// All hits in original byte offsets, overlaps resolved.
+    pub(crate) fn hits(&self, text: &str) -> Vec<Hit> {
+        let inner = &*self.inner;
+        let norm = normalize::normalize(text);
+        let ntext: &str = &norm.text;
+        let mut hits: Vec<Hit> = Vec::new();
+        self.pattern_hits(ntext, &mut hits);
+        if inner.cfg.names && inner.cfg.pii && !inner.cfg.disabled_types.iter().any(|d| d == "PERSON") {
+            for (s, e, score) in names::find_persons(ntext) {
+                if score >= inner.cfg.min_score {
+                    hits.push(Hit {
+                        detector: inner.pii_detector.clone(),
+                        kind: inner.person_kind.clone(),
+                        score,
+                        start: s,
+                        end: e,
+                        family: FAMILY_PII,
+                    });
+                }
+            }
+        }
+        let mut decoded_hits = Vec::new();
+        if inner.cfg.decode {
+            let runs = decode::decode_runs(ntext, &DecodeLimits::default());
+            for run in runs {
+                let mut inner_hits = Vec::new();
+                self.pattern_hits(&run.text, &mut inner_hits);
+                let mut any = false;
+                for h in inner_hits {
+                    if &*h.kind == "placeholder" {
+                        continue;
+                    }
+                    any = true;
+                    decoded_hits.push(Hit {
+                        start: run.start,
+                        end: run.end,
+                        score: h.score * 0.95,
+                        ..h
+                    });
+                }
+                if any && inner.cfg.obfuscation {
+                    decoded_hits.push(Hit {
+                        detector: inner.obf_detector.clone(),
+                        kind: Arc::from(run.encoding.finding_type()),
+                        score: 0.9,
+                        start: run.start,
+                        end: run.end,
+                        family: FAMILY_OBFUSCATION,
+                    });
+                }
+            }
+        }
+        // Map normalised offsets to the original.
+        let mut mapped: Vec<Hit> = hits
+            .into_iter()
+            .chain(decoded_hits)
+            .map(|mut h| {
+                let (s, e) = norm.to_original(text, h.start, h.end);
+                h.start = s;
+                h.end = e;
+                h
+            })
+            .collect();
+        self.add_normalizer_findings(text, &norm, &mut mapped);
+        resolve_overlaps(mapped)
+    }
+
+    fn add_normalizer_findings(&self, text: &str, norm: &Normalized<'_>, out: &mut Vec<Hit>) {
+        let inner = &*self.inner;
+        if inner.cfg.obfuscation {
+            for o in &norm.obfuscations {
+                out.push(Hit {
+                    detector: inner.obf_detector.clone(),
+                    kind: Arc::from(o.kind.as_str()),
+                    score: 0.9,
+                    start: o.start,
+                    end: o.end,
+                    family: FAMILY_OBFUSCATION,
+                });
+            }
+        }
+        // Payloads smuggled in tag characters are scanned like decoded runs.
+        for (payload, s, e) in &norm.tag_payloads {
+            let mut inner_hits = Vec::new();
+            self.pattern_hits(payload, &mut inner_hits);
+            for h in inner_hits {
+                if &*h.kind == "placeholder" {
+                    continue;
+                }
+                out.push(Hit {
+                    start: *s,
+                    end: (*e).min(text.len()),
+                    ..h
+                });
+            }
+        }
+    }
+
+    /// Runs every pattern set over `text` (one pass per set) and appends confirmed hits.
+    pub(crate) fn pattern_hits(&self, text: &str, out: &mut Vec<Hit>) {
+        let mut ctx_cache: Option<Vec<(usize, usize, u32)>> = None;
+        for set in &self.inner.sets {
+            self.run_set(set, text, &mut ctx_cache, out);
+        }
+    }
+
+    fn run_set(&self, set: &PatternSet, text: &str, ctx: &mut Option<Vec<(usize, usize, u32)>>, out: &mut Vec<Hit>) {
+        let mut pos = 0usize;
+        let len = text.len();
+        let mut caps = set.re.create_captures();
+        while pos <= len {
+            let input = Input::new(text).range(pos..);
+            let Some(m) = set.re.search(&input) else {
+                break;
+            };
+            let (s, e, pid) = (m.start(), m.end(), m.pattern().as_usize());
+            let mut accepted = self.confirm(set, text, pid, s, e, &mut caps, ctx);
+            if accepted.is_none() && set.fallback {
+                for alt in pid + 1..set.rules.len() {
+                    let Some(alt_pid) = regex_automata::PatternID::new(alt).ok() else {
+                        break;
+                    };
+                    let ai = Input::new(text).range(s..).anchored(Anchored::Pattern(alt_pid));
+                    if let Some(m2) = set.re.search(&ai)
+                        && let Some(h) = self.confirm(set, text, alt, s, m2.end(), &mut caps, ctx)
+                    {
+                        accepted = Some(h);
+                        break;
+                    }
+                }
+            }
+            match accepted {
+                Some(h) => {
+                    let next = h.1.max(e.min(h.1.max(s + 1)));
+                    out.push(h.0);
+                    pos = next.max(s + 1);
+                }
+                None => pos = s + 1,
+            }
+            while pos < len && !text.is_char_boundary(pos) {
+                pos += 1;
+            }
+        }
+        // Generic rules may have matched around a provider-specific token: prefer the specific.
+        let _ = &set.family;
+    }
+
+    /// Confirms the match of rule `pid` at `s..e`; returns the hit and where to resume.
+    #[allow(clippy::too_many_arguments)]
+    fn confirm(
+        &self,
+        set: &PatternSet,
+        text: &str,
+        pid: usize,
+        s: usize,
+        e: usize,
+        caps: &mut regex_automata::util::captures::Captures,
+        ctx: &mut Option<Vec<(usize, usize, u32)>>,
+    ) -> Option<(Hit, usize)> {
+        let rule = set.rules.get(pid)?;
+        let (mut vs, mut ve) = (s, e);
+        if rule.group > 0 {
+            let pattern = regex_automata::PatternID::new(pid).ok()?;
+            let ci = Input::new(text).range(s..).anchored(Anchored::Pattern(pattern));
+            set.re.search_captures(&ci, caps);
+            let g = caps.get_group(rule.group)?;
+            vs = g.start;
+            ve = g.end;
+        }
+        let value = text.get(vs..ve)?;
+        if value.is_empty() {
+            return None;
+        }
+        // Generic rule around a provider token: report the provider rule instead.
+        if rule.generic {
+            let inner_input = Input::new(text).range(vs..ve);
+            let mut p = vs;
+            while p < ve {
+                let Some(m) = set.re.search(&inner_input.clone().range(p..ve)) else {
+                    break;
+                };
+                let r2 = set.rules.get(m.pattern().as_usize())?;
+                if !r2.generic && m.start() >= vs {
+                    return self.confirm(set, text, m.pattern().as_usize(), m.start(), m.end(), caps, ctx);
+                }
+                p = m.start() + 1;
+                while p < ve && !text.is_char_boundary(p) {
+                    p += 1;
+                }
+            }
+        }
+        if rule.placeholder_check && rules::is_placeholder(value) {
+            return Some((
+                Hit {
+                    detector: self.inner.secrets_detector.clone(),
+                    kind: self.inner.placeholder_kind.clone(),
+                    score: 0.1,
+                    start: vs,
+                    end: ve,
+                    family: set.family,
+                },
+                e,
+            ));
+        }
+        if let Some(min) = rule.min_entropy
+            && checksum::shannon_entropy(value) < min
+        {
+            return None;
+        }
+        let mut score = rule.score;
+        match validate(rule.validator, text, vs, ve) {
+            Verdict2::Reject => return None,
+            Verdict2::Accept => {}
+            Verdict2::Weak(sc) => score = score.min(sc),
+            Verdict2::Trim(new_end) => ve = new_end,
+        }
+        if !rule.ctx_ids.is_empty() {
+            let has = self.has_context(text, vs, ve, &rule.ctx_ids, ctx);
+            if has {
+                score = (score + 0.35).min(1.0);
+            } else if rule.context_required {
+                return None;
+            }
+        }
+        if score < self.inner.cfg.min_score {
+            return None;
+        }
+        Some((
+            Hit {
+                detector: rule.detector.clone(),
+                kind: rule.kind.clone(),
+                score,
+                start: vs,
+                end: ve,
+                family: set.family,
+            },
+            e,
+        ))
+    }
+
+    fn has_context(&self, text: &str, s: usize, e: usize, ids: &[u32], cache: &mut Option<Vec<(usize, usize, u32)>>) -> bool {
+        let Some(ac) = &self.inner.ctx else {
+            return false;
+        };
+        let occ = cache.get_or_insert_with(|| {
+            let b = text.as_bytes();
+            ac.find_overlapping_iter(text)
+                .filter(|m| {
+                    let before_ok = m.start() == 0 || !b[m.start() - 1].is_ascii_alphabetic();
+                    let after_ok = b.get(m.end()).is_none_or(|c| !c.is_ascii_alphabetic());
+                    before_ok && after_ok
+                })
+                .map(|m| (m.start(), m.end(), m.pattern().as_u32()))
+                .collect()
+        });
+        let lo = s.saturating_sub(64);
+        let hi = e + 32;
+        let first = occ.partition_point(|&(os, _, _)| os < lo);
+        occ[first..]
+            .iter()
+            .take_while(|&&(os, _, _)| os <= hi)
+            .any(|&(os, oe, id)| (oe <= s || os >= e) && ids.contains(&id))
+    }
+
+    fn to_detections(&self, text: &str, hits: Vec<Hit>, direction: Direction) -> Vec<Detection> {
+        let mut offsets: Vec<usize> = Vec::with_capacity(hits.len() * 2);
+        for h in &hits {
+            offsets.push(h.start);
+            offsets.push(h.end);
+        }
+        let chars = byte_to_char_offsets(text, &offsets);
+        hits.into_iter()
+            .enumerate()
+            .map(|(i, h)| {
+                let action = self.inner.cfg.action_for(&h.detector, &h.kind, direction);
+                Detection {
+                    start: chars.get(2 * i).copied().unwrap_or(0),
+                    end: chars.get(2 * i + 1).copied().unwrap_or(0),
+                    byte_start: h.start,
+                    byte_end: h.end,
+                    detector: h.detector,
+                    kind: h.kind,
+                    score: h.score,
+                    action,
+                }
+            })
+            .collect()
+    }
+}
+
+/// Converts byte offsets (any order) into Unicode scalar offsets of `text`.
+pub(crate) fn byte_to_char_offsets(text: &str, offsets: &[usize]) -> Vec<usize> {
+    if text.is_ascii() {
+        return offsets.iter().map(|&o| o.min(text.len())).collect();
+    }
+    let mut order: Vec<usize> = (0..offsets.len()).collect();
+    order.sort_by_key(|&i| offsets[i]);
+    let mut out = vec![0usize; offsets.len()];
+    let mut chars = 0usize;
+    let mut iter = text.char_indices().peekable();
+    for i in order {
+        let target = offsets[i];
+        while let Some(&(b, _)) = iter.peek() {
+            if b >= target {
+                break;
+            }
+            iter.next();
+            chars += 1;
+        }
+        out[i] = chars;
+    }
+    out
+}
+
+enum Verdict2 {
+    Reject,
+    Accept,
+    Weak(f32),
+    Trim(usize),
+}
+
+fn validate(v: Validator, text: &str, s: usize, e: usize) -> Verdict2 {
+    let Some(m) = text.get(s..e) else {
+        return Verdict2::Reject;
+    };
+    let ok = |b: bool| if b { Verdict2::Accept } else { Verdict2::Reject };
+    let before = text.get(..s).and_then(|t| t.chars().next_back());
+    let after = text.get(e..).and_then(|t| t.chars().next());
+    match v {
+        Validator::None => Verdict2::Accept,
+        Validator::Email => {
+            let Some((local, domain)) = m.rsplit_once('@') else {
+                return Verdict2::Reject;
+            };
+            ok(!local.starts_with('.')
+                && !local.ends_with('.')
+                && !local.contains("..")
+                && !domain.contains("..")
+                && !matches!(before, Some('@')))
+        }
+        Validator::PhoneIntl => {
+            let body = m
+                .trim_start_matches('+')
+                .trim_start_matches(|c: char| c == ' ' || c == '.' || c == '-');
+            let body = body.strip_prefix("00").or_else(|| body.strip_prefix("011")).unwrap_or(body);
+            let main = split_ext(body);
+            let d = checksum::digits(main);
+            ok((8..=15).contains(&d.len()) && crate::phone::valid_country_code(&d) && !adjacent_digitish(before, after))
+        }
+        Validator::PhoneNanp => {
+            let main = split_ext(m);
+            let mut d = checksum::digits(main);
+            if d.len() == 11 && d[0] == 1 {
+                d.remove(0);
+            }
+            if d.len() != 10 || adjacent_digitish(before, after) {
+                return Verdict2::Reject;
+            }
+            if crate::phone::nanp_valid(&d) {
+                Verdict2::Accept
+            } else {
+                // Phone-shaped but outside the numbering plan: keep only with context.
+                Verdict2::Weak(0.4)
+            }
+        }
+        Validator::PhoneTrunk => {
+            let d = checksum::digits(m);
+            if !(9..=12).contains(&d.len()) || adjacent_digitish(before, after) || looks_like_date(m) {
+                return Verdict2::Reject;
+            }
+            Verdict2::Accept
+        }
+        Validator::CreditCard => ok(checksum::credit_card(m) && !adjacent_digitish(before, after)),
+        Validator::Iban => match checksum::iban_prefix_len(m) {
+            Some(n) if n == m.len() => Verdict2::Accept,
+            Some(n) => Verdict2::Trim(s + n),
+            None => Verdict2::Reject,
+        },
+        Validator::UsSsn => ok(checksum::us_ssn(m) && !adjacent_digitish(before, after)),
+        Validator::AbaRouting => ok(checksum::aba_routing(m)),
+        Validator::UkNhs => ok(checksum::uk_nhs(m)),
+        Validator::UkNino => ok(checksum::uk_nino(m)),
+        Validator::CaSin => ok(checksum::ca_sin(m)),
+        Validator::Aadhaar => ok(checksum::aadhaar(m)),
+        Validator::AuTfn => ok(checksum::au_tfn(m)),
+        Validator::AuAbn => ok(checksum::au_abn(m)),
+        Validator::AuMedicare => ok(checksum::au_medicare(m)),
+        Validator::EsNif => ok(checksum::es_nif(m)),
+        Validator::ItFiscalCode => ok(checksum::it_fiscal_code(m)),
+        Validator::SgNric => ok(checksum::sg_nric(m)),
+        Validator::DeTaxId => ok(checksum::de_tax_id(m)),
+        Validator::Ipv4 => {
+            let dotted_neighbour = |c: Option<char>, other: Option<char>| {
+                matches!(c, Some('.')) && other.is_some_and(|x| x.is_ascii_digit())
+            };
+            let next2 = text.get(e..).and_then(|t| t.chars().nth(1));
+            let prev2 = text.get(..s).and_then(|t| t.chars().rev().nth(1));
+            ok(!dotted_neighbour(after, next2) && !dotted_neighbour(before, prev2) && m != "0.0.0.0")
+        }
+        Validator::Ipv6 => {
+            let hexish = |c: Option<char>| c.is_some_and(|c| c.is_ascii_hexdigit() || c == ':' || c == '.');
+            if hexish(before) || hexish(after) || m.matches(':').count() < 2 {
+                return Verdict2::Reject;
+            }
+            let parsed = m.parse::<std::net::Ipv6Addr>().is_ok();
+            // "12:30:45" and "::" alone are not worth a finding.
+            ok(parsed && m.len() >= 6 && m.bytes().any(|b| b.is_ascii_hexdigit()))
+        }
+        Validator::Mac => {
+            let seps: Vec<u8> = m.bytes().filter(|b| matches!(b, b':' | b'-' | b'.')).collect();
+            ok(seps.windows(2).all(|w| w[0] == w[1]))
+        }
+        Validator::Base58Check => ok(checksum::base58check(m)),
+        Validator::Bech32 => ok(checksum::bech32(m)),
+        Validator::EthAddress => {
+            let hex = &m[2..];
+            let has_letters = hex.bytes().any(|b| b.is_ascii_alphabetic());
+            ok(has_letters && checksum::shannon_entropy(hex) > 3.0)
+        }
+        Validator::Date => ok(plausible_date(m)),
+        Validator::GithubChecksum => {
+            if checksum::github_token_checksum(m) {
+                Verdict2::Accept
+            } else {
+                // Token-shaped without a valid checksum: maybe mistyped or truncated; still
+                // reported (fail closed) with lower confidence.
+                Verdict2::Weak(0.7)
+            }
+        }
+        Validator::Jwt => ok(jwt_header_ok(m)),
+    }
+}
+
+fn split_ext(s: &str) -> &str {
+    let lower = s.as_bytes();
+    for (i, &b) in lower.iter().enumerate() {
+        if b == b'x' || b == b'X' || b == b'e' || b == b'E' {
+            return &s[..i];
+        }
+    }
+    s
+}
+
+fn adjacent_digitish(before: Option<char>, after: Option<char>) -> bool {
+    let bad = |c: Option<char>| c.is_some_and(|c| c.is_ascii_digit() || c == '/' || c == '_');
+    let bad_after = |c: Option<char>| c.is_some_and(|c| c.is_ascii_digit() || c == '_');
+    bad(before) || bad_after(after)
+}
+
+fn looks_like_date(s: &str) -> bool {
+    let parts: Vec<&str> = s.split(['.', '-', '/']).collect();
+    parts.len() == 3 && parts.iter().all(|p| p.len() <= 4 && p.bytes().all(|b| b.is_ascii_digit()))
+        && parts.iter().any(|p| p.len() == 4)
+}
+
+fn plausible_date(s: &str) -> bool {
+    let nums: Vec<u32> = s
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|p| !p.is_empty())
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    nums.iter().all(|&n| n <= 2100) && nums.iter().any(|&n| (1900..=2100).contains(&n))
+}
+
+fn jwt_header_ok(token: &str) -> bool {
+    let Some(header) = token.split('.').next() else {
+        return false;
+    };
+    let Some(bytes) = decode::base64_decode(header.as_bytes()) else {
+        return false;
+    };
+    let Ok(h) = std::str::from_utf8(&bytes) else {
+        return false;
+    };
+    h.contains("\"alg\"") || h.contains("\"typ\"") || h.contains("\"kid\"")
+}
+
+/// Sorts hits and removes overlaps within a family: the higher score wins, then the longer span.
+pub(crate) fn resolve_overlaps(mut hits: Vec<Hit>) -> Vec<Hit> {
+    hits.sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)));
+    let mut out: Vec<Hit> = Vec::with_capacity(hits.len());
+    for h in hits {
+        if h.end <= h.start {
+            continue;
+        }
+        // Find the latest kept hit of the same family that overlaps.
+        let clash = out
+            .iter()
+            .rposition(|k| k.family == h.family && k.end > h.start && k.start < h.end);
+        match clash {
+            None => out.push(h),
+            Some(i) => {
+                let k = &out[i];
+                let better = h.score > k.score + 1e-6
+                    || ((h.score - k.score).abs() <= 1e-6 && (h.end - h.start) > (k.end - k.start));
+                if better {
+                    out[i] = h;
+                }
+            }
+        }
+    }
+    out.sort_by(|a, b| a.start.cmp(&b.start).then(a.end.cmp(&b.end)));
+    out
+}

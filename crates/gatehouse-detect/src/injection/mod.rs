@@ -1,0 +1,506 @@
+//! Prompt-injection, jailbreak and system-prompt-extraction detection, plus the output-side
+//! checks that protect the system prompt and the client (leak, canary, exfiltration, active
+//! content).
+//!
+//! # Input side: two layers and one score
+//!
+//! 1. **Signatures** ([`signatures`](self)): ~100 patterns in English and 13 other languages,
+//!    compiled into one multi-pattern regex and run once over the normalised text (and over
+//!    decoded base64/hex/rot13/Unicode-tag payloads). Each belongs to a class (override, persona,
+//!    developer mode, extraction, delimiter, …).
+//! 2. **A linear classifier** (logistic regression, trained by `examples/train_injection.rs`) over
+//!    hashed word 1–2-grams, character 3/5-grams, signature ids and signature-class counts. The
+//!    weights (`models/injection-linear.bin`) are compiled in with `include_bytes!`.
+//!
+//! Combination rule (documented in `docs/DETECTION.md`):
+//!
+//! ```text
+//! margin  = w·x + b                                  (classifier, signature classes are features)
+//! margin += tool_result_bias   if direction = tool_result and an instruction-like class matched
+//! p       = sigmoid(platt_a · margin + platt_b)      (calibrated on out-of-fold training scores)
+//! floor   = max floor of the strong signatures that matched (0 if none), applied only when
+//!           p ≥ floor_gate; in tool results instruction-like hits raise it to tool_result_floor
+//! score   = max(p, floor)       attack ⇔ score ≥ threshold
+//! ```
+//!
+//! # Output side
+//!
+//! [`leak`] (long runs of the system prompt, streaming), [`canary`] (per-request canary tokens,
+//! streaming), [`exfil`] (markdown/HTML links and images and bare URLs to hosts off an allowlist,
+//! and active content), all model-free.
+
+pub mod canary;
+mod encoding;
+pub mod eval;
+pub mod exfil;
+mod features;
+pub mod leak;
+mod model;
+mod normalize;
+mod signatures;
+
+use gatehouse_core::{Direction, Finding};
+use serde::{Deserialize, Serialize};
+
+pub use model::LinearWeights;
+#[doc(hidden)]
+pub use model::{hash_sign, kind_index, main_index};
+use signatures::{N_CLASSES, SigClass, Signatures};
+
+/// The committed model (trained by `examples/train_injection.rs`).
+static MODEL_BYTES: &[u8] = include_bytes!("../../models/injection-linear.bin");
+
+/// Detector name used in findings.
+pub const DETECTOR: &str = "injection";
+
+/// What kind of attack a text looks like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InjectionKind {
+    /// Instructions that try to hijack the task (direct or planted in data).
+    Injection,
+    /// Persona / role-play / adversarial framing that tries to switch safety off.
+    Jailbreak,
+    /// Attempts to make the model reveal its system prompt.
+    Extraction,
+}
+
+impl InjectionKind {
+    /// The finding `type` string (`injection`, `jailbreak`, `extraction`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InjectionKind::Injection => "injection",
+            InjectionKind::Jailbreak => "jailbreak",
+            InjectionKind::Extraction => "extraction",
+        }
+    }
+}
+
+/// Configuration of the injection detector (`[detect.injection]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct InjectionConfig {
+    /// Layer 1: signatures (also feed the classifier; off = the classifier sees no signature hits).
+    pub signatures: bool,
+    /// Layer 2: the linear classifier. Off = score from signature floors only.
+    pub classifier: bool,
+    /// Let strong signatures impose a minimum score on their own.
+    pub signature_floors: bool,
+    /// Floors apply only when the classifier's probability is at least this (guards quoted
+    /// attack phrases in benign text). 0 = always; `None` = the gate chosen at training time.
+    pub floor_gate: Option<f32>,
+    /// Decision threshold on the combined score; `None` = the threshold chosen at training time
+    /// by cross-validation for ≤ 1 % false positives.
+    pub threshold: Option<f32>,
+    /// Findings are emitted when the score reaches this (default: the decision threshold).
+    pub report_threshold: Option<f32>,
+    /// Added to the classifier margin for `tool_result` text that contains instruction-like
+    /// signatures (indirect injection).
+    pub tool_result_bias: f32,
+    /// Minimum score for `tool_result` text with an instruction-like signature.
+    pub tool_result_floor: f32,
+    /// Added to the classifier margin for model output (`output` direction).
+    pub output_bias: f32,
+    /// Texts longer than this many bytes are scored on their first and last halves of this
+    /// budget (bounds latency on hostile input).
+    pub max_bytes: usize,
+}
+
+impl Default for InjectionConfig {
+    fn default() -> Self {
+        InjectionConfig {
+            signatures: true,
+            classifier: true,
+            signature_floors: true,
+            floor_gate: None,
+            threshold: None,
+            report_threshold: None,
+            tool_result_bias: 1.5,
+            tool_result_floor: 0.8,
+            output_bias: 0.0,
+            max_bytes: 256 * 1024,
+        }
+    }
+}
+
+/// Why the detector could not be built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    kind: ErrorKind,
+}
+
+/// The kinds of [`Error`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The built-in signature set failed to compile (a bug; message from the regex engine).
+    Signatures(String),
+    /// The committed model file is malformed.
+    Model(&'static str),
+    /// A configuration value is out of range.
+    Config(&'static str),
+}
+
+impl Error {
+    /// What went wrong.
+    pub fn kind(&self) -> &ErrorKind {
+        &self.kind
+    }
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.kind {
+            ErrorKind::Signatures(m) => write!(f, "injection signatures failed to compile: {m}"),
+            ErrorKind::Model(m) => write!(f, "injection model is invalid: {m}"),
+            ErrorKind::Config(m) => write!(f, "invalid injection config: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// The verdict of the input-side detector on one text.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InjectionResult {
+    /// Calibrated attack score in [0, 1].
+    pub score: f32,
+    /// `score` × 1000, rounded: the integer policies compare (`context.injection_score`).
+    pub score_milli: u32,
+    /// Whether `score` reached the decision threshold.
+    pub is_attack: bool,
+    /// Most likely attack kind (present when `is_attack`, or when a signature matched).
+    pub kind: Option<InjectionKind>,
+    /// Findings (detector `injection`) when the score reached the report threshold: one per
+    /// signature match, or one whole-text finding when only the classifier fired.
+    pub findings: Vec<Finding>,
+    /// Ids of the signatures that matched (for explanations and audit; never the text).
+    pub signals: Vec<&'static str>,
+}
+
+/// Signature evidence for one text (internal).
+#[derive(Debug, Default)]
+struct Evidence {
+    ev: features::SigEvidence,
+    /// (sig index, original char start, end)
+    spans: Vec<(usize, usize, usize)>,
+}
+
+/// Prompt-injection / jailbreak / extraction detector. Cheap to share (`Send + Sync`); build once.
+#[derive(Debug)]
+pub struct InjectionDetector {
+    cfg: InjectionConfig,
+    sigs: Signatures,
+    model: Option<model::Model>,
+    threshold: f32,
+    report_threshold: f32,
+    floor_gate: f32,
+}
+
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// Classes that are instructions aimed at the model (weigh more inside tool results).
+fn instruction_like(c: SigClass) -> bool {
+    matches!(
+        c,
+        SigClass::Override
+            | SigClass::ModelDirective
+            | SigClass::NewTask
+            | SigClass::Delimiter
+            | SigClass::Exfil
+            | SigClass::Extraction
+            | SigClass::Authority
+            | SigClass::DevMode
+            | SigClass::NamedJailbreak
+    )
+}
+
+/// Cuts `text` to at most `max` bytes on char boundaries: head and tail halves.
+fn bounded(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    if text.len() <= max {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut h = max / 2;
+    while !text.is_char_boundary(h) {
+        h -= 1;
+    }
+    let mut t = text.len() - max / 2;
+    while !text.is_char_boundary(t) {
+        t += 1;
+    }
+    let mut s = String::with_capacity(max + 1);
+    s.push_str(text.get(..h).unwrap_or_default());
+    s.push('\n');
+    s.push_str(text.get(t..).unwrap_or_default());
+    std::borrow::Cow::Owned(s)
+}
+
+impl InjectionDetector {
+    /// Builds the detector: compiles the signatures and loads the committed model.
+    pub fn new(cfg: &InjectionConfig) -> Result<Self, Error> {
+        Self::with_model(cfg, MODEL_BYTES)
+    }
+
+    /// Builds the detector with model bytes in the committed format (retrained or
+    /// operator-supplied weights; the training example uses it to measure a fresh model).
+    pub fn with_model(cfg: &InjectionConfig, model_bytes: &[u8]) -> Result<Self, Error> {
+        let check = |v: f32| v.is_finite() && (0.0..=1.0).contains(&v);
+        if !cfg.floor_gate.is_none_or(check)
+            || !check(cfg.tool_result_floor)
+            || !cfg.threshold.is_none_or(check)
+            || !cfg.report_threshold.is_none_or(check)
+        {
+            return Err(Error {
+                kind: ErrorKind::Config("thresholds and floors must be in [0, 1]"),
+            });
+        }
+        if !cfg.tool_result_bias.is_finite() || !cfg.output_bias.is_finite() || cfg.max_bytes < 64
+        {
+            return Err(Error {
+                kind: ErrorKind::Config("biases must be finite and max_bytes ≥ 64"),
+            });
+        }
+        let sigs = Signatures::build().map_err(|m| Error {
+            kind: ErrorKind::Signatures(m),
+        })?;
+        let model = if cfg.classifier {
+            Some(model::Model::parse(model_bytes).map_err(|e| Error {
+                kind: ErrorKind::Model(e.0),
+            })?)
+        } else {
+            None
+        };
+        let threshold = cfg
+            .threshold
+            .or(model.as_ref().map(|m| m.threshold))
+            .unwrap_or(0.5);
+        let floor_gate = cfg
+            .floor_gate
+            .or(model.as_ref().map(|m| m.floor_gate))
+            .unwrap_or(0.0);
+        Ok(InjectionDetector {
+            floor_gate,
+            cfg: cfg.clone(),
+            sigs,
+            model,
+            threshold,
+            report_threshold: cfg.report_threshold.unwrap_or(threshold),
+        })
+    }
+
+    /// The decision threshold in use (configured or the model's).
+    pub fn threshold(&self) -> f32 {
+        self.threshold
+    }
+
+    fn evidence(&self, text: &str, norm: &normalize::Normalized) -> Evidence {
+        let mut out = Evidence::default();
+        if !self.cfg.signatures {
+            return out;
+        }
+        let mut hits = Vec::new();
+        self.sigs.scan(&norm.text, &mut hits);
+        for h in hits.iter() {
+            let (s, e) = norm.orig_span(h.start, h.end);
+            out.spans.push((h.sig, s, e));
+        }
+        // Encoded payloads: base64 / hex runs, rot13, Unicode tag characters.
+        let mut decoded = Vec::new();
+        out.ev.encoded_runs = encoding::find_encoded(text, &mut decoded);
+        let mut extra: Vec<(String, usize, usize)> = decoded
+            .into_iter()
+            .map(|d| (d.text, d.start, d.end))
+            .collect();
+        if !norm.tag_payload.is_empty() {
+            extra.push((norm.tag_payload.clone(), 0, norm.orig_chars));
+        }
+        for (t, s, e) in extra {
+            let n = normalize::normalize(&t);
+            hits.clear();
+            self.sigs.scan(&n.text, &mut hits);
+            for h in hits.iter() {
+                out.ev.encoded_hits += 1;
+                out.spans.push((h.sig, s, e));
+            }
+        }
+        if encoding::mentions_rot(&norm.text) {
+            let r = encoding::rot13(&norm.text);
+            hits.clear();
+            self.sigs.scan(&r, &mut hits);
+            for h in hits.iter() {
+                let (s, e) = norm.orig_span(h.start, h.end);
+                out.ev.encoded_hits += 1;
+                out.spans.push((h.sig, s, e));
+            }
+        }
+        if out.ev.encoded_hits > 0 {
+            out.ev.class_counts[SigClass::Encoding as usize] += 1;
+        }
+        for (sig, _, _) in out.spans.iter() {
+            let c = self.sigs.class(*sig) as usize;
+            if let Some(slot) = out.ev.class_counts.get_mut(c) {
+                *slot += 1;
+            }
+            let id = self.sigs.id(*sig);
+            if !out.ev.ids.contains(&id) {
+                out.ev.ids.push(id);
+            }
+        }
+        out
+    }
+
+    /// Calls `emit(hash, value)` for every classifier feature of `text` (used by the training
+    /// example; the detector itself folds features straight into the dot product).
+    #[doc(hidden)]
+    pub fn for_each_feature(&self, text: &str, mut emit: impl FnMut(u64, f32)) {
+        let text = bounded(text, self.cfg.max_bytes);
+        let norm = normalize::normalize(&text);
+        let ev = self.evidence(&text, &norm);
+        let mut toks = Vec::new();
+        features::emit_features(&norm, &ev.ev, &mut toks, &mut emit);
+    }
+
+    /// Scores one text. Never panics; cost is linear in the text length.
+    pub fn score(&self, text: &str, direction: Direction) -> InjectionResult {
+        let text = bounded(text, self.cfg.max_bytes);
+        let norm = normalize::normalize(&text);
+        let ev = self.evidence(&text, &norm);
+        let orig_chars = norm.orig_chars;
+
+        let instr = ev
+            .spans
+            .iter()
+            .any(|(s, _, _)| instruction_like(self.sigs.class(*s)));
+        let mut kind_margin: Option<[f32; 3]> = None;
+        let p = match &self.model {
+            Some(m) => {
+                let mut acc = 0f32;
+                let mut toks = Vec::new();
+                features::emit_features(&norm, &ev.ev, &mut toks, &mut |h, v| {
+                    acc += m.weight(h) * v;
+                });
+                let mut margin = m.margin(acc);
+                match direction {
+                    Direction::ToolResult if instr => margin += self.cfg.tool_result_bias,
+                    Direction::Output => margin += self.cfg.output_bias,
+                    _ => {}
+                }
+                let p = sigmoid(m.platt_a * margin + m.platt_b);
+                if p >= self.report_threshold.min(self.threshold) {
+                    let mut k = [0f32; 3];
+                    features::emit_features(&norm, &ev.ev, &mut toks, &mut |h, v| {
+                        m.kind_weights(h, v, &mut k);
+                    });
+                    kind_margin = Some(m.kind_margins(k));
+                }
+                p
+            }
+            None => 0.0,
+        };
+
+        let mut floor = 0f32;
+        if self.cfg.signature_floors && (self.model.is_none() || p >= self.floor_gate) {
+            for (sig, _, _) in ev.spans.iter() {
+                floor = floor.max(self.sigs.floor(*sig));
+            }
+        }
+        if direction == Direction::ToolResult && instr {
+            floor = floor.max(self.cfg.tool_result_floor);
+        }
+        let score = p.max(floor).clamp(0.0, 1.0);
+        let score = if score.is_finite() { score } else { 1.0 };
+        let is_attack = score >= self.threshold;
+
+        // Kind: strongest signature class by count, else the kind heads.
+        let mut class_kind: [u32; 3] = [0; 3];
+        for (sig, _, _) in ev.spans.iter() {
+            let k = self.sigs.class(*sig).kind() as usize;
+            if let Some(c) = class_kind.get_mut(k) {
+                *c += 1;
+            }
+        }
+        let kind = if let Some(km) = kind_margin {
+            // Heads decide; a signature class adds one logit of evidence.
+            let mut best = 0usize;
+            let mut best_v = f32::MIN;
+            for (i, v) in km.iter().enumerate() {
+                let v = v + (class_kind.get(i).copied().unwrap_or(0).min(3) as f32) * 0.5;
+                if v > best_v {
+                    best_v = v;
+                    best = i;
+                }
+            }
+            Some(kind_of(best))
+        } else if class_kind.iter().any(|c| *c > 0) {
+            let best = (0..3)
+                .max_by_key(|i| class_kind.get(*i).copied().unwrap_or(0))
+                .unwrap_or(0);
+            Some(kind_of(best))
+        } else {
+            None
+        };
+        let kind = if direction == Direction::ToolResult && is_attack && instr {
+            // Instructions inside a document are injection whatever their flavour.
+            kind.map(|k| {
+                if k == InjectionKind::Jailbreak {
+                    InjectionKind::Injection
+                } else {
+                    k
+                }
+            })
+        } else {
+            kind
+        };
+
+        let mut findings = Vec::new();
+        if score >= self.report_threshold {
+            let fk = kind.unwrap_or(InjectionKind::Injection);
+            let mut spans: Vec<(usize, usize)> = ev
+                .spans
+                .iter()
+                .filter(|(sig, _, _)| {
+                    let c = self.sigs.class(*sig);
+                    c != SigClass::RoleMarker && c != SigClass::CodeExec
+                })
+                .map(|(_, s, e)| (*s, *e))
+                .collect();
+            spans.sort_unstable();
+            spans.dedup();
+            if spans.is_empty() {
+                spans.push((0, orig_chars));
+            }
+            for (s, e) in spans {
+                findings.push(Finding {
+                    detector: DETECTOR.to_owned(),
+                    kind: fk.as_str().to_owned(),
+                    score,
+                    start: s.min(orig_chars),
+                    end: e.min(orig_chars),
+                });
+            }
+        }
+        InjectionResult {
+            score,
+            score_milli: (score * 1000.0).round() as u32,
+            is_attack,
+            kind,
+            findings,
+            signals: ev.ev.ids,
+        }
+    }
+}
+
+fn kind_of(i: usize) -> InjectionKind {
+    match i {
+        1 => InjectionKind::Jailbreak,
+        2 => InjectionKind::Extraction,
+        _ => InjectionKind::Injection,
+    }
+}
+
+const _: () = assert!(N_CLASSES == 16);
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,251 @@
+//! Model-free PERSON recognizer: capitalised-word runs scored with embedded name lists and
+//! context (honorifics, "my name is", greetings, sign-offs).
+//!
+//! It is a fallback for when no named-entity model is configured: it catches common names of
+//! many languages, and multi-word names with one known given or family name, but not rare
+//! single names without context.
+
+use crate::names_data::{FIRST_NAMES, NOT_NAMES, SURNAMES};
+use std::collections::HashSet;
+use std::sync::OnceLock;
+use unicode_normalization::UnicodeNormalization;
+
+struct Lists {
+    first: HashSet<&'static str>,
+    sur: HashSet<&'static str>,
+    stop: HashSet<&'static str>,
+}
+
+fn lists() -> &'static Lists {
+    static L: OnceLock<Lists> = OnceLock::new();
+    L.get_or_init(|| Lists {
+        first: FIRST_NAMES.iter().copied().collect(),
+        sur: SURNAMES.iter().copied().collect(),
+        stop: NOT_NAMES.iter().copied().collect(),
+    })
+}
+
+/// Given names that are also common English words: not names when alone.
+const AMBIGUOUS: &[&str] = &[
+    "will", "mark", "grace", "rose", "may", "june", "bill", "frank", "joy", "hope", "faith", "long",
+    "young", "white", "green", "black", "brown", "king", "bell", "hill", "wood", "rice", "price",
+    "cook", "ward", "hunt", "stone", "west", "gray", "park", "lane", "ray", "max", "jack", "sun",
+    "ma", "li", "he", "do", "le", "ho", "ng", "lim", "art", "guy", "sandy", "penny", "amber",
+    "summer", "august", "eve", "sky", "jordan", "paris", "victoria", "florence", "georgia", "virginia",
+    "chase", "miles", "wells", "walker", "hunter", "cole", "fox", "ford", "grant", "carter", "mason",
+    "cooper", "turner", "baker", "parker", "marshall", "hall", "ali", "han", "jung", "shin", "long",
+    "hu", "xu", "wu", "yu", "min", "jun", "lei", "yan", "an", "anh", "tan", "das", "shah", "rao",
+    "bruno", "dean", "drew", "ivy", "iris", "lily", "ruby", "pearl", "daisy", "crystal", "dawn",
+];
+
+fn fold(word: &str) -> String {
+    word.nfd()
+        .filter(|c| c.is_alphabetic() || *c == '\'' || *c == '-')
+        .flat_map(char::to_lowercase)
+        .filter(char::is_ascii)
+        .filter(|c| *c != '\'')
+        .collect()
+}
+
+#[derive(Debug, Clone)]
+struct Token {
+    start: usize,
+    end: usize,
+    cap: bool,
+    initial: bool,
+}
+
+fn tokens(text: &str) -> Vec<Token> {
+    let mut out = Vec::new();
+    let mut it = text.char_indices().peekable();
+    while let Some((i, c)) = it.next() {
+        if !c.is_alphabetic() {
+            continue;
+        }
+        let mut end = i + c.len_utf8();
+        while let Some(&(j, d)) = it.peek() {
+            if d.is_alphabetic() {
+                end = j + d.len_utf8();
+                it.next();
+            } else if (d == '\'' || d == '-' || d == '’')
+                && text.get(j + d.len_utf8()..).and_then(|r| r.chars().next()).is_some_and(char::is_alphabetic)
+            {
+                it.next();
+                end = j + d.len_utf8();
+            } else {
+                break;
+            }
+        }
+        let word = &text[i..end];
+        let mut chars = word.chars();
+        let first_upper = chars.next().is_some_and(char::is_uppercase);
+        let n = word.chars().count();
+        let all_upper = word.chars().all(|c| !c.is_lowercase());
+        let initial = first_upper && n == 1;
+        let cap = first_upper && (!all_upper || n == 1);
+        out.push(Token { start: i, end, cap, initial });
+    }
+    out
+}
+
+fn gap_ok(text: &str, a: &Token, b: &Token) -> bool {
+    let Some(gap) = text.get(a.end..b.start) else {
+        return false;
+    };
+    match gap {
+        " " => true,
+        ". " | "." => a.initial,
+        _ => false,
+    }
+}
+
+fn sentence_start(text: &str, pos: usize) -> bool {
+    let before = text.get(..pos).unwrap_or("").trim_end_matches([' ', '"', '\'', '(', '*', '-']);
+    before.is_empty() || before.ends_with(['.', '!', '?', '\n', ':', ';', '>'])
+}
+
+fn preceding_trigger(text: &str, pos: usize) -> bool {
+    let before = text.get(..pos).unwrap_or("");
+    let tail: String = before
+        .chars()
+        .rev()
+        .take(24)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect::<String>()
+        .to_ascii_lowercase();
+    let t = tail.trim_end();
+    const TRIGGERS: &[&str] = &[
+        "mr", "mr.", "mrs", "mrs.", "ms", "ms.", "miss", "dr", "dr.", "prof", "prof.", "sir", "mx",
+        "mx.", "name is", "named", "called", "i am", "i'm", "this is", "signed", "signed,", "dear",
+        "hi", "hi,", "hello", "hello,", "thanks", "thanks,", "regards,", "name:", "attn:", "attn",
+        "cc:", "contact", "ask", "by", "with", "from", "to", "met", "told", "and", "wife", "husband",
+        "son", "daughter", "brother", "sister", "mother", "father", "friend", "colleague", "patient",
+        "client", "customer", "employee", "author", "written by", "authored by", "per",
+    ];
+    TRIGGERS.iter().any(|w| {
+        t.ends_with(w) && {
+            let pre = &t[..t.len() - w.len()];
+            pre.is_empty() || pre.ends_with([' ', '\n', '(', ',', '"'])
+        }
+    })
+}
+
+/// Strong triggers make even an unknown capitalised word a name.
+fn strong_trigger(text: &str, pos: usize) -> bool {
+    let before = text.get(..pos).unwrap_or("");
+    let start = before.len().saturating_sub(16);
+    let mut s = start;
+    while s < before.len() && !before.is_char_boundary(s) {
+        s += 1;
+    }
+    let t = before[s..].trim_end().to_ascii_lowercase();
+    const STRONG: &[&str] = &[
+        "mr", "mr.", "mrs", "mrs.", "ms", "ms.", "miss", "dr", "dr.", "prof", "prof.", "mx", "mx.",
+        "name is", "named", "called", "i am", "i'm", "signed", "signed,", "dear", "name:",
+    ];
+    STRONG.iter().any(|w| {
+        t.ends_with(w) && {
+            let pre = &t[..t.len() - w.len()];
+            pre.is_empty() || pre.ends_with([' ', '\n', '(', ',', '"'])
+        }
+    })
+}
+
+/// PERSON spans in `text` as (start byte, end byte, score).
+pub(crate) fn find_persons(text: &str) -> Vec<(usize, usize, f32)> {
+    let l = lists();
+    let toks = tokens(text);
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < toks.len() {
+        if !toks[i].cap {
+            i += 1;
+            continue;
+        }
+        // Maximal run of capitalised tokens (at most 4) joined by single spaces.
+        let mut j = i;
+        while j + 1 < toks.len() && j + 1 - i < 4 && toks[j + 1].cap && gap_ok(text, &toks[j], &toks[j + 1]) {
+            j += 1;
+        }
+        let run = &toks[i..=j];
+        let keys: Vec<String> = run.iter().map(|t| fold(&text[t.start..t.end])).collect();
+        // Trim leading/trailing stop words.
+        let mut a = 0;
+        let mut b = run.len();
+        while a < b && l.stop.contains(keys[a].as_str()) {
+            a += 1;
+        }
+        while b > a && l.stop.contains(keys[b - 1].as_str()) {
+            b -= 1;
+        }
+        if a < b {
+            let r = &run[a..b];
+            let k = &keys[a..b];
+            let n = r.len();
+            let any_first = k.iter().any(|w| l.first.contains(w.as_str()));
+            let first_first = l.first.contains(k[0].as_str());
+            let last_sur = l.sur.contains(k[n - 1].as_str());
+            let initials = r.iter().filter(|t| t.initial).count();
+            let at_start = sentence_start(text, r[0].start);
+            let strong = strong_trigger(text, r[0].start);
+            let weak_ctx = preceding_trigger(text, r[0].start);
+            let mut score: f32 = 0.0;
+            if n >= 2 && initials < n {
+                if first_first && (last_sur || !at_start || n >= 2) {
+                    score = 0.85;
+                } else if last_sur && initials > 0 {
+                    score = 0.8;
+                } else if any_first || last_sur {
+                    score = 0.7;
+                } else if strong {
+                    score = 0.8;
+                } else if weak_ctx && !at_start {
+                    score = 0.55;
+                }
+            } else if n == 1 && !r[0].initial {
+                let w = k[0].as_str();
+                let ambiguous = AMBIGUOUS.contains(&w);
+                if strong {
+                    score = 0.8;
+                } else if l.first.contains(w) && !ambiguous {
+                    score = if at_start { 0.55 } else { 0.65 };
+                    if weak_ctx {
+                        score = 0.75;
+                    }
+                } else if l.sur.contains(w) && !ambiguous && weak_ctx && !at_start {
+                    score = 0.55;
+                }
+            }
+            if score > 0.0 {
+                out.push((r[0].start, r[n - 1].end, score));
+            }
+        }
+        i = j + 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spans(t: &str) -> Vec<&str> {
+        find_persons(t).into_iter().map(|(s, e, _)| &t[s..e]).collect()
+    }
+
+    #[test]
+    fn common_names() {
+        assert_eq!(spans("Please forward this to John Smith today."), vec!["John Smith"]);
+        assert_eq!(spans("My name is Rubija"), vec!["Rubija"]);
+        assert_eq!(spans("Krisztián Szöllösy listed his songs"), vec!["Krisztián Szöllösy"]);
+        assert_eq!(spans("Ask Dr. Okafor about it"), vec!["Okafor"]);
+    }
+
+    #[test]
+    fn not_names() {
+        assert!(spans("The Monday meeting is in New York.").is_empty());
+        assert!(spans("I will mark it.").is_empty());
+    }
+}

@@ -1,0 +1,508 @@
+//! Pattern rules: the built-in PII recognizers (in code, because their validators are code) and
+//! the secret rules (data: `secrets.toml`, compiled in).
+//!
+//! A [`Rule`] is one regular expression plus what confirms a match: a validator (checksum,
+//! numbering plan, entropy), context words that raise its score, and the capture group that holds
+//! the sensitive value. All rules of one detector are compiled into a single multi-pattern
+//! automaton by the engine; rules here never run one by one over a text.
+
+use serde::Deserialize;
+
+/// How a match is confirmed beyond the regex.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Validator {
+    /// The regex is enough.
+    None,
+    /// E-mail structure (dots, TLD).
+    Email,
+    /// International phone number with a real country code and E.164 length.
+    PhoneIntl,
+    /// North American Numbering Plan rules.
+    PhoneNanp,
+    /// National number with a trunk prefix.
+    PhoneTrunk,
+    /// Luhn + issuer prefix.
+    CreditCard,
+    /// Country length + mod-97 (may trim the match).
+    Iban,
+    /// SSA rules.
+    UsSsn,
+    /// ABA checksum.
+    AbaRouting,
+    /// NHS mod 11.
+    UkNhs,
+    /// NINO prefixes.
+    UkNino,
+    /// SIN Luhn.
+    CaSin,
+    /// Verhoeff.
+    Aadhaar,
+    /// TFN mod 11.
+    AuTfn,
+    /// ABN mod 89.
+    AuAbn,
+    /// Medicare check digit.
+    AuMedicare,
+    /// Control letter.
+    EsNif,
+    /// Check character.
+    ItFiscalCode,
+    /// Check letter.
+    SgNric,
+    /// MOD 11,10.
+    DeTaxId,
+    /// Dotted quad, not part of a longer dotted number.
+    Ipv4,
+    /// Parses as an IPv6 address.
+    Ipv6,
+    /// Consistent separators.
+    Mac,
+    /// Base58Check.
+    Base58Check,
+    /// Bech32/Bech32m.
+    Bech32,
+    /// Ethereum address (mixed-case must not be all one case only when checksummed; shape only).
+    EthAddress,
+    /// Calendar date with plausible parts.
+    Date,
+    /// GitHub token CRC32 checksum.
+    GithubChecksum,
+    /// JWT whose header decodes to a JSON object with `alg`/`typ`/`kid`.
+    Jwt,
+}
+
+/// One pattern rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// Detector family (`pii`, `secrets`, or a custom family).
+    pub detector: String,
+    /// Entity type or rule id.
+    pub kind: String,
+    /// Regular expression (regex-automata syntax).
+    pub regex: String,
+    /// Capture group holding the sensitive value (0 = whole match).
+    pub group: usize,
+    /// Validator.
+    pub validator: Validator,
+    /// Score without context.
+    pub score: f32,
+    /// Context words (ASCII, matched case-insensitively near the match).
+    pub context: Vec<String>,
+    /// Drop the match unless a context word is near.
+    pub context_required: bool,
+    /// Minimum Shannon entropy (bits/char) of the value.
+    pub min_entropy: Option<f32>,
+    /// Whether documented placeholders are filtered (secrets).
+    pub placeholder_check: bool,
+}
+
+impl Rule {
+    fn pii(kind: &str, regex: &str, validator: Validator, score: f32, context: &[&str]) -> Rule {
+        Rule {
+            detector: "pii".to_owned(),
+            kind: kind.to_owned(),
+            regex: regex.to_owned(),
+            group: 0,
+            validator,
+            score,
+            context: context.iter().map(|s| (*s).to_owned()).collect(),
+            context_required: false,
+            min_entropy: None,
+            placeholder_check: false,
+        }
+    }
+
+    fn needs_context(mut self) -> Rule {
+        self.context_required = true;
+        self
+    }
+}
+
+const B: &str = r"(?-u:\b)";
+
+const PHONE_CTX: &[&str] = &[
+    "phone", "call", "tel", "fax", "mobile", "cell", "contact", "number", "reach", "dial", "text me",
+    "whatsapp", "telephone", "ph.", "mob",
+];
+
+/// Built-in PII rules, in priority order (earlier wins when two match at the same place).
+pub(crate) fn pii_rules() -> Vec<Rule> {
+    use Validator as V;
+    let ext = r"(?:[ ]?(?:x|ext\.?|extension)[ ]?\d{1,6})?";
+    vec![
+        Rule::pii(
+            "EMAIL_ADDRESS",
+            &format!(
+                r"{B}[A-Za-z0-9](?:[A-Za-z0-9._%+\-]{{0,63}})@(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{{0,61}}[A-Za-z0-9])?\.){{1,8}}[A-Za-z]{{2,24}}{B}"
+            ),
+            V::Email,
+            1.0,
+            &["email", "e-mail", "mail"],
+        ),
+        Rule::pii(
+            "IBAN_CODE",
+            &format!(r"{B}[A-Z]{{2}}\d{{2}}(?:[ \-]?[A-Z0-9]{{4}}){{2,7}}(?:[ \-]?[A-Z0-9]{{1,4}})?{B}"),
+            V::Iban,
+            1.0,
+            &["iban", "bank", "account"],
+        ),
+        Rule::pii(
+            "CREDIT_CARD",
+            &format!(
+                r"{B}(?:\d{{4}}[ \-]?\d{{6}}[ \-]?\d{{4,5}}|(?:\d{{4}}[ \-]?){{3}}\d{{1,7}}|\d{{13,19}}){B}"
+            ),
+            V::CreditCard,
+            1.0,
+            &["card", "credit", "visa", "mastercard", "amex", "cc", "payment"],
+        ),
+        Rule::pii(
+            "US_SSN",
+            &format!(r"{B}(?:\d{{3}}-\d{{2}}-\d{{4}}|\d{{3}} \d{{2}} \d{{4}}|\d{{3}}\.\d{{2}}\.\d{{4}}){B}"),
+            V::UsSsn,
+            0.85,
+            &["ssn", "social security", "social sec", "ss#", "ss #"],
+        ),
+        Rule::pii(
+            "US_ITIN",
+            &format!(r"{B}9\d{{2}}[- ]?(?:5\d|6[0-5]|7\d|8[0-8]|9[0-2]|9[4-9])[- ]?\d{{4}}{B}"),
+            V::None,
+            0.5,
+            &["itin", "taxpayer", "tax id", "individual taxpayer"],
+        ),
+        Rule::pii(
+            "UK_NHS",
+            &format!(r"{B}\d{{3}}[- ]?\d{{3}}[- ]?\d{{4}}{B}"),
+            V::UkNhs,
+            0.5,
+            &["nhs", "national health", "health service"],
+        )
+        .needs_context(),
+        Rule::pii(
+            "PHONE_NUMBER",
+            &format!(
+                r"(?:\+|{B}00|{B}011)[ .\-]?[1-9]\d{{0,2}}(?:[ .\-]?\(?\d{{1,5}}\)?){{2,6}}{ext}{B}"
+            ),
+            V::PhoneIntl,
+            0.75,
+            PHONE_CTX,
+        ),
+        Rule::pii(
+            "PHONE_NUMBER",
+            &format!(
+                r"(?:{B}1[ .\-]?)?(?:\(\d{{3}}\)[ .\-]?|{B}\d{{3}}[ .\-])\d{{3}}[ .\-]\d{{4}}{ext}{B}"
+            ),
+            V::PhoneNanp,
+            0.7,
+            PHONE_CTX,
+        ),
+        Rule::pii(
+            "PHONE_NUMBER",
+            &format!(
+                r"(?:\(0\d{{1,4}}\)[ ]?|{B}0\d{{1,4}}[ .\-/])\d{{2,4}}(?:[ .\-]\d{{2,4}}){{0,3}}{B}"
+            ),
+            V::PhoneTrunk,
+            0.45,
+            PHONE_CTX,
+        ),
+        Rule::pii(
+            "PHONE_NUMBER",
+            &format!(r"{B}\d{{10}}{B}"),
+            V::PhoneNanp,
+            0.3,
+            PHONE_CTX,
+        )
+        .needs_context(),
+        Rule::pii("US_SSN", &format!(r"{B}\d{{9}}{B}"), V::UsSsn, 0.5, &["ssn", "social security"])
+            .needs_context(),
+        Rule::pii(
+            "ABA_ROUTING_NUMBER",
+            &format!(r"{B}\d{{4}}-?\d{{4}}-?\d{{1}}{B}"),
+            V::AbaRouting,
+            0.5,
+            &["routing", "aba", "transit number", "rtn"],
+        )
+        .needs_context(),
+        Rule::pii(
+            "CA_SIN",
+            &format!(r"{B}\d{{3}}[- ]?\d{{3}}[- ]?\d{{3}}{B}"),
+            V::CaSin,
+            0.5,
+            &["sin", "social insurance"],
+        )
+        .needs_context(),
+        Rule::pii(
+            "AU_TFN",
+            &format!(r"{B}\d{{3}} ?\d{{3}} ?\d{{2,3}}{B}"),
+            V::AuTfn,
+            0.5,
+            &["tfn", "tax file"],
+        )
+        .needs_context(),
+        Rule::pii(
+            "IN_AADHAAR",
+            &format!(r"{B}[2-9]\d{{3}}[ \-]?\d{{4}}[ \-]?\d{{4}}{B}"),
+            V::Aadhaar,
+            0.45,
+            &["aadhaar", "aadhar", "uidai", "uid"],
+        ),
+        Rule::pii(
+            "AU_ABN",
+            &format!(r"{B}\d{{2}} ?\d{{3}} ?\d{{3}} ?\d{{3}}{B}"),
+            V::AuAbn,
+            0.55,
+            &["abn", "australian business"],
+        ),
+        Rule::pii(
+            "AU_MEDICARE",
+            &format!(r"{B}[2-6]\d{{3}} ?\d{{5}} ?\d{{1,2}}{B}"),
+            V::AuMedicare,
+            0.5,
+            &["medicare"],
+        )
+        .needs_context(),
+        Rule::pii(
+            "DE_TAX_ID",
+            &format!(r"{B}[1-9]\d{{10}}{B}"),
+            V::DeTaxId,
+            0.5,
+            &["steuer", "steuerliche", "identifikationsnummer", "idnr", "tax id", "tin"],
+        )
+        .needs_context(),
+        Rule::pii(
+            "IP_ADDRESS",
+            &format!(
+                r"{B}(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){{3}}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d){B}"
+            ),
+            V::Ipv4,
+            0.9,
+            &["ip", "address", "host", "server"],
+        ),
+        Rule::pii(
+            "IP_ADDRESS",
+            r"(?i)[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3})?",
+            V::Ipv6,
+            0.9,
+            &["ip", "ipv6", "address"],
+        ),
+        Rule::pii(
+            "MAC_ADDRESS",
+            &format!(r"(?i){B}(?:[0-9a-f]{{2}}(?:[:\-][0-9a-f]{{2}}){{5}}|[0-9a-f]{{4}}\.[0-9a-f]{{4}}\.[0-9a-f]{{4}}){B}"),
+            V::Mac,
+            0.8,
+            &["mac", "ethernet", "wifi", "hardware address"],
+        ),
+        Rule::pii(
+            "CRYPTO",
+            &format!(r"{B}(?:[13][1-9A-HJ-NP-Za-km-z]{{25,34}}|(?:bc|tb)1[02-9ac-hj-np-z]{{11,71}}){B}"),
+            V::Base58Check,
+            1.0,
+            &["bitcoin", "btc", "wallet", "address"],
+        ),
+        Rule::pii(
+            "CRYPTO",
+            &format!(r"{B}(?:bc|tb)1[02-9ac-hj-np-z]{{11,71}}{B}"),
+            V::Bech32,
+            1.0,
+            &["bitcoin", "btc", "wallet"],
+        ),
+        Rule::pii(
+            "CRYPTO",
+            &format!(r"{B}0x[0-9a-fA-F]{{40}}{B}"),
+            V::EthAddress,
+            0.8,
+            &["ethereum", "eth", "wallet", "address"],
+        ),
+        Rule::pii(
+            "IN_PAN",
+            &format!(r"{B}[A-Z]{{3}}[ABCFGHLJPT][A-Z]\d{{4}}[A-Z]{B}"),
+            V::None,
+            0.6,
+            &["pan", "permanent account", "income tax"],
+        ),
+        Rule::pii(
+            "UK_NINO",
+            &format!(r"{B}[A-CEGHJ-PR-TW-Z]{{2}} ?\d{{2}} ?\d{{2}} ?\d{{2}} ?[A-D]{B}"),
+            V::UkNino,
+            0.7,
+            &["national insurance", "nino", "ni number"],
+        ),
+        Rule::pii(
+            "ES_NIF",
+            &format!(r"{B}(?:\d{{8}}|[XYZ]\d{{7}})-?[A-Z]{B}"),
+            V::EsNif,
+            0.7,
+            &["nif", "nie", "dni", "documento"],
+        ),
+        Rule::pii(
+            "IT_FISCAL_CODE",
+            &format!(
+                r"(?i){B}[A-Z]{{6}}\d{{2}}[ABCDEHLMPRST]\d{{2}}[A-Z]\d{{3}}[A-Z]{B}"
+            ),
+            V::ItFiscalCode,
+            0.9,
+            &["codice fiscale", "fiscal code", "cf"],
+        ),
+        Rule::pii(
+            "SG_NRIC_FIN",
+            &format!(r"(?i){B}[STFGM]\d{{7}}[A-Z]{B}"),
+            V::SgNric,
+            0.8,
+            &["nric", "fin", "singapore"],
+        ),
+        Rule::pii(
+            "US_PASSPORT",
+            &format!(r"{B}[A-Z]?\d{{8,9}}{B}"),
+            V::None,
+            0.5,
+            &["passport"],
+        )
+        .needs_context(),
+        Rule::pii(
+            "US_DRIVER_LICENSE",
+            &format!(r"{B}(?:[A-Z]\d{{3,14}}|[A-Z]{{2}}\d{{5,12}}|\d{{7,12}}|[A-Z]\d{{2}}-\d{{3}}-\d{{3}}){B}"),
+            V::None,
+            0.5,
+            &["driver", "driving", "licence", "license", "dl#", "dl #", "dl:"],
+        )
+        .needs_context(),
+        Rule::pii(
+            "DATE_TIME",
+            &format!(
+                r"(?i){B}(?:\d{{1,2}}[/.\-]\d{{1,2}}[/.\-](?:19|20)\d{{2}}|(?:19|20)\d{{2}}-\d{{2}}-\d{{2}}|\d{{1,2}} (?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? (?:19|20)\d{{2}}|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{{1,2}},? (?:19|20)\d{{2}}){B}"
+            ),
+            V::Date,
+            0.5,
+            &["born", "birth", "dob", "d.o.b", "birthday"],
+        )
+        .needs_context(),
+    ]
+}
+
+/// The secret rule file as data.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RuleFile {
+    pub rule: Vec<RuleDef>,
+}
+
+/// One secret rule as written in `secrets.toml` (or user config).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleDef {
+    /// Rule id (the finding `type`).
+    pub id: String,
+    /// Regular expression.
+    pub regex: String,
+    /// Capture group of the secret value (default 0 = whole match; 1 if the regex has groups).
+    #[serde(default)]
+    pub group: Option<usize>,
+    /// Keywords (documentation; context words).
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    /// Minimum Shannon entropy of the value.
+    #[serde(default)]
+    pub entropy: Option<f32>,
+    /// Validator.
+    #[serde(default)]
+    pub validator: Option<Validator>,
+    /// Score (default 0.9).
+    #[serde(default)]
+    pub score: Option<f32>,
+    /// Optional free-text description.
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+pub(crate) const SECRETS_TOML: &str = include_str!("secrets.toml");
+
+impl RuleDef {
+    pub(crate) fn into_rule(self, detector: &str) -> Rule {
+        Rule {
+            detector: detector.to_owned(),
+            kind: self.id,
+            group: self.group.unwrap_or(0),
+            regex: self.regex,
+            validator: self.validator.unwrap_or(Validator::None),
+            score: self.score.unwrap_or(0.9).clamp(0.0, 1.0),
+            context: self.keywords,
+            context_required: false,
+            min_entropy: self.entropy,
+            placeholder_check: true,
+        }
+    }
+}
+
+/// Documented example credentials and obvious placeholders: never secrets (README placeholder
+/// policy). `value` is the matched secret value.
+pub(crate) fn is_placeholder(value: &str) -> bool {
+    let v = value.trim_matches(|c: char| c == '"' || c == '\'' || c == '`');
+    if v.is_empty() {
+        return true;
+    }
+    let lower = v.to_ascii_lowercase();
+    const WORDS: &[&str] = &[
+        "example", "placeholder", "your_", "your-", "yourkey", "your key", "<your", "changeme",
+        "change_me", "redacted", "dummy", "xxxx", "****", "zzzz", "replace_me", "replaceme", "insert_",
+        "todo", "fixme", "sample_", "notarealkey", "not_a_real", "fake_key", "fakekey",
+    ];
+    if WORDS.iter().any(|w| lower.contains(w)) {
+        return true;
+    }
+    // Published documentation values (Stripe's docs key, the jwt.io sample signature).
+    const DOCS: &[&str] = &["4ec39hqlyjwdarjtt1zdp7dc", "sflkxwrjsmekkf2qt4fwpmejf36pok6yjv_adqssw5c"];
+    if DOCS.iter().any(|d| lower.contains(d)) {
+        return true;
+    }
+    const WHOLE: &[&str] = &[
+        "password", "passwd", "secret", "token", "none", "null", "true", "false", "string", "undefined",
+    ];
+    if WHOLE.contains(&lower.as_str()) {
+        return true;
+    }
+    if v.starts_with("${") || v.starts_with("{{") || v.starts_with('<') || v.starts_with("%(")
+        || (v.starts_with('$') && v[1..].chars().all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit()))
+    {
+        return true;
+    }
+    // Almost no distinct characters: "aaaaaaaa", "00000000", "abababab".
+    let mut seen = [false; 128];
+    let mut distinct = 0;
+    for b in v.bytes() {
+        if b < 128 && !seen[usize::from(b)] {
+            seen[usize::from(b)] = true;
+            distinct += 1;
+        }
+    }
+    v.len() >= 8 && distinct <= 3
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_rules_parse() {
+        let f: RuleFile = toml::from_str(SECRETS_TOML).unwrap();
+        assert!(f.rule.len() > 50);
+        let mut ids: Vec<_> = f.rule.iter().map(|r| r.id.clone()).collect();
+        ids.sort();
+        let n = ids.len();
+        ids.dedup();
+        // Several regexes may share an id, but not too many.
+        assert!(ids.len() * 10 >= n * 8);
+    }
+
+    #[test]
+    fn placeholders() {
+        assert!(is_placeholder("AKIAIOSFODNN7EXAMPLE"));
+        assert!(is_placeholder("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"));
+        assert!(is_placeholder("${API_KEY}"));
+        assert!(is_placeholder("<your-key>"));
+        assert!(is_placeholder("xxxxxxxxxxxxxxxxxxxx"));
+        assert!(is_placeholder("$OPENAI_API_KEY"));
+        assert!(is_placeholder("sk_test_4eC39HqLyjWDarjtT1zdp7dc"));
+        assert!(!is_placeholder("sk_live_9aK2mQ7vLx3PzR8tW1yB5nC0"));
+        assert!(!is_placeholder("ghp_R2b7rN4tZ8qL1mK9xV3cW6yH0pJ5sD2fG7a"));
+    }
+}

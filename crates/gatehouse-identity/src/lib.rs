@@ -1,0 +1,14 @@
+//! Gatehouse identity: who is calling.
+//!
+//! This crate holds the API-key store. A key looks like `gh_<id>_<secret>`: the 12-character id
+//! is public (it appears in `keys list`, audit rows and support tickets), the 40-character secret
+//! (≈238 bits from the OS RNG) is shown once at creation and only its SHA-256 is stored. A
+//! high-entropy secret needs no slow password hash: SHA-256 of it cannot be brute-forced, and the
+//! comparison is constant-time so timing reveals nothing about how much of a guess matched.
+//!
+//! Lookups are read-through cached for a short time (`cache_ttl`), so revocation reaches a
+//! running gateway within that time and garbage keys cannot turn every request into a query.
+
+mod store;
+
+pub use store::{AuthFailure, KeyRecord, KeyStore, NewKey, StoreError};

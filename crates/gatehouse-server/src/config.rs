@@ -1,0 +1,467 @@
+//! `gatehouse.toml`: parsed and validated in one place, handed down as typed structs.
+//!
+//! Parsing is strict (`deny_unknown_fields` everywhere); semantic validation collects every
+//! problem with its path (`models[2].provider: unknown provider "opnai"`) instead of stopping
+//! at the first.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Listener and input hardening.
+    #[serde(default)]
+    pub server: ServerConfig,
+    /// Where keys and state live.
+    #[serde(default)]
+    pub store: StoreConfig,
+    /// Audit sink.
+    #[serde(default)]
+    pub audit: AuditConfig,
+    /// Upstream providers by name.
+    #[serde(default)]
+    pub providers: BTreeMap<String, ProviderConfig>,
+    /// Public models (aliases) and their upstream targets.
+    #[serde(default)]
+    pub models: Vec<ModelConfig>,
+    /// Content guardrails.
+    #[serde(default)]
+    pub guardrails: GuardrailsConfig,
+}
+
+/// `[server]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Listen address.
+    pub listen: String,
+    /// Largest request body accepted (bytes); larger gets 413.
+    pub max_body_bytes: usize,
+    /// Longest request URI (bytes); longer gets 414.
+    pub max_uri_bytes: usize,
+    /// Largest total size of request headers (bytes).
+    pub max_header_bytes: usize,
+    /// Most concurrent client connections; further ones wait in the accept backlog.
+    pub max_connections: usize,
+    /// Time a client has to send its request head (ms).
+    pub header_read_timeout_ms: u64,
+    /// Time a client has to send its body (ms); slower gets 408.
+    pub body_read_timeout_ms: u64,
+    /// Time connections get to finish on shutdown (ms).
+    pub shutdown_grace_ms: u64,
+    /// Optional TLS termination.
+    pub tls: Option<TlsConfig>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: "127.0.0.1:8787".to_owned(),
+            max_body_bytes: 4 * 1024 * 1024,
+            max_uri_bytes: 8 * 1024,
+            max_header_bytes: 64 * 1024,
+            max_connections: 10_000,
+            header_read_timeout_ms: 10_000,
+            body_read_timeout_ms: 30_000,
+            shutdown_grace_ms: 10_000,
+            tls: None,
+        }
+    }
+}
+
+/// `[server.tls]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain.
+    pub cert: PathBuf,
+    /// PEM private key.
+    pub key: PathBuf,
+}
+
+/// `[store]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// SQLite file for keys and state.
+    pub path: PathBuf,
+    /// Seconds a key lookup is cached (revocations reach this gateway within it).
+    pub key_cache_ttl_secs: u64,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig { path: PathBuf::from("gatehouse-data/gatehouse.db"), key_cache_ttl_secs: 2 }
+    }
+}
+
+/// Audit sink kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuditSinkKind {
+    /// JSON lines on stdout.
+    Stdout,
+    /// JSON lines appended to `path`.
+    Jsonl,
+    /// Nothing (not recommended).
+    None,
+}
+
+/// `[audit]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// Sink.
+    pub sink: AuditSinkKind,
+    /// File for the `jsonl` sink.
+    pub path: Option<PathBuf>,
+    /// Refuse requests whose event cannot be written.
+    pub strict: bool,
+    /// Events that may wait for the writer.
+    pub queue: usize,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        AuditConfig { sink: AuditSinkKind::Stdout, path: None, strict: false, queue: 65_536 }
+    }
+}
+
+/// Provider kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderKind {
+    /// Any OpenAI-compatible API.
+    Openai,
+    /// Anthropic Messages API.
+    Anthropic,
+    /// Built-in mock.
+    Mock,
+}
+
+/// `[providers.NAME]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderConfig {
+    /// Kind.
+    pub kind: ProviderKind,
+    /// Base URL (openai: up to `/v1`; anthropic: host root).
+    pub base_url: Option<String>,
+    /// Environment variable holding the API key.
+    pub api_key_env: Option<String>,
+    /// File holding the API key.
+    pub api_key_file: Option<PathBuf>,
+    /// Header carrying the key for openai-kind providers: `authorization` (Bearer) or `api-key` (Azure).
+    #[serde(default = "default_auth_header")]
+    pub auth_header: String,
+    /// Extra query parameters (e.g. Azure `api-version`).
+    #[serde(default)]
+    pub query: BTreeMap<String, String>,
+    /// Connect timeout (ms).
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout_ms: u64,
+    /// Longest wait for the response head or the next stream chunk (ms).
+    #[serde(default = "default_read_timeout")]
+    pub read_timeout_ms: u64,
+    /// Retries on connect errors, 429 and 5xx before falling back.
+    #[serde(default = "default_retries")]
+    pub max_retries: u32,
+    /// First retry backoff (ms), doubled per retry with full jitter.
+    #[serde(default = "default_backoff")]
+    pub retry_backoff_ms: u64,
+    /// Mock: delay before the answer (ms).
+    #[serde(default)]
+    pub latency_ms: u64,
+    /// Mock: characters per streamed chunk.
+    #[serde(default = "default_chunk_chars")]
+    pub chunk_chars: usize,
+    /// Mock: delay between streamed chunks (ms).
+    #[serde(default)]
+    pub chunk_delay_ms: u64,
+    /// Mock: `"echo"` (repeat the last user message) or a fixed text.
+    #[serde(default = "default_reply")]
+    pub reply: String,
+}
+
+fn default_auth_header() -> String {
+    "authorization".to_owned()
+}
+fn default_connect_timeout() -> u64 {
+    5_000
+}
+fn default_read_timeout() -> u64 {
+    60_000
+}
+fn default_retries() -> u32 {
+    2
+}
+fn default_backoff() -> u64 {
+    100
+}
+fn default_chunk_chars() -> usize {
+    16
+}
+fn default_reply() -> String {
+    "echo".to_owned()
+}
+
+/// One upstream target.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetConfig {
+    /// Provider name.
+    pub provider: String,
+    /// Model name at the provider (defaults to the public name).
+    pub model: Option<String>,
+}
+
+/// `[[models]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    /// Public name clients send.
+    pub name: String,
+    /// Shorthand for a single target: provider name.
+    pub provider: Option<String>,
+    /// Shorthand for a single target: upstream model.
+    pub upstream_model: Option<String>,
+    /// Ordered targets: the first that answers wins.
+    #[serde(default)]
+    pub targets: Vec<TargetConfig>,
+}
+
+impl ModelConfig {
+    /// The targets, with the shorthand expanded.
+    pub fn resolved_targets(&self) -> Vec<TargetConfig> {
+        let mut t = Vec::new();
+        if let Some(p) = &self.provider {
+            t.push(TargetConfig { provider: p.clone(), model: self.upstream_model.clone() });
+        }
+        t.extend(self.targets.iter().cloned());
+        t
+    }
+}
+
+/// `[guardrails]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuardrailsConfig {
+    /// Terms that block a request containing them, and stop a response (also mid-stream)
+    /// before any part of them reaches the client. Case-insensitive.
+    #[serde(default)]
+    pub blocklist: Vec<String>,
+}
+
+/// One configuration problem, with its path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// Dotted path (`models[2].provider`).
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+impl Config {
+    /// Parses TOML text. A syntax or type error is reported with its path.
+    pub fn parse(text: &str) -> Result<Config, Vec<ConfigError>> {
+        let de = toml::Deserializer::parse(text).map_err(|e| {
+            vec![ConfigError { path: "(file)".into(), message: e.to_string().trim().replace('\n', " ") }]
+        })?;
+        let cfg: Config = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner().to_string();
+            let message = inner.lines().last().unwrap_or("invalid value").trim().to_owned();
+            vec![ConfigError { path, message }]
+        })?;
+        let errors = cfg.validate();
+        if errors.is_empty() { Ok(cfg) } else { Err(errors) }
+    }
+
+    /// Reads and parses a file.
+    pub fn load(path: &Path) -> Result<Config, Vec<ConfigError>> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            vec![ConfigError { path: path.display().to_string(), message: format!("cannot read: {e}") }]
+        })?;
+        Config::parse(&text)
+    }
+
+    /// Every semantic problem, each with its path.
+    pub fn validate(&self) -> Vec<ConfigError> {
+        let mut errs = Vec::new();
+        let mut err = |path: String, message: String| errs.push(ConfigError { path, message });
+        if self.server.listen.parse::<SocketAddr>().is_err() {
+            err("server.listen".into(), format!("not a socket address: {:?}", self.server.listen));
+        }
+        if self.server.max_body_bytes == 0 {
+            err("server.max_body_bytes".into(), "must be greater than 0".into());
+        }
+        if self.server.max_connections == 0 {
+            err("server.max_connections".into(), "must be greater than 0".into());
+        }
+        if self.server.max_header_bytes < 8192 {
+            err("server.max_header_bytes".into(), "must be at least 8192".into());
+        }
+        if self.audit.sink == AuditSinkKind::Jsonl && self.audit.path.is_none() {
+            err("audit.path".into(), "required when audit.sink = \"jsonl\"".into());
+        }
+        for (name, p) in &self.providers {
+            let at = format!("providers.{name}");
+            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+                err(at.clone(), "provider names use letters, digits, '-' and '_'".into());
+            }
+            match p.kind {
+                ProviderKind::Openai | ProviderKind::Anthropic => {
+                    if p.kind == ProviderKind::Openai && p.base_url.is_none() {
+                        err(format!("{at}.base_url"), "required for openai providers".into());
+                    }
+                    if let Some(u) = &p.base_url {
+                        if !(u.starts_with("http://") || u.starts_with("https://")) {
+                            err(format!("{at}.base_url"), format!("must start with http:// or https://, got {u:?}"));
+                        }
+                    }
+                    if p.api_key_env.is_some() && p.api_key_file.is_some() {
+                        err(at.clone(), "set api_key_env or api_key_file, not both".into());
+                    }
+                    if !matches!(p.auth_header.as_str(), "authorization" | "api-key" | "x-api-key") {
+                        err(format!("{at}.auth_header"), "must be \"authorization\", \"api-key\" or \"x-api-key\"".into());
+                    }
+                }
+                ProviderKind::Mock => {
+                    if p.chunk_chars == 0 {
+                        err(format!("{at}.chunk_chars"), "must be at least 1".into());
+                    }
+                }
+            }
+            if p.read_timeout_ms == 0 || p.connect_timeout_ms == 0 {
+                err(at.clone(), "timeouts must be greater than 0".into());
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (i, m) in self.models.iter().enumerate() {
+            let at = format!("models[{i}]");
+            if m.name.trim().is_empty() {
+                err(format!("{at}.name"), "must not be empty".into());
+            }
+            if !seen.insert(m.name.as_str()) {
+                err(format!("{at}.name"), format!("duplicate model name {:?}", m.name));
+            }
+            if m.provider.is_none() && m.upstream_model.is_some() {
+                err(format!("{at}.upstream_model"), "needs provider".into());
+            }
+            if let Some(p) = &m.provider {
+                if !self.providers.contains_key(p) {
+                    err(format!("{at}.provider"), format!("unknown provider {p:?}"));
+                }
+            }
+            for (j, t) in m.targets.iter().enumerate() {
+                if !self.providers.contains_key(&t.provider) {
+                    err(format!("{at}.targets[{j}].provider"), format!("unknown provider {:?}", t.provider));
+                }
+            }
+            if m.resolved_targets().is_empty() {
+                err(at.clone(), "needs provider or targets".into());
+            }
+        }
+        for (i, t) in self.guardrails.blocklist.iter().enumerate() {
+            if t.trim().is_empty() || t.chars().count() > 256 {
+                err(format!("guardrails.blocklist[{i}]"), "terms must be 1 to 256 characters".into());
+            }
+        }
+        errs
+    }
+
+    /// The demo configuration: mock provider, local SQLite, no file needed.
+    pub fn demo() -> Config {
+        let mut providers = BTreeMap::new();
+        providers.insert(
+            "mock".to_owned(),
+            ProviderConfig {
+                kind: ProviderKind::Mock,
+                base_url: None,
+                api_key_env: None,
+                api_key_file: None,
+                auth_header: default_auth_header(),
+                query: BTreeMap::new(),
+                connect_timeout_ms: default_connect_timeout(),
+                read_timeout_ms: default_read_timeout(),
+                max_retries: 0,
+                retry_backoff_ms: default_backoff(),
+                latency_ms: 0,
+                chunk_chars: 8,
+                chunk_delay_ms: 20,
+                reply: "echo".to_owned(),
+            },
+        );
+        let model = |name: &str| ModelConfig {
+            name: name.to_owned(),
+            provider: Some("mock".to_owned()),
+            upstream_model: None,
+            targets: Vec::new(),
+        };
+        Config {
+            server: ServerConfig::default(),
+            store: StoreConfig::default(),
+            audit: AuditConfig::default(),
+            providers,
+            models: vec![model("gpt-4o-mini"), model("claude-3-5-haiku-latest"), model("text-embedding-3-small")],
+            guardrails: GuardrailsConfig::default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_every_error_with_its_path() {
+        let errs = Config::parse(
+            r#"
+            [providers.openai]
+            kind = "openai"
+            base_url = "https://api.openai.com/v1"
+            [[models]]
+            name = "a"
+            provider = "openai"
+            [[models]]
+            name = "b"
+            provider = "openai"
+            [[models]]
+            name = "c"
+            provider = "opnai"
+            [[models]]
+            name = "a"
+            targets = [{ provider = "nope" }]
+            "#,
+        )
+        .unwrap_err();
+        let text: Vec<String> = errs.iter().map(ToString::to_string).collect();
+        assert!(text.contains(&"models[2].provider: unknown provider \"opnai\"".to_owned()), "{text:?}");
+        assert!(text.contains(&"models[3].name: duplicate model name \"a\"".to_owned()), "{text:?}");
+        assert!(text.contains(&"models[3].targets[0].provider: unknown provider \"nope\"".to_owned()), "{text:?}");
+    }
+
+    #[test]
+    fn unknown_fields_are_errors_with_paths() {
+        let errs = Config::parse("[server]\nlisten = \"127.0.0.1:1\"\nlsten = 3\n").unwrap_err();
+        assert_eq!(errs[0].path, "server");
+        assert!(errs[0].message.contains("unknown field `lsten`"), "{errs:?}");
+        let errs = Config::parse("[server]\nmax_body_bytes = \"big\"\n").unwrap_err();
+        assert_eq!(errs[0].path, "server.max_body_bytes");
+    }
+
+    #[test]
+    fn demo_config_is_valid() {
+        assert!(Config::demo().validate().is_empty());
+    }
+}

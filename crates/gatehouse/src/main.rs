@@ -1,0 +1,79 @@
+//! `gatehouse`: the CLI. It parses arguments and calls the library crates; nothing else.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod cmd_keys;
+mod cmd_model;
+mod cmd_scan;
+mod cmd_serve;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Gatehouse: an AI security gateway.
+#[derive(Debug, Parser)]
+#[command(name = "gatehouse", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the gateway.
+    Serve(cmd_serve::ServeArgs),
+    /// Validate a configuration file.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Manage API keys.
+    Keys(cmd_keys::KeysArgs),
+    /// Scan text for PII, secrets and attacks.
+    Scan(cmd_scan::ScanArgs),
+    /// Measure a detector on a labelled dataset.
+    Eval(cmd_scan::EvalArgs),
+    /// Model supply chain: scan, sign, verify, bill of materials.
+    Model {
+        #[command(subcommand)]
+        command: cmd_model::ModelCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Check a config file; prints every error with its path. Exit 0 valid, 1 invalid.
+    Check {
+        /// The file.
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => cmd_serve::run(args),
+        Command::Config { command: ConfigCommand::Check { config } } => config_check(&config),
+        Command::Keys(args) => cmd_keys::run(args),
+        Command::Scan(args) => cmd_scan::run_scan(args),
+        Command::Eval(args) => cmd_scan::run_eval(args),
+        Command::Model { command } => cmd_model::run_model(command),
+    }
+}
+
+fn config_check(path: &std::path::Path) -> ExitCode {
+    match gatehouse_server::Config::load(path) {
+        Ok(_) => {
+            println!("{}: ok", path.display());
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{e}");
+            }
+            eprintln!("{}: {} error(s)", path.display(), errors.len());
+            ExitCode::from(1)
+        }
+    }
+}
