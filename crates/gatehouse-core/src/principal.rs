@@ -47,7 +47,9 @@ impl Principal {
         };
         let valid = !name.is_empty()
             && name.len() <= 128
-            && name.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\');
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\');
         valid.then_some((kind, name))
     }
 
@@ -71,7 +73,10 @@ mod tests {
 
     #[test]
     fn parses_user_and_service_ids() {
-        assert_eq!(Principal::parse_id("user:alice"), Some((PrincipalKind::User, "alice")));
+        assert_eq!(
+            Principal::parse_id("user:alice"),
+            Some((PrincipalKind::User, "alice"))
+        );
         assert_eq!(
             Principal::parse_id("service:spiffe://corp/bot"),
             Some((PrincipalKind::Service, "spiffe://corp/bot"))
@@ -80,7 +85,14 @@ mod tests {
 
     #[test]
     fn rejects_unknown_kinds_and_unsafe_names() {
-        for bad in ["alice", "admin:root", "user:", "user:a b", "user:\"x", "user:é"] {
+        for bad in [
+            "alice",
+            "admin:root",
+            "user:",
+            "user:a b",
+            "user:\"x",
+            "user:é",
+        ] {
             assert_eq!(Principal::parse_id(bad), None, "{bad}");
         }
     }

@@ -128,10 +128,10 @@ impl Default for DetectConfig {
 impl DetectConfig {
     /// The action for a finding of `kind` from `detector` in `direction`.
     pub fn action_for(&self, detector: &str, kind: &str, direction: Direction) -> Action {
-        if let Some(map) = self.direction_actions.get(&direction) {
-            if let Some(a) = map.get(kind).or_else(|| map.get(detector)) {
-                return *a;
-            }
+        if let Some(map) = self.direction_actions.get(&direction)
+            && let Some(a) = map.get(kind).or_else(|| map.get(detector))
+        {
+            return *a;
         }
         self.actions
             .get(kind)

@@ -99,7 +99,7 @@ pub(crate) fn base64_decode(s: &[u8]) -> Option<Vec<u8>> {
 }
 
 fn hex_decode(s: &[u8]) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     s.chunks_exact(2)
@@ -150,8 +150,15 @@ pub fn decode_runs(text: &str, limits: &DecodeLimits) -> Vec<DecodedRun> {
     let mut i = 0;
     while i < b.len() && out.len() < limits.max_runs && total < limits.max_total {
         let c = b[i];
-        let is_b64 = |x: u8| x.is_ascii_alphanumeric() || matches!(x, b'+' | b'/' | b'-' | b'_' | b'=');
-        let is_pct = |x: u8| x.is_ascii_alphanumeric() || matches!(x, b'%' | b'.' | b'-' | b'_' | b'+' | b'@' | b'~');
+        let is_b64 =
+            |x: u8| x.is_ascii_alphanumeric() || matches!(x, b'+' | b'/' | b'-' | b'_' | b'=');
+        let is_pct = |x: u8| {
+            x.is_ascii_alphanumeric()
+                || matches!(
+                    x,
+                    b'%' | b'.' | b'-' | b'_' | b'+' | b'@' | b'~' | b'=' | b'&'
+                )
+        };
         if !(is_b64(c) || c == b'%') {
             i += 1;
             continue;
@@ -169,7 +176,12 @@ pub fn decode_runs(text: &str, limits: &DecodeLimits) -> Vec<DecodedRun> {
             let dec = percent_decode(&b[i..j]);
             total += dec.len();
             if let Some(s) = printable(dec) {
-                out.push(DecodedRun { start: i, end: j, encoding: Encoding::Percent, text: s });
+                out.push(DecodedRun {
+                    start: i,
+                    end: j,
+                    encoding: Encoding::Percent,
+                    text: s,
+                });
             }
             i = j;
             continue;
@@ -181,7 +193,7 @@ pub fn decode_runs(text: &str, limits: &DecodeLimits) -> Vec<DecodedRun> {
         let run = &b[i..k];
         if run.len() >= limits.min_run {
             let all_hex = run.iter().all(u8::is_ascii_hexdigit);
-            let decoded = if all_hex && run.len() % 2 == 0 {
+            let decoded = if all_hex && run.len().is_multiple_of(2) {
                 hex_decode(run).map(|d| (d, Encoding::Hex))
             } else {
                 let has_upper = run.iter().any(u8::is_ascii_uppercase);
@@ -195,7 +207,12 @@ pub fn decode_runs(text: &str, limits: &DecodeLimits) -> Vec<DecodedRun> {
             if let Some((d, enc)) = decoded {
                 total += d.len();
                 if let Some(s) = printable(d) {
-                    out.push(DecodedRun { start: i, end: k, encoding: enc, text: s });
+                    out.push(DecodedRun {
+                        start: i,
+                        end: k,
+                        encoding: enc,
+                        text: s,
+                    });
                 }
             }
         }
@@ -215,7 +232,10 @@ mod tests {
         let runs = decode_runs(t, &DecodeLimits::default());
         assert_eq!(runs.len(), 1);
         assert_eq!(runs[0].text, "contact: alice@example.com");
-        assert_eq!(&t[runs[0].start..runs[0].end], "Y29udGFjdDogYWxpY2VAZXhhbXBsZS5jb20=");
+        assert_eq!(
+            &t[runs[0].start..runs[0].end],
+            "Y29udGFjdDogYWxpY2VAZXhhbXBsZS5jb20="
+        );
     }
 
     #[test]
@@ -225,12 +245,15 @@ mod tests {
         assert_eq!(runs[0].text, "alice@example.com");
         let t2 = "q=alice%40example%2Ecom&z";
         let runs2 = decode_runs(t2, &DecodeLimits::default());
-        assert_eq!(runs2[0].text, "q=alice@example.com");
+        assert_eq!(runs2[0].text, "q=alice@example.com&z");
     }
 
     #[test]
     fn random_key_material_is_not_text() {
-        let runs = decode_runs("wJalrXUtnFEMIK7MDENGbPxRfiCYzzzzzzzzzzzz", &DecodeLimits::default());
+        let runs = decode_runs(
+            "wJalrXUtnFEMIK7MDENGbPxRfiCYzzzzzzzzzzzz",
+            &DecodeLimits::default(),
+        );
         assert!(runs.is_empty());
     }
 }

@@ -3,7 +3,9 @@
 //! maps spans back to the original text and decides actions.
 
 use crate::checksum;
-use crate::config::{Action, CustomPattern, DetectConfig, MAX_CUSTOM_PATTERNS, MAX_CUSTOM_PATTERN_LEN};
+use crate::config::{
+    Action, CustomPattern, DetectConfig, MAX_CUSTOM_PATTERN_LEN, MAX_CUSTOM_PATTERNS,
+};
 use crate::decode::{self, DecodeLimits};
 use crate::error::{Error, ErrorKind};
 use crate::names;
@@ -75,6 +77,8 @@ pub(crate) struct Hit {
     pub end: usize,
     /// Overlap family: hits of one family do not overlap after resolution.
     pub family: u8,
+    /// From a generic (keyword/entropy) rule: loses overlaps against specific rules.
+    pub generic: bool,
 }
 
 const FAMILY_PII: u8 = 0;
@@ -82,6 +86,11 @@ const FAMILY_SECRETS: u8 = 1;
 const FAMILY_OBFUSCATION: u8 = 2;
 
 pub(crate) struct CompiledRule {
+    /// Source, for the capture regex compiled on first use.
+    regex: String,
+    /// Single-pattern regex with capture groups, used only on a match of this rule to find the
+    /// secret group (the multi-pattern set is built without captures, to stay small and fast).
+    group_re: std::sync::OnceLock<Option<meta::Regex>>,
     detector: Arc<str>,
     kind: Arc<str>,
     group: usize,
@@ -96,6 +105,9 @@ pub(crate) struct CompiledRule {
 
 pub(crate) struct PatternSet {
     re: meta::Regex,
+    /// Search caches kept between scans: creating one allocates per-NFA-state tables, which
+    /// costs more than scanning a prompt.
+    caches: std::sync::Mutex<Vec<meta::Cache>>,
     rules: Vec<CompiledRule>,
     /// On a rejected match, try lower-priority patterns anchored at the same start.
     fallback: bool,
@@ -140,34 +152,47 @@ fn expand_macros(re: &str) -> String {
     .replace("{{b}}", r"(?-u:\b)")
 }
 
+/// Rules are ASCII-shaped: matching is done on ASCII classes (`\w`, `\s`, case folding), which
+/// keeps the automata small; the normaliser has already folded look-alikes and fullwidth forms.
+/// Matches may therefore end inside a multi-byte scalar; such matches fail the char-boundary
+/// checks and are dropped.
 fn syntax_config() -> syntax::Config {
-    syntax::Config::new().nest_limit(64)
+    syntax::Config::new()
+        .nest_limit(64)
+        .unicode(false)
+        .utf8(false)
 }
 
-fn compile_set(rules: Vec<Rule>, family: u8, fallback: bool, ctx_words: &mut Vec<String>) -> Result<PatternSet, Error> {
-    // Check each pattern alone first so errors name the rule.
-    for r in &rules {
-        if let Err(e) = meta::Regex::builder().syntax(syntax_config()).build(&r.regex) {
-            return Err(Error::new(ErrorKind::Pattern {
-                id: r.kind.clone(),
-                message: e.to_string(),
-            }));
-        }
-    }
+fn compile_set(
+    rules: Vec<Rule>,
+    family: u8,
+    fallback: bool,
+    ctx_words: &mut Vec<String>,
+) -> Result<PatternSet, Error> {
     let pats: Vec<&str> = rules.iter().map(|r| r.regex.as_str()).collect();
     let re = meta::Regex::builder()
         .syntax(syntax_config())
         .configure(
+            // No bounded backtracker: it zeroes a visited set of (NFA states x haystack) bits
+            // on every capture search, which dominates the cost on a large rule set.
             meta::Config::new()
                 .nfa_size_limit(Some(64 << 20))
-                .hybrid_cache_capacity(8 << 20),
+                .hybrid_cache_capacity(32 << 20)
+                .which_captures(regex_automata::nfa::thompson::WhichCaptures::Implicit)
+                .backtrack(false),
         )
         .build_many(&pats)
         .map_err(|e| {
-            Error::new(ErrorKind::Pattern {
-                id: "<set>".to_owned(),
-                message: e.to_string(),
-            })
+            // Name the rule that does not compile on its own, if any.
+            let culprit = rules.iter().find_map(|r| {
+                meta::Regex::builder()
+                    .syntax(syntax_config())
+                    .build(&r.regex)
+                    .err()
+                    .map(|e| (r.kind.clone(), e.to_string()))
+            });
+            let (id, message) = culprit.unwrap_or_else(|| ("<set>".to_owned(), e.to_string()));
+            Error::new(ErrorKind::Pattern { id, message })
         })?;
     let mut compiled = Vec::with_capacity(rules.len());
     for r in rules {
@@ -185,9 +210,14 @@ fn compile_set(rules: Vec<Rule>, family: u8, fallback: bool, ctx_words: &mut Vec
         }
         let generic = matches!(
             r.kind.as_str(),
-            "generic-api-key" | "password-assignment" | "high-entropy-string" | "authorization-header"
+            "generic-api-key"
+                | "password-assignment"
+                | "high-entropy-string"
+                | "authorization-header"
         ) || r.kind.starts_with("curl-");
         compiled.push(CompiledRule {
+            regex: r.regex.clone(),
+            group_re: std::sync::OnceLock::new(),
             detector: Arc::from(r.detector.as_str()),
             kind: Arc::from(r.kind.as_str()),
             group: r.group,
@@ -201,6 +231,7 @@ fn compile_set(rules: Vec<Rule>, family: u8, fallback: bool, ctx_words: &mut Vec
         });
     }
     Ok(PatternSet {
+        caches: std::sync::Mutex::new(Vec::new()),
         re,
         rules: compiled,
         fallback,
@@ -245,13 +276,17 @@ fn custom_rules(custom: &[CustomPattern]) -> Result<Vec<Rule>, Error> {
             context: c.context.clone(),
             min_entropy: None,
             placeholder_check: false,
+            pass: 1,
         });
     }
     Ok(out)
 }
 
 fn max_len_of(regex: &str) -> Option<usize> {
-    let hir = regex_syntax::ParserBuilder::new().build().parse(regex).ok()?;
+    let hir = regex_syntax::ParserBuilder::new()
+        .build()
+        .parse(regex)
+        .ok()?;
     hir.properties().maximum_len()
 }
 
@@ -260,14 +295,20 @@ impl Engine {
     /// compiles them. Errors name the offending pattern.
     pub fn new(cfg: &DetectConfig) -> Result<Engine, Error> {
         if !(0.0..=1.0).contains(&cfg.min_score) {
-            return Err(Error::new(ErrorKind::Config("min_score must be in [0, 1]".to_owned())));
+            return Err(Error::new(ErrorKind::Config(
+                "min_score must be in [0, 1]".to_owned(),
+            )));
         }
         let mut ctx_words = Vec::new();
         let mut sets = Vec::new();
         let mut all_patterns: Vec<String> = Vec::new();
-        let mut pii = if cfg.pii { rules::pii_rules() } else { Vec::new() };
+        let mut pii = if cfg.pii {
+            rules::pii_rules()
+        } else {
+            Vec::new()
+        };
         pii.extend(custom_rules(&cfg.custom)?);
-        pii.retain(|r| !cfg.disabled_types.iter().any(|d| *d == r.kind));
+        pii.retain(|r| !cfg.disabled_types.contains(&r.kind));
         if !pii.is_empty() {
             all_patterns.extend(pii.iter().map(|r| r.regex.clone()));
             sets.push(compile_set(pii, FAMILY_PII, true, &mut ctx_words)?);
@@ -284,9 +325,15 @@ impl Engine {
                     r
                 })
                 .collect();
-            secret_rules.retain(|r| !cfg.disabled_types.iter().any(|d| *d == r.kind));
+            secret_rules.retain(|r| !cfg.disabled_types.contains(&r.kind));
             all_patterns.extend(secret_rules.iter().map(|r| r.regex.clone()));
-            sets.push(compile_set(secret_rules, FAMILY_SECRETS, false, &mut ctx_words)?);
+            let (pass1, pass2): (Vec<Rule>, Vec<Rule>) =
+                secret_rules.into_iter().partition(|r| r.pass <= 1);
+            for part in [pass1, pass2] {
+                if !part.is_empty() {
+                    sets.push(compile_set(part, FAMILY_SECRETS, false, &mut ctx_words)?);
+                }
+            }
         }
         let ctx = if ctx_words.is_empty() {
             None
@@ -314,7 +361,9 @@ impl Engine {
                         .match_kind(regex_automata::MatchKind::All)
                         .cache_capacity(8 << 20),
                 )
-                .thompson(regex_automata::nfa::thompson::Config::new().nfa_size_limit(Some(64 << 20)))
+                .thompson(
+                    regex_automata::nfa::thompson::Config::new().nfa_size_limit(Some(64 << 20)),
+                )
                 .build_many(&all_patterns)
                 .ok()
         };
@@ -361,11 +410,21 @@ impl Engine {
     /// Like [`Engine::scan`], but redacts with consistent placeholders from `ps`, so that the
     /// originals can be restored in the response ([`Pseudonymizer::restore`]). Use one
     /// `Pseudonymizer` per request.
-    pub fn pseudonymize(&self, text: &str, direction: Direction, ps: &mut Pseudonymizer) -> ScanOutcome {
+    pub fn pseudonymize(
+        &self,
+        text: &str,
+        direction: Direction,
+        ps: &mut Pseudonymizer,
+    ) -> ScanOutcome {
         self.scan_inner(text, direction, ps, true)
     }
 
-    pub(crate) fn scan_with(&self, text: &str, direction: Direction, ps: &mut Pseudonymizer) -> ScanOutcome {
+    pub(crate) fn scan_with(
+        &self,
+        text: &str,
+        direction: Direction,
+        ps: &mut Pseudonymizer,
+    ) -> ScanOutcome {
         self.scan_inner(text, direction, ps, false)
     }
 
@@ -380,7 +439,13 @@ impl Engine {
         self.to_detections(text, hits, direction)
     }
 
-    fn scan_inner(&self, text: &str, direction: Direction, ps: &mut Pseudonymizer, force_placeholder: bool) -> ScanOutcome {
+    fn scan_inner(
+        &self,
+        text: &str,
+        direction: Direction,
+        ps: &mut Pseudonymizer,
+        force_placeholder: bool,
+    ) -> ScanOutcome {
         let detections = self.detect(text, direction);
         let verdict = detections
             .iter()
@@ -399,7 +464,13 @@ impl Engine {
             } else {
                 self.inner.cfg.mask
             };
-            Some(redact::apply(text, &to_mask, style, &self.inner.hash_key, ps))
+            Some(redact::apply(
+                text,
+                &to_mask,
+                style,
+                &self.inner.hash_key,
+                ps,
+            ))
         };
         ScanOutcome {
             findings: detections.iter().map(Detection::to_finding).collect(),
@@ -416,7 +487,10 @@ impl Engine {
         let ntext: &str = &norm.text;
         let mut hits: Vec<Hit> = Vec::new();
         self.pattern_hits(ntext, &mut hits);
-        if inner.cfg.names && inner.cfg.pii && !inner.cfg.disabled_types.iter().any(|d| d == "PERSON") {
+        if inner.cfg.names
+            && inner.cfg.pii
+            && !inner.cfg.disabled_types.iter().any(|d| d == "PERSON")
+        {
             for (s, e, score) in names::find_persons(ntext) {
                 if score >= inner.cfg.min_score {
                     hits.push(Hit {
@@ -426,6 +500,7 @@ impl Engine {
                         start: s,
                         end: e,
                         family: FAMILY_PII,
+                        generic: true,
                     });
                 }
             }
@@ -457,6 +532,7 @@ impl Engine {
                         start: run.start,
                         end: run.end,
                         family: FAMILY_OBFUSCATION,
+                        generic: false,
                     });
                 }
             }
@@ -487,6 +563,7 @@ impl Engine {
                     start: o.start,
                     end: o.end,
                     family: FAMILY_OBFUSCATION,
+                    generic: false,
                 });
             }
         }
@@ -515,25 +592,54 @@ impl Engine {
         }
     }
 
-    fn run_set(&self, set: &PatternSet, text: &str, ctx: &mut Option<Vec<(usize, usize, u32)>>, out: &mut Vec<Hit>) {
+    fn run_set(
+        &self,
+        set: &PatternSet,
+        text: &str,
+        ctx: &mut Option<Vec<(usize, usize, u32)>>,
+        out: &mut Vec<Hit>,
+    ) {
+        let mut cache = set
+            .caches
+            .lock()
+            .ok()
+            .and_then(|mut v| v.pop())
+            .unwrap_or_else(|| set.re.create_cache());
+        self.run_set_with(set, text, ctx, out, &mut cache);
+        if let Ok(mut v) = set.caches.lock()
+            && v.len() < 64
+        {
+            v.push(cache);
+        }
+    }
+
+    fn run_set_with(
+        &self,
+        set: &PatternSet,
+        text: &str,
+        ctx: &mut Option<Vec<(usize, usize, u32)>>,
+        out: &mut Vec<Hit>,
+        cache: &mut meta::Cache,
+    ) {
         let mut pos = 0usize;
         let len = text.len();
-        let mut caps = set.re.create_captures();
         while pos <= len {
             let input = Input::new(text).range(pos..);
-            let Some(m) = set.re.search(&input) else {
+            let Some(m) = set.re.search_with(cache, &input) else {
                 break;
             };
             let (s, e, pid) = (m.start(), m.end(), m.pattern().as_usize());
-            let mut accepted = self.confirm(set, text, pid, s, e, &mut caps, ctx);
+            let mut accepted = self.confirm(set, text, pid, s, e, ctx, cache);
             if accepted.is_none() && set.fallback {
                 for alt in pid + 1..set.rules.len() {
                     let Some(alt_pid) = regex_automata::PatternID::new(alt).ok() else {
                         break;
                     };
-                    let ai = Input::new(text).range(s..).anchored(Anchored::Pattern(alt_pid));
-                    if let Some(m2) = set.re.search(&ai)
-                        && let Some(h) = self.confirm(set, text, alt, s, m2.end(), &mut caps, ctx)
+                    let ai = Input::new(text)
+                        .range(s..)
+                        .anchored(Anchored::Pattern(alt_pid));
+                    if let Some(m2) = set.re.search_with(cache, &ai)
+                        && let Some(h) = self.confirm(set, text, alt, s, m2.end(), ctx, cache)
                     {
                         accepted = Some(h);
                         break;
@@ -565,15 +671,25 @@ impl Engine {
         pid: usize,
         s: usize,
         e: usize,
-        caps: &mut regex_automata::util::captures::Captures,
         ctx: &mut Option<Vec<(usize, usize, u32)>>,
+        cache: &mut meta::Cache,
     ) -> Option<(Hit, usize)> {
         let rule = set.rules.get(pid)?;
         let (mut vs, mut ve) = (s, e);
         if rule.group > 0 {
-            let pattern = regex_automata::PatternID::new(pid).ok()?;
-            let ci = Input::new(text).range(s..).anchored(Anchored::Pattern(pattern));
-            set.re.search_captures(&ci, caps);
+            let re = rule
+                .group_re
+                .get_or_init(|| {
+                    meta::Regex::builder()
+                        .syntax(syntax_config())
+                        .configure(meta::Config::new().nfa_size_limit(Some(64 << 20)))
+                        .build(&rule.regex)
+                        .ok()
+                })
+                .as_ref()?;
+            let ci = Input::new(text).range(s..e).anchored(Anchored::Yes);
+            let mut caps = re.create_captures();
+            re.search_captures(&ci, &mut caps);
             let g = caps.get_group(rule.group)?;
             vs = g.start;
             ve = g.end;
@@ -587,12 +703,20 @@ impl Engine {
             let inner_input = Input::new(text).range(vs..ve);
             let mut p = vs;
             while p < ve {
-                let Some(m) = set.re.search(&inner_input.clone().range(p..ve)) else {
+                let Some(m) = set.re.search_with(cache, &inner_input.clone().range(p..ve)) else {
                     break;
                 };
                 let r2 = set.rules.get(m.pattern().as_usize())?;
                 if !r2.generic && m.start() >= vs {
-                    return self.confirm(set, text, m.pattern().as_usize(), m.start(), m.end(), caps, ctx);
+                    return self.confirm(
+                        set,
+                        text,
+                        m.pattern().as_usize(),
+                        m.start(),
+                        m.end(),
+                        ctx,
+                        cache,
+                    );
                 }
                 p = m.start() + 1;
                 while p < ve && !text.is_char_boundary(p) {
@@ -609,9 +733,13 @@ impl Engine {
                     start: vs,
                     end: ve,
                     family: set.family,
+                    generic: rule.generic,
                 },
                 e,
             ));
+        }
+        if rule.generic && rules::looks_like_identifier(value) {
+            return None;
         }
         if let Some(min) = rule.min_entropy
             && checksum::shannon_entropy(value) < min
@@ -644,12 +772,20 @@ impl Engine {
                 start: vs,
                 end: ve,
                 family: set.family,
+                generic: rule.generic,
             },
             e,
         ))
     }
 
-    fn has_context(&self, text: &str, s: usize, e: usize, ids: &[u32], cache: &mut Option<Vec<(usize, usize, u32)>>) -> bool {
+    fn has_context(
+        &self,
+        text: &str,
+        s: usize,
+        e: usize,
+        ids: &[u32],
+        cache: &mut Option<Vec<(usize, usize, u32)>>,
+    ) -> bool {
         let Some(ac) = &self.inner.ctx else {
             return false;
         };
@@ -734,7 +870,13 @@ fn validate(v: Validator, text: &str, s: usize, e: usize) -> Verdict2 {
     let Some(m) = text.get(s..e) else {
         return Verdict2::Reject;
     };
-    let ok = |b: bool| if b { Verdict2::Accept } else { Verdict2::Reject };
+    let ok = |b: bool| {
+        if b {
+            Verdict2::Accept
+        } else {
+            Verdict2::Reject
+        }
+    };
     let before = text.get(..s).and_then(|t| t.chars().next_back());
     let after = text.get(e..).and_then(|t| t.chars().next());
     match v {
@@ -752,11 +894,16 @@ fn validate(v: Validator, text: &str, s: usize, e: usize) -> Verdict2 {
         Validator::PhoneIntl => {
             let body = m
                 .trim_start_matches('+')
-                .trim_start_matches(|c: char| c == ' ' || c == '.' || c == '-');
-            let body = body.strip_prefix("00").or_else(|| body.strip_prefix("011")).unwrap_or(body);
+                .trim_start_matches([' ', '.', '-']);
+            let body = body
+                .strip_prefix("00")
+                .or_else(|| body.strip_prefix("011"))
+                .unwrap_or(body);
             let main = split_ext(body);
             let d = checksum::digits(main);
-            ok((8..=15).contains(&d.len()) && crate::phone::valid_country_code(&d) && !adjacent_digitish(before, after))
+            ok((8..=15).contains(&d.len())
+                && crate::phone::valid_country_code(&d)
+                && !adjacent_digitish(before, after))
         }
         Validator::PhoneNanp => {
             let main = split_ext(m);
@@ -776,10 +923,20 @@ fn validate(v: Validator, text: &str, s: usize, e: usize) -> Verdict2 {
         }
         Validator::PhoneTrunk => {
             let d = checksum::digits(m);
-            if !(9..=12).contains(&d.len()) || adjacent_digitish(before, after) || looks_like_date(m) {
+            if !(9..=12).contains(&d.len())
+                || adjacent_digitish(before, after)
+                || looks_like_date(m)
+            {
                 return Verdict2::Reject;
             }
             Verdict2::Accept
+        }
+        Validator::PhoneLocal => {
+            let d = checksum::digits(m);
+            ok((7..=12).contains(&d.len())
+                && !adjacent_digitish(before, after)
+                && !looks_like_date(m)
+                && !m.contains(':'))
         }
         Validator::CreditCard => ok(checksum::credit_card(m) && !adjacent_digitish(before, after)),
         Validator::Iban => match checksum::iban_prefix_len(m) {
@@ -806,10 +963,13 @@ fn validate(v: Validator, text: &str, s: usize, e: usize) -> Verdict2 {
             };
             let next2 = text.get(e..).and_then(|t| t.chars().nth(1));
             let prev2 = text.get(..s).and_then(|t| t.chars().rev().nth(1));
-            ok(!dotted_neighbour(after, next2) && !dotted_neighbour(before, prev2) && m != "0.0.0.0")
+            ok(!dotted_neighbour(after, next2)
+                && !dotted_neighbour(before, prev2)
+                && m != "0.0.0.0")
         }
         Validator::Ipv6 => {
-            let hexish = |c: Option<char>| c.is_some_and(|c| c.is_ascii_hexdigit() || c == ':' || c == '.');
+            let hexish =
+                |c: Option<char>| c.is_some_and(|c| c.is_ascii_hexdigit() || c == ':' || c == '.');
             if hexish(before) || hexish(after) || m.matches(':').count() < 2 {
                 return Verdict2::Reject;
             }
@@ -818,7 +978,10 @@ fn validate(v: Validator, text: &str, s: usize, e: usize) -> Verdict2 {
             ok(parsed && m.len() >= 6 && m.bytes().any(|b| b.is_ascii_hexdigit()))
         }
         Validator::Mac => {
-            let seps: Vec<u8> = m.bytes().filter(|b| matches!(b, b':' | b'-' | b'.')).collect();
+            let seps: Vec<u8> = m
+                .bytes()
+                .filter(|b| matches!(b, b':' | b'-' | b'.'))
+                .collect();
             ok(seps.windows(2).all(|w| w[0] == w[1]))
         }
         Validator::Base58Check => ok(checksum::base58check(m)),
@@ -860,7 +1023,10 @@ fn adjacent_digitish(before: Option<char>, after: Option<char>) -> bool {
 
 fn looks_like_date(s: &str) -> bool {
     let parts: Vec<&str> = s.split(['.', '-', '/']).collect();
-    parts.len() == 3 && parts.iter().all(|p| p.len() <= 4 && p.bytes().all(|b| b.is_ascii_digit()))
+    parts.len() == 3
+        && parts
+            .iter()
+            .all(|p| p.len() <= 4 && p.bytes().all(|b| b.is_ascii_digit()))
         && parts.iter().any(|p| p.len() == 4)
 }
 
@@ -902,8 +1068,14 @@ pub(crate) fn resolve_overlaps(mut hits: Vec<Hit>) -> Vec<Hit> {
             None => out.push(h),
             Some(i) => {
                 let k = &out[i];
-                let better = h.score > k.score + 1e-6
-                    || ((h.score - k.score).abs() <= 1e-6 && (h.end - h.start) > (k.end - k.start));
+                let better = if h.generic != k.generic {
+                    // A specific rule (validated PII type, provider token) beats a generic one.
+                    !h.generic
+                } else {
+                    h.score > k.score + 1e-6
+                        || ((h.score - k.score).abs() <= 1e-6
+                            && (h.end - h.start) > (k.end - k.start))
+                };
                 if better {
                     out[i] = h;
                 }

@@ -44,7 +44,9 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
-            ErrorKind::Pattern { id, message } => write!(f, "pattern {id:?} does not compile: {message}"),
+            ErrorKind::Pattern { id, message } => {
+                write!(f, "pattern {id:?} does not compile: {message}")
+            }
             ErrorKind::PatternTooLarge { id } => write!(f, "pattern {id:?} exceeds the size limit"),
             ErrorKind::RuleFile(m) => write!(f, "built-in rule file: {m}"),
             ErrorKind::Config(m) => write!(f, "detect config: {m}"),

@@ -43,6 +43,7 @@ mod phone;
 mod redact;
 mod rules;
 mod stream;
+pub mod injection;
 
 pub use config::{Action, CustomPattern, DetectConfig, MAX_CUSTOM_PATTERN_LEN, MAX_CUSTOM_PATTERNS, MaskStyle};
 pub use engine::{Detection, Engine, ScanOutcome};

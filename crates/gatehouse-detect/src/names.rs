@@ -27,15 +27,16 @@ fn lists() -> &'static Lists {
 
 /// Given names that are also common English words: not names when alone.
 const AMBIGUOUS: &[&str] = &[
-    "will", "mark", "grace", "rose", "may", "june", "bill", "frank", "joy", "hope", "faith", "long",
-    "young", "white", "green", "black", "brown", "king", "bell", "hill", "wood", "rice", "price",
-    "cook", "ward", "hunt", "stone", "west", "gray", "park", "lane", "ray", "max", "jack", "sun",
-    "ma", "li", "he", "do", "le", "ho", "ng", "lim", "art", "guy", "sandy", "penny", "amber",
-    "summer", "august", "eve", "sky", "jordan", "paris", "victoria", "florence", "georgia", "virginia",
-    "chase", "miles", "wells", "walker", "hunter", "cole", "fox", "ford", "grant", "carter", "mason",
-    "cooper", "turner", "baker", "parker", "marshall", "hall", "ali", "han", "jung", "shin", "long",
-    "hu", "xu", "wu", "yu", "min", "jun", "lei", "yan", "an", "anh", "tan", "das", "shah", "rao",
-    "bruno", "dean", "drew", "ivy", "iris", "lily", "ruby", "pearl", "daisy", "crystal", "dawn",
+    "will", "mark", "grace", "rose", "may", "june", "bill", "frank", "joy", "hope", "faith",
+    "long", "young", "white", "green", "black", "brown", "king", "bell", "hill", "wood", "rice",
+    "price", "cook", "ward", "hunt", "stone", "west", "gray", "park", "lane", "ray", "max", "jack",
+    "sun", "ma", "li", "he", "do", "le", "ho", "ng", "lim", "art", "guy", "sandy", "penny",
+    "amber", "summer", "august", "eve", "sky", "jordan", "paris", "victoria", "florence",
+    "georgia", "virginia", "chase", "miles", "wells", "walker", "hunter", "cole", "fox", "ford",
+    "grant", "carter", "mason", "cooper", "turner", "baker", "parker", "marshall", "hall", "ali",
+    "han", "jung", "shin", "long", "hu", "xu", "wu", "yu", "min", "jun", "lei", "yan", "an", "anh",
+    "tan", "das", "shah", "rao", "bruno", "dean", "drew", "ivy", "iris", "lily", "ruby", "pearl",
+    "daisy", "crystal", "dawn",
 ];
 
 fn fold(word: &str) -> String {
@@ -55,35 +56,64 @@ struct Token {
     initial: bool,
 }
 
+/// Capitalised words of `text` (lowercase words are skipped without decoding: a lowercase word
+/// between two capitalised ones breaks a run anyway, which the gap check sees).
 fn tokens(text: &str) -> Vec<Token> {
+    let b = text.as_bytes();
     let mut out = Vec::new();
-    let mut it = text.char_indices().peekable();
-    while let Some((i, c)) = it.next() {
-        if !c.is_alphabetic() {
+    let mut i = 0;
+    let is_word_byte = |x: u8| x.is_ascii_alphabetic() || x >= 0x80;
+    while i < b.len() {
+        let c = b[i];
+        if !is_word_byte(c) {
+            i += 1;
             continue;
         }
-        let mut end = i + c.len_utf8();
-        while let Some(&(j, d)) = it.peek() {
-            if d.is_alphabetic() {
-                end = j + d.len_utf8();
-                it.next();
-            } else if (d == '\'' || d == '-' || d == '’')
-                && text.get(j + d.len_utf8()..).and_then(|r| r.chars().next()).is_some_and(char::is_alphabetic)
-            {
-                it.next();
-                end = j + d.len_utf8();
+        // Start of a word: find its end (letters, non-ASCII, inner ' or - before a letter).
+        let start = i;
+        let mut end = i;
+        while end < b.len() {
+            let x = b[end];
+            if is_word_byte(x) {
+                end += 1;
+            } else if (x == b'\'' || x == b'-') && b.get(end + 1).is_some_and(|&y| is_word_byte(y)) {
+                end += 1;
             } else {
                 break;
             }
         }
-        let word = &text[i..end];
-        let mut chars = word.chars();
-        let first_upper = chars.next().is_some_and(char::is_uppercase);
-        let n = word.chars().count();
-        let all_upper = word.chars().all(|c| !c.is_lowercase());
-        let initial = first_upper && n == 1;
-        let cap = first_upper && (!all_upper || n == 1);
-        out.push(Token { start: i, end, cap, initial });
+        i = end.max(start + 1);
+        let upper_ascii = c.is_ascii_uppercase();
+        if !(upper_ascii || c >= 0x80) {
+            continue;
+        }
+        let (Some(word), true) = (text.get(start..end), text.is_char_boundary(start)) else {
+            continue;
+        };
+        // Non-ASCII first letters and punctuation-like non-ASCII are checked on chars.
+        let Some(first) = word.chars().next() else {
+            continue;
+        };
+        if !first.is_uppercase() {
+            continue;
+        }
+        let mut n = 0usize;
+        let mut all_upper = true;
+        let mut end_trim = word.len();
+        for (j, ch) in word.char_indices() {
+            if !(ch.is_alphabetic() || ch == '\'' || ch == '-') {
+                end_trim = j;
+                break;
+            }
+            n += 1;
+            all_upper &= !ch.is_lowercase();
+        }
+        if end_trim == 0 {
+            continue;
+        }
+        let initial = n == 1;
+        let cap = !all_upper || n == 1;
+        out.push(Token { start, end: start + end_trim, cap, initial });
     }
     out
 }
@@ -100,7 +130,10 @@ fn gap_ok(text: &str, a: &Token, b: &Token) -> bool {
 }
 
 fn sentence_start(text: &str, pos: usize) -> bool {
-    let before = text.get(..pos).unwrap_or("").trim_end_matches([' ', '"', '\'', '(', '*', '-']);
+    let before = text
+        .get(..pos)
+        .unwrap_or("")
+        .trim_end_matches([' ', '"', '\'', '(', '*', '-']);
     before.is_empty() || before.ends_with(['.', '!', '?', '\n', ':', ';', '>'])
 }
 
@@ -117,12 +150,67 @@ fn preceding_trigger(text: &str, pos: usize) -> bool {
         .to_ascii_lowercase();
     let t = tail.trim_end();
     const TRIGGERS: &[&str] = &[
-        "mr", "mr.", "mrs", "mrs.", "ms", "ms.", "miss", "dr", "dr.", "prof", "prof.", "sir", "mx",
-        "mx.", "name is", "named", "called", "i am", "i'm", "this is", "signed", "signed,", "dear",
-        "hi", "hi,", "hello", "hello,", "thanks", "thanks,", "regards,", "name:", "attn:", "attn",
-        "cc:", "contact", "ask", "by", "with", "from", "to", "met", "told", "and", "wife", "husband",
-        "son", "daughter", "brother", "sister", "mother", "father", "friend", "colleague", "patient",
-        "client", "customer", "employee", "author", "written by", "authored by", "per",
+        "mr",
+        "mr.",
+        "mrs",
+        "mrs.",
+        "ms",
+        "ms.",
+        "miss",
+        "dr",
+        "dr.",
+        "prof",
+        "prof.",
+        "sir",
+        "mx",
+        "mx.",
+        "name is",
+        "named",
+        "called",
+        "i am",
+        "i'm",
+        "this is",
+        "signed",
+        "signed,",
+        "dear",
+        "hi",
+        "hi,",
+        "hello",
+        "hello,",
+        "thanks",
+        "thanks,",
+        "regards,",
+        "name:",
+        "attn:",
+        "attn",
+        "cc:",
+        "contact",
+        "ask",
+        "by",
+        "with",
+        "from",
+        "to",
+        "met",
+        "told",
+        "and",
+        "wife",
+        "husband",
+        "son",
+        "daughter",
+        "brother",
+        "sister",
+        "mother",
+        "father",
+        "friend",
+        "colleague",
+        "patient",
+        "client",
+        "customer",
+        "employee",
+        "author",
+        "written by",
+        "authored by",
+        "per",
     ];
     TRIGGERS.iter().any(|w| {
         t.ends_with(w) && {
@@ -166,7 +254,11 @@ pub(crate) fn find_persons(text: &str) -> Vec<(usize, usize, f32)> {
         }
         // Maximal run of capitalised tokens (at most 4) joined by single spaces.
         let mut j = i;
-        while j + 1 < toks.len() && j + 1 - i < 4 && toks[j + 1].cap && gap_ok(text, &toks[j], &toks[j + 1]) {
+        while j + 1 < toks.len()
+            && j + 1 - i < 4
+            && toks[j + 1].cap
+            && gap_ok(text, &toks[j], &toks[j + 1])
+        {
             j += 1;
         }
         let run = &toks[i..=j];
@@ -201,8 +293,12 @@ pub(crate) fn find_persons(text: &str) -> Vec<(usize, usize, f32)> {
                     score = 0.7;
                 } else if strong {
                     score = 0.8;
-                } else if weak_ctx && !at_start {
-                    score = 0.55;
+                } else if initials > 0 && !r[0].initial && !r[n - 1].initial && n >= 3 {
+                    // "Janka M. Szász", "Ravil G Yefimov": a middle initial marks a name.
+                    score = 0.8;
+                } else if !at_start && r.iter().all(|t| t.end - t.start >= 3) {
+                    // Two or three unknown capitalised words mid-sentence.
+                    score = if weak_ctx { 0.6 } else { 0.55 };
                 }
             } else if n == 1 && !r[0].initial {
                 let w = k[0].as_str();
@@ -214,8 +310,8 @@ pub(crate) fn find_persons(text: &str) -> Vec<(usize, usize, f32)> {
                     if weak_ctx {
                         score = 0.75;
                     }
-                } else if l.sur.contains(w) && !ambiguous && weak_ctx && !at_start {
-                    score = 0.55;
+                } else if l.sur.contains(w) && !ambiguous && !at_start {
+                    score = if weak_ctx { 0.65 } else { 0.55 };
                 }
             }
             if score > 0.0 {
@@ -232,14 +328,23 @@ mod tests {
     use super::*;
 
     fn spans(t: &str) -> Vec<&str> {
-        find_persons(t).into_iter().map(|(s, e, _)| &t[s..e]).collect()
+        find_persons(t)
+            .into_iter()
+            .map(|(s, e, _)| &t[s..e])
+            .collect()
     }
 
     #[test]
     fn common_names() {
-        assert_eq!(spans("Please forward this to John Smith today."), vec!["John Smith"]);
+        assert_eq!(
+            spans("Please forward this to John Smith today."),
+            vec!["John Smith"]
+        );
         assert_eq!(spans("My name is Rubija"), vec!["Rubija"]);
-        assert_eq!(spans("Krisztián Szöllösy listed his songs"), vec!["Krisztián Szöllösy"]);
+        assert_eq!(
+            spans("Krisztián Szöllösy listed his songs"),
+            vec!["Krisztián Szöllösy"]
+        );
         assert_eq!(spans("Ask Dr. Okafor about it"), vec!["Okafor"]);
     }
 

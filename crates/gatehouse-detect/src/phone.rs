@@ -25,7 +25,7 @@ pub(crate) fn valid_country_code(d: &[u8]) -> bool {
         return false;
     }
     let three = n(3);
-    let valid3 = match three {
+    match three {
         211 | 212 | 213 | 216 | 218 => true,
         220..=258 => three != 259,
         260..=269 => true,
@@ -41,8 +41,7 @@ pub(crate) fn valid_country_code(d: &[u8]) -> bool {
         960..=968 | 970..=977 | 979 => true,
         992..=996 | 998 => true,
         _ => false,
-    };
-    valid3
+    }
 }
 
 /// NANP: area code and exchange code are `[2-9]XX`, neither is an N11 service code, and 555-01XX
@@ -51,7 +50,7 @@ pub(crate) fn nanp_valid(d: &[u8]) -> bool {
     if d.len() != 10 {
         return false;
     }
-    let area_ok = d[0] >= 2 && !(d[1] == 1 && d[2] == 1) && !(d[1] == 9);
+    let area_ok = d[0] >= 2 && !(d[1] == 1 && d[2] == 1) && d[1] != 9;
     let exch_ok = d[3] >= 2 && !(d[4] == 1 && d[5] == 1);
     let fiction = d[3] == 5 && d[4] == 5 && d[5] == 5 && d[6] == 0 && d[7] == 1;
     area_ok && exch_ok && !fiction

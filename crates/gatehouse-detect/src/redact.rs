@@ -128,7 +128,9 @@ impl Restorer<'_> {
         if let Some(i) = p.rfind('[') {
             let tail = &p[i + 1..];
             let could_be = tail.len() < self.ps.longest.max(2)
-                && tail.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+                && tail
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
             if could_be {
                 return i;
             }
@@ -152,8 +154,14 @@ fn keyed_hash(key: &[u8], value: &str) -> String {
         ipad[i] ^= k[i];
         opad[i] ^= k[i];
     }
-    let inner = Sha256::new().chain_update(ipad).chain_update(value.as_bytes()).finalize();
-    let outer = Sha256::new().chain_update(opad).chain_update(inner).finalize();
+    let inner = Sha256::new()
+        .chain_update(ipad)
+        .chain_update(value.as_bytes())
+        .finalize();
+    let outer = Sha256::new()
+        .chain_update(opad)
+        .chain_update(inner)
+        .finalize();
     outer.iter().take(4).map(|b| format!("{b:02x}")).collect()
 }
 
@@ -168,7 +176,13 @@ fn partial(value: &str) -> String {
 
 /// Rewrites `text`, masking the spans of `dets` (original byte offsets). Overlapping spans are
 /// merged; the first detection of a merged span names its placeholder.
-pub(crate) fn apply(text: &str, dets: &[&Detection], style: MaskStyle, key: &[u8], ps: &mut Pseudonymizer) -> String {
+pub(crate) fn apply(
+    text: &str,
+    dets: &[&Detection],
+    style: MaskStyle,
+    key: &[u8],
+    ps: &mut Pseudonymizer,
+) -> String {
     let mut spans: Vec<(usize, usize, &str)> = dets
         .iter()
         .filter(|d| d.byte_start < d.byte_end && d.byte_end <= text.len())
@@ -246,6 +260,9 @@ mod tests {
     #[test]
     fn hmac_known_vector() {
         // RFC 4231 test case 2, first four bytes.
-        assert_eq!(keyed_hash(b"Jefe", "what do ya want for nothing?"), "5bdcc146");
+        assert_eq!(
+            keyed_hash(b"Jefe", "what do ya want for nothing?"),
+            "5bdcc146"
+        );
     }
 }

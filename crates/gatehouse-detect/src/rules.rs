@@ -22,6 +22,8 @@ pub enum Validator {
     PhoneNanp,
     /// National number with a trunk prefix.
     PhoneTrunk,
+    /// Local number without country or trunk prefix (7–12 digits; context required).
+    PhoneLocal,
     /// Luhn + issuer prefix.
     CreditCard,
     /// Country length + mod-97 (may trim the match).
@@ -95,6 +97,8 @@ pub struct Rule {
     pub min_entropy: Option<f32>,
     /// Whether documented placeholders are filtered (secrets).
     pub placeholder_check: bool,
+    /// Automaton the rule belongs to.
+    pub pass: u8,
 }
 
 impl Rule {
@@ -110,6 +114,7 @@ impl Rule {
             context_required: false,
             min_entropy: None,
             placeholder_check: false,
+            pass: 1,
         }
     }
 
@@ -122,8 +127,21 @@ impl Rule {
 const B: &str = r"(?-u:\b)";
 
 const PHONE_CTX: &[&str] = &[
-    "phone", "call", "tel", "fax", "mobile", "cell", "contact", "number", "reach", "dial", "text me",
-    "whatsapp", "telephone", "ph.", "mob",
+    "phone",
+    "call",
+    "tel",
+    "fax",
+    "mobile",
+    "cell",
+    "contact",
+    "number",
+    "reach",
+    "dial",
+    "text me",
+    "whatsapp",
+    "telephone",
+    "ph.",
+    "mob",
 ];
 
 /// Built-in PII rules, in priority order (earlier wins when two match at the same place).
@@ -142,7 +160,7 @@ pub(crate) fn pii_rules() -> Vec<Rule> {
         ),
         Rule::pii(
             "IBAN_CODE",
-            &format!(r"{B}[A-Z]{{2}}\d{{2}}(?:[ \-]?[A-Z0-9]{{4}}){{2,7}}(?:[ \-]?[A-Z0-9]{{1,4}})?{B}"),
+            &format!(r"(?i){B}[A-Z]{{2}}\d{{2}}(?:[ \-]?[A-Z0-9]{{4}}){{2,7}}(?:[ \-]?[A-Z0-9]{{1,4}})?{B}"),
             V::Iban,
             1.0,
             &["iban", "bank", "account"],
@@ -150,7 +168,7 @@ pub(crate) fn pii_rules() -> Vec<Rule> {
         Rule::pii(
             "CREDIT_CARD",
             &format!(
-                r"{B}(?:\d{{4}}[ \-]?\d{{6}}[ \-]?\d{{4,5}}|(?:\d{{4}}[ \-]?){{3}}\d{{1,7}}|\d{{13,19}}){B}"
+                r"{B}(?:\d{{4}}[ \-]?\d{{6}}[ \-]?\d{{4,5}}|(?:\d{{4}}[ \-]?){{2}}\d{{4}}(?:[ \-]?\d{{1,7}})?|\d{{12,19}}){B}"
             ),
             V::CreditCard,
             1.0,
@@ -205,6 +223,14 @@ pub(crate) fn pii_rules() -> Vec<Rule> {
             0.45,
             PHONE_CTX,
         ),
+        Rule::pii(
+            "PHONE_NUMBER",
+            &format!(r"(?:\(\d{{2,4}}\)[ ]?|{B}\d{{2,4}}[ .\-])\d{{2,4}}(?:[ .\-]\d{{2,4}}){{0,3}}{B}"),
+            V::PhoneLocal,
+            0.4,
+            PHONE_CTX,
+        )
+        .needs_context(),
         Rule::pii(
             "PHONE_NUMBER",
             &format!(r"{B}\d{{10}}{B}"),
@@ -412,6 +438,11 @@ pub struct RuleDef {
     /// Optional free-text description.
     #[serde(default)]
     pub description: Option<String>,
+    /// Which automaton the rule is compiled into (default 1). Rules without a literal prefix
+    /// (keyword assignments, bare token shapes) go into pass 2: kept apart, each automaton stays
+    /// small enough for the lazy DFA to run from its cache instead of re-determinizing.
+    #[serde(default)]
+    pub pass: Option<u8>,
 }
 
 pub(crate) const SECRETS_TOML: &str = include_str!("secrets.toml");
@@ -429,6 +460,7 @@ impl RuleDef {
             context_required: false,
             min_entropy: self.entropy,
             placeholder_check: true,
+            pass: self.pass.unwrap_or(1),
         }
     }
 }
@@ -442,26 +474,65 @@ pub(crate) fn is_placeholder(value: &str) -> bool {
     }
     let lower = v.to_ascii_lowercase();
     const WORDS: &[&str] = &[
-        "example", "placeholder", "your_", "your-", "yourkey", "your key", "<your", "changeme",
-        "change_me", "redacted", "dummy", "xxxx", "****", "zzzz", "replace_me", "replaceme", "insert_",
-        "todo", "fixme", "sample_", "notarealkey", "not_a_real", "fake_key", "fakekey",
+        "example",
+        "placeholder",
+        "your_",
+        "your-",
+        "yourkey",
+        "your key",
+        "<your",
+        "changeme",
+        "change_me",
+        "redacted",
+        "dummy",
+        "xxxx",
+        "****",
+        "zzzz",
+        "replace_me",
+        "replaceme",
+        "insert_",
+        "todo",
+        "fixme",
+        "sample_",
+        "notarealkey",
+        "not_a_real",
+        "fake_key",
+        "fakekey",
     ];
     if WORDS.iter().any(|w| lower.contains(w)) {
         return true;
     }
     // Published documentation values (Stripe's docs key, the jwt.io sample signature).
-    const DOCS: &[&str] = &["4ec39hqlyjwdarjtt1zdp7dc", "sflkxwrjsmekkf2qt4fwpmejf36pok6yjv_adqssw5c"];
+    const DOCS: &[&str] = &[
+        "4ec39hqlyjwdarjtt1zdp7dc",
+        "sflkxwrjsmekkf2qt4fwpmejf36pok6yjv_adqssw5c",
+    ];
     if DOCS.iter().any(|d| lower.contains(d)) {
         return true;
     }
     const WHOLE: &[&str] = &[
-        "password", "passwd", "secret", "token", "none", "null", "true", "false", "string", "undefined",
+        "password",
+        "passwd",
+        "secret",
+        "token",
+        "none",
+        "null",
+        "true",
+        "false",
+        "string",
+        "undefined",
     ];
     if WHOLE.contains(&lower.as_str()) {
         return true;
     }
-    if v.starts_with("${") || v.starts_with("{{") || v.starts_with('<') || v.starts_with("%(")
-        || (v.starts_with('$') && v[1..].chars().all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit()))
+    if v.starts_with("${")
+        || v.starts_with("{{")
+        || v.starts_with('<')
+        || v.starts_with("%(")
+        || (v.starts_with('$')
+            && v[1..]
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit()))
     {
         return true;
     }
@@ -477,9 +548,69 @@ pub(crate) fn is_placeholder(value: &str) -> bool {
     v.len() >= 8 && distinct <= 3
 }
 
+/// Values that generic (keyword-anchored) rules must not report: code identifiers, dotted
+/// names, version strings and UUIDs are not credentials.
+pub(crate) fn looks_like_identifier(value: &str) -> bool {
+    let v = value.trim_matches(|c: char| c == '"' || c == '\'' || c == '`');
+    // Dotted identifier path: `Ed25519.KeyPair`, `config.api.key`.
+    let parts: Vec<&str> = v.split('.').collect();
+    if parts.len() >= 2
+        && parts.iter().all(|p| {
+            p.len() >= 2
+                && p.chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
+    {
+        return true;
+    }
+    // snake_case / kebab-case words without digits: `telegram_api_token`.
+    if v.contains(['_', '-'])
+        && v.chars()
+            .all(|c| c.is_ascii_lowercase() || c == '_' || c == '-')
+    {
+        return true;
+    }
+    // Version strings: `jjwt-jackson-0.11.2`, `rc0.13.0_2023`.
+    let b = v.as_bytes();
+    let has_semver = b.windows(5).any(|w| {
+        w[0].is_ascii_digit()
+            && w[1] == b'.'
+            && w[2].is_ascii_digit()
+            && (w[3] == b'.' || w[3].is_ascii_digit())
+            && (w[4].is_ascii_digit() || w[4] == b'.')
+    });
+    if has_semver {
+        return true;
+    }
+    // UUID.
+    let hex_groups: Vec<&str> = v.split('-').collect();
+    if hex_groups.len() == 5
+        && hex_groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
+        && hex_groups
+            .iter()
+            .all(|g| g.chars().all(|c| c.is_ascii_hexdigit()))
+    {
+        return true;
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn identifiers_are_not_secrets() {
+        assert!(looks_like_identifier("Ed25519.BlindKeySignatures"));
+        assert!(looks_like_identifier("telegram_api_token"));
+        assert!(looks_like_identifier("jjwt-jackson-0.11.2"));
+        assert!(looks_like_identifier(
+            "743b294a-cd03-11ec-9d64-0242ac120002"
+        ));
+        assert!(!looks_like_identifier("q8Xz2LmN4vR7tY1wK9pB3sD6"));
+    }
 
     #[test]
     fn secret_rules_parse() {

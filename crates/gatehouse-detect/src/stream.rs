@@ -123,7 +123,9 @@ impl StreamScanner {
         let max = self.engine.max_pattern_len().max(1);
         let floor = p.len().saturating_sub(max);
         let dfa_point = match (&self.engine.inner.liveness, self.cache.as_mut()) {
-            (Some(dfa), Some(cache)) => quiescent_point(dfa, cache, bytes, self.prev_byte).unwrap_or(floor),
+            (Some(dfa), Some(cache)) => {
+                quiescent_point(dfa, cache, bytes, self.prev_byte).unwrap_or(floor)
+            }
             _ => floor,
         };
         // The trailing word may still grow (e-mail, token, encoded run); a trailing run of
@@ -144,7 +146,9 @@ impl StreamScanner {
                 if trimmed.len() == before.len() || trimmed.is_empty() {
                     break;
                 }
-                let ws = trimmed.rfind(|c: char| c.is_whitespace()).map_or(0, |i| i + 1);
+                let ws = trimmed
+                    .rfind(|c: char| c.is_whitespace())
+                    .map_or(0, |i| i + 1);
                 let word = &trimmed[ws..];
                 if word.chars().next().is_some_and(char::is_uppercase) {
                     cur = ws;

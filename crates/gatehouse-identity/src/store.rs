@@ -166,11 +166,12 @@ CREATE TABLE IF NOT EXISTS api_keys (
 impl KeyStore {
     /// Opens (creating if needed) the store at `path`, in WAL mode, and migrates it.
     pub fn open(path: &Path) -> Result<KeyStore, StoreError> {
-        if let Some(dir) = path.parent() {
-            if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| StoreError::Invalid(format!("cannot create {}: {e}", dir.display())))?;
-            }
+        if let Some(dir) = path.parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Invalid(format!("cannot create {}: {e}", dir.display()))
+            })?;
         }
         let conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -188,7 +189,10 @@ impl KeyStore {
                 .optional()?;
             if done.is_none() {
                 conn.execute_batch(sql)?;
-                conn.execute("INSERT INTO schema_migrations VALUES ('keys', ?1)", params![v])?;
+                conn.execute(
+                    "INSERT INTO schema_migrations VALUES ('keys', ?1)",
+                    params![v],
+                )?;
             }
         }
         Ok(KeyStore {
@@ -242,7 +246,8 @@ impl KeyStore {
         let conn = self.conn.lock().map_err(|_| StoreError::Poisoned)?;
         let mut stmt = conn.prepare("SELECT id, name, principal, team, models, secret_sha256, created_at, expires_at, revoked_at FROM api_keys ORDER BY created_at DESC, id")?;
         let rows = stmt.query_map([], row_to_record)?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(StoreError::from)
+        rows.collect::<Result<Vec<_>, _>>()
+            .map_err(StoreError::from)
     }
 
     /// Revokes a key by id; `false` if no such key.
@@ -260,12 +265,11 @@ impl KeyStore {
     }
 
     fn fetch(&self, id: &str) -> Result<Option<Arc<KeyRecord>>, StoreError> {
-        if let Ok(c) = self.cache.read() {
-            if let Some((rec, at)) = c.get(id) {
-                if at.elapsed() < self.cache_ttl {
-                    return Ok(rec.clone());
-                }
-            }
+        if let Ok(c) = self.cache.read()
+            && let Some((rec, at)) = c.get(id)
+            && at.elapsed() < self.cache_ttl
+        {
+            return Ok(rec.clone());
         }
         let rec = {
             let conn = self.conn.lock().map_err(|_| StoreError::Poisoned)?;
@@ -306,7 +310,10 @@ impl KeyStore {
             return Ok(Err(AuthFailure::Expired));
         }
         let Some(mut p) = Principal::new(&rec.principal) else {
-            return Err(StoreError::Invalid(format!("stored principal of key {} is invalid", rec.id)));
+            return Err(StoreError::Invalid(format!(
+                "stored principal of key {} is invalid",
+                rec.id
+            )));
         };
         p.team = rec.team.clone();
         p.key_id = Some(rec.id.clone());
@@ -327,7 +334,11 @@ fn row_to_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<KeyRecord> {
         name: r.get(1)?,
         principal: r.get(2)?,
         team: r.get(3)?,
-        models: models.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+        models: models
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
         created_at: r.get(6)?,
         expires_at: r.get(7)?,
         revoked_at: r.get(8)?,
@@ -341,7 +352,9 @@ mod tests {
 
     fn store() -> (tempfile::TempDir, KeyStore) {
         let dir = tempfile::tempdir().unwrap();
-        let s = KeyStore::open(&dir.path().join("k.db")).unwrap().with_cache_ttl(Duration::ZERO);
+        let s = KeyStore::open(&dir.path().join("k.db"))
+            .unwrap()
+            .with_cache_ttl(Duration::ZERO);
         (dir, s)
     }
 
@@ -367,22 +380,35 @@ mod tests {
     #[test]
     fn wrong_malformed_revoked_and_expired_keys_are_refused() {
         let (_d, s) = store();
-        let (rec, secret) = s.create(&NewKey { principal: "user:bob".into(), ..NewKey::default() }).unwrap();
+        let (rec, secret) = s
+            .create(&NewKey {
+                principal: "user:bob".into(),
+                ..NewKey::default()
+            })
+            .unwrap();
         let mut wrong = secret.clone();
         let last = wrong.pop().unwrap();
         wrong.push(if last == 'a' { 'b' } else { 'a' });
         assert_eq!(s.verify(&wrong).unwrap(), Err(AuthFailure::WrongSecret));
-        assert_eq!(s.verify("sk-not-ours").unwrap(), Err(AuthFailure::Malformed));
+        assert_eq!(
+            s.verify("sk-not-ours").unwrap(),
+            Err(AuthFailure::Malformed)
+        );
         assert_eq!(s.verify("").unwrap(), Err(AuthFailure::Malformed));
         assert_eq!(
-            s.verify(&format!("gh_aaaaaaaaaaaa_{}", "A".repeat(40))).unwrap(),
+            s.verify(&format!("gh_aaaaaaaaaaaa_{}", "A".repeat(40)))
+                .unwrap(),
             Err(AuthFailure::UnknownKey)
         );
         assert!(s.revoke(&rec.id).unwrap());
         assert_eq!(s.verify(&secret).unwrap(), Err(AuthFailure::Revoked));
 
         let (_, expiring) = s
-            .create(&NewKey { principal: "user:eve".into(), expires_in: Some(Duration::ZERO), ..NewKey::default() })
+            .create(&NewKey {
+                principal: "user:eve".into(),
+                expires_in: Some(Duration::ZERO),
+                ..NewKey::default()
+            })
             .unwrap();
         assert_eq!(s.verify(&expiring).unwrap(), Err(AuthFailure::Expired));
     }
@@ -390,7 +416,12 @@ mod tests {
     #[test]
     fn list_never_contains_the_secret() {
         let (_d, s) = store();
-        let (_, secret) = s.create(&NewKey { principal: "service:bot".into(), ..NewKey::default() }).unwrap();
+        let (_, secret) = s
+            .create(&NewKey {
+                principal: "service:bot".into(),
+                ..NewKey::default()
+            })
+            .unwrap();
         let listed = format!("{:?}", s.list().unwrap());
         let secret_part = secret.rsplit('_').next().unwrap();
         assert!(!listed.contains(secret_part));
@@ -399,6 +430,12 @@ mod tests {
     #[test]
     fn invalid_principal_is_rejected() {
         let (_d, s) = store();
-        assert!(s.create(&NewKey { principal: "alice".into(), ..NewKey::default() }).is_err());
+        assert!(
+            s.create(&NewKey {
+                principal: "alice".into(),
+                ..NewKey::default()
+            })
+            .is_err()
+        );
     }
 }

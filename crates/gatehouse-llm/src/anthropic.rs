@@ -151,10 +151,10 @@ impl MessagesRequest {
         if self.max_tokens == 0 {
             return Err("max_tokens: must be at least 1".to_owned());
         }
-        if let Some(t) = self.temperature {
-            if !(0.0..=1.0).contains(&t) {
-                return Err("temperature: must be between 0 and 1".to_owned());
-            }
+        if let Some(t) = self.temperature
+            && !(0.0..=1.0).contains(&t)
+        {
+            return Err("temperature: must be between 0 and 1".to_owned());
         }
         Ok(())
     }

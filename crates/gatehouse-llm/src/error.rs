@@ -28,7 +28,10 @@ pub struct UpstreamError {
 impl UpstreamError {
     /// New error.
     pub fn new(kind: UpstreamErrorKind, detail: impl Into<String>) -> Self {
-        UpstreamError { kind, detail: detail.into() }
+        UpstreamError {
+            kind,
+            detail: detail.into(),
+        }
     }
 
     /// Whether the same request may be tried again (same target, after backoff): connection

@@ -84,7 +84,10 @@ impl OpenAiDecoder {
         let v: serde_json::Value =
             serde_json::from_str(data).map_err(|e| format!("chunk is not JSON: {e}"))?;
         if let Some(err) = v.get("error") {
-            let msg = err.get("message").and_then(|m| m.as_str()).unwrap_or("error");
+            let msg = err
+                .get("message")
+                .and_then(|m| m.as_str())
+                .unwrap_or("error");
             return Err(format!("upstream error event: {msg}"));
         }
         let chunk: ChatChunk =
@@ -92,13 +95,16 @@ impl OpenAiDecoder {
         let mut events = Vec::new();
         if !self.started {
             self.started = true;
-            events.push(ChatEvent::Start { id: chunk.id.clone(), model: chunk.model.clone() });
+            events.push(ChatEvent::Start {
+                id: chunk.id.clone(),
+                model: chunk.model.clone(),
+            });
         }
         for c in chunk.choices.into_iter().filter(|c| c.index == 0) {
-            if let Some(t) = c.delta.content {
-                if !t.is_empty() {
-                    events.push(ChatEvent::Text(t));
-                }
+            if let Some(t) = c.delta.content
+                && !t.is_empty()
+            {
+                events.push(ChatEvent::Text(t));
             }
             for tc in c.delta.tool_calls.unwrap_or_default() {
                 let f = tc.function.unwrap_or_default();
@@ -132,15 +138,21 @@ pub struct AnthropicDecoder {
 impl AnthropicDecoder {
     /// Decodes one SSE event's data.
     pub fn decode(&mut self, data: &str) -> Result<Decoded, String> {
-        let ev: StreamEvent =
-            serde_json::from_str(data).map_err(|e| format!("event has an unexpected shape: {e}"))?;
+        let ev: StreamEvent = serde_json::from_str(data)
+            .map_err(|e| format!("event has an unexpected shape: {e}"))?;
         let mut out = Vec::new();
         match ev {
             StreamEvent::MessageStart { message } => {
                 self.input_tokens = message.usage.input_tokens;
-                out.push(ChatEvent::Start { id: message.id, model: message.model });
+                out.push(ChatEvent::Start {
+                    id: message.id,
+                    model: message.model,
+                });
             }
-            StreamEvent::ContentBlockStart { index, content_block } => {
+            StreamEvent::ContentBlockStart {
+                index,
+                content_block,
+            } => {
                 if content_block.kind == "tool_use" {
                     let tool_index = self.tools_seen;
                     self.tools_seen += 1;
@@ -169,7 +181,10 @@ impl AnthropicDecoder {
                             .find(|(b, _)| *b == index)
                             .map(|(_, t)| *t)
                             .unwrap_or(0);
-                        let part = delta.get("partial_json").and_then(|t| t.as_str()).unwrap_or("");
+                        let part = delta
+                            .get("partial_json")
+                            .and_then(|t| t.as_str())
+                            .unwrap_or("");
                         out.push(ChatEvent::ToolCall {
                             index: tool_index,
                             id: None,
@@ -193,7 +208,10 @@ impl AnthropicDecoder {
             StreamEvent::MessageStop => return Ok(Decoded::Done),
             StreamEvent::ContentBlockStop { .. } | StreamEvent::Ping => {}
             StreamEvent::Error { error } => {
-                let msg = error.get("message").and_then(|m| m.as_str()).unwrap_or("error");
+                let msg = error
+                    .get("message")
+                    .and_then(|m| m.as_str())
+                    .unwrap_or("error");
                 return Err(format!("upstream error event: {msg}"));
             }
         }
@@ -228,7 +246,12 @@ pub struct OpenAiEncoder {
 impl OpenAiEncoder {
     /// An encoder; `model` is the public model name the client asked for.
     pub fn new(id: String, model: String, created: u64, include_usage: bool) -> Self {
-        OpenAiEncoder { id, model, created, include_usage }
+        OpenAiEncoder {
+            id,
+            model,
+            created,
+            include_usage,
+        }
     }
 
     fn chunk(&self, delta: Delta, finish: Option<String>) -> Bytes {
@@ -237,7 +260,11 @@ impl OpenAiEncoder {
             object: "chat.completion.chunk".to_owned(),
             created: self.created,
             model: self.model.clone(),
-            choices: vec![ChunkChoice { index: 0, delta, finish_reason: finish }],
+            choices: vec![ChunkChoice {
+                index: 0,
+                delta,
+                finish_reason: finish,
+            }],
             usage: None,
         };
         sse::encode(None, &serde_json::to_string(&c).unwrap_or_default())
@@ -247,13 +274,26 @@ impl OpenAiEncoder {
     pub fn encode(&mut self, ev: &ChatEvent) -> Option<Bytes> {
         match ev {
             ChatEvent::Start { .. } => Some(self.chunk(
-                Delta { role: Some(Role::Assistant), content: Some(String::new()), ..Delta::default() },
+                Delta {
+                    role: Some(Role::Assistant),
+                    content: Some(String::new()),
+                    ..Delta::default()
+                },
                 None,
             )),
-            ChatEvent::Text(t) => {
-                Some(self.chunk(Delta { content: Some(t.clone()), ..Delta::default() }, None))
-            }
-            ChatEvent::ToolCall { index, id, name, arguments } => Some(self.chunk(
+            ChatEvent::Text(t) => Some(self.chunk(
+                Delta {
+                    content: Some(t.clone()),
+                    ..Delta::default()
+                },
+                None,
+            )),
+            ChatEvent::ToolCall {
+                index,
+                id,
+                name,
+                arguments,
+            } => Some(self.chunk(
                 Delta {
                     tool_calls: Some(vec![ToolCallDelta {
                         index: *index,
@@ -281,7 +321,10 @@ impl OpenAiEncoder {
                     choices: Vec::new(),
                     usage: Some(*u),
                 };
-                Some(sse::encode(None, &serde_json::to_string(&c).unwrap_or_default()))
+                Some(sse::encode(
+                    None,
+                    &serde_json::to_string(&c).unwrap_or_default(),
+                ))
             }
         }
     }
@@ -329,7 +372,10 @@ impl AnthropicEncoder {
     }
 
     fn frame(ev: &StreamEvent) -> Bytes {
-        sse::encode(Some(ev.name()), &serde_json::to_string(ev).unwrap_or_default())
+        sse::encode(
+            Some(ev.name()),
+            &serde_json::to_string(ev).unwrap_or_default(),
+        )
     }
 
     fn close_block(&mut self, out: &mut Vec<u8>) {
@@ -379,9 +425,18 @@ impl AnthropicEncoder {
                     delta: json!({"type": "text_delta", "text": t}),
                 }));
             }
-            ChatEvent::ToolCall { index: tool, id, name, arguments } => {
+            ChatEvent::ToolCall {
+                index: tool,
+                id,
+                name,
+                arguments,
+            } => {
                 self.start(&mut out);
-                let known = self.tool_blocks.iter().find(|(t, _)| t == tool).map(|(_, b)| *b);
+                let known = self
+                    .tool_blocks
+                    .iter()
+                    .find(|(t, _)| t == tool)
+                    .map(|(_, b)| *b);
                 let block = match known {
                     Some(b) => b,
                     None => {
@@ -421,7 +476,10 @@ impl AnthropicEncoder {
         let mut out = Vec::new();
         self.start(&mut out);
         self.close_block(&mut out);
-        let stop = self.stop_reason.clone().unwrap_or_else(|| "end_turn".to_owned());
+        let stop = self
+            .stop_reason
+            .clone()
+            .unwrap_or_else(|| "end_turn".to_owned());
         out.extend_from_slice(&Self::frame(&StreamEvent::MessageDelta {
             delta: json!({"stop_reason": stop, "stop_sequence": null}),
             usage: Some(json!({

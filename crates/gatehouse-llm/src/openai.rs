@@ -198,17 +198,19 @@ impl ChatRequest {
         if self.messages.is_empty() {
             return Err("messages: must contain at least one message".to_owned());
         }
-        if let Some(t) = self.temperature {
-            if !(0.0..=2.0).contains(&t) {
-                return Err("temperature: must be between 0 and 2".to_owned());
-            }
+        if let Some(t) = self.temperature
+            && !(0.0..=2.0).contains(&t)
+        {
+            return Err("temperature: must be between 0 and 2".to_owned());
         }
         if self.max_tokens == Some(0) || self.max_completion_tokens == Some(0) {
             return Err("max_tokens: must be at least 1".to_owned());
         }
         for (i, m) in self.messages.iter().enumerate() {
             if m.role == Role::Tool && m.tool_call_id.is_none() {
-                return Err(format!("messages[{i}].tool_call_id: required for tool messages"));
+                return Err(format!(
+                    "messages[{i}].tool_call_id: required for tool messages"
+                ));
             }
         }
         Ok(())

@@ -111,7 +111,10 @@ pub enum Provider {
 pub type EventStream = Pin<Box<dyn Stream<Item = Result<ChatEvent, UpstreamError>> + Send>>;
 
 fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 fn classify(e: &reqwest::Error) -> UpstreamErrorKind {
@@ -147,7 +150,11 @@ impl HttpProvider {
             } else {
                 format!("Bearer {}", key.expose())
             };
-            let header = if anthropic { "x-api-key" } else { self.settings.auth_header.as_str() };
+            let header = if anthropic {
+                "x-api-key"
+            } else {
+                self.settings.auth_header.as_str()
+            };
             if let Ok(mut v) = reqwest::header::HeaderValue::from_str(&value) {
                 v.set_sensitive(true);
                 rb = rb.header(header, v);
@@ -181,7 +188,10 @@ impl HttpProvider {
     async fn json(&self, resp: reqwest::Response) -> Result<Value, UpstreamError> {
         let body = read_bounded(resp, MAX_UPSTREAM_BODY).await?;
         serde_json::from_slice(&body).map_err(|e| {
-            UpstreamError::new(UpstreamErrorKind::Protocol, format!("{}: body is not JSON: {e}", self.settings.name))
+            UpstreamError::new(
+                UpstreamErrorKind::Protocol,
+                format!("{}: body is not JSON: {e}", self.settings.name),
+            )
         })
     }
 }
@@ -196,7 +206,10 @@ async fn read_bounded(mut resp: reqwest::Response, limit: usize) -> Result<Vec<u
                         out.extend_from_slice(&c[..limit.saturating_sub(out.len())]);
                         return Ok(out);
                     }
-                    return Err(UpstreamError::new(UpstreamErrorKind::Protocol, "upstream body too large"));
+                    return Err(UpstreamError::new(
+                        UpstreamErrorKind::Protocol,
+                        "upstream body too large",
+                    ));
                 }
                 out.extend_from_slice(&c);
             }
@@ -234,7 +247,8 @@ impl HttpStream {
                 Ok(Decoded::Events(evs)) => self.pending.extend(evs.into_iter().map(Ok)),
                 Ok(Decoded::Done) => self.done = true,
                 Err(e) => {
-                    self.pending.push_back(Err(UpstreamError::new(UpstreamErrorKind::Protocol, e)));
+                    self.pending
+                        .push_back(Err(UpstreamError::new(UpstreamErrorKind::Protocol, e)));
                     self.done = true;
                 }
             }
@@ -267,7 +281,10 @@ fn http_event_stream(
                 Err(_) => {
                     st.done = true;
                     return Some((
-                        Err(UpstreamError::new(UpstreamErrorKind::Timeout, "no stream chunk within the read timeout")),
+                        Err(UpstreamError::new(
+                            UpstreamErrorKind::Timeout,
+                            "no stream chunk within the read timeout",
+                        )),
                         st,
                     ));
                 }
@@ -280,7 +297,10 @@ fn http_event_stream(
                     let res = st.sse.finish(&mut out);
                     st.decode(out);
                     if let Err(e) = res {
-                        st.pending.push_back(Err(UpstreamError::new(UpstreamErrorKind::Protocol, e.to_string())));
+                        st.pending.push_back(Err(UpstreamError::new(
+                            UpstreamErrorKind::Protocol,
+                            e.to_string(),
+                        )));
                     }
                     st.done = true;
                 }
@@ -289,7 +309,10 @@ fn http_event_stream(
                     let res = st.sse.push(&bytes, &mut out);
                     st.decode(out);
                     if let Err(e) = res {
-                        st.pending.push_back(Err(UpstreamError::new(UpstreamErrorKind::Protocol, e.to_string())));
+                        st.pending.push_back(Err(UpstreamError::new(
+                            UpstreamErrorKind::Protocol,
+                            e.to_string(),
+                        )));
                         st.done = true;
                     }
                 }
@@ -341,17 +364,26 @@ impl Provider {
     }
 
     /// A non-streamed chat completion in OpenAI shape.
-    pub async fn chat(&self, req: &ChatRequest, upstream_model: &str) -> Result<ChatCompletion, UpstreamError> {
+    pub async fn chat(
+        &self,
+        req: &ChatRequest,
+        upstream_model: &str,
+    ) -> Result<ChatCompletion, UpstreamError> {
         match self {
             Provider::OpenAi(p) => {
                 let mut body = req.clone();
                 body.model = upstream_model.to_owned();
                 body.stream = false;
                 body.stream_options = None;
-                let resp = p.send(p.request("/chat/completions", false).json(&body)).await?;
+                let resp = p
+                    .send(p.request("/chat/completions", false).json(&body))
+                    .await?;
                 let v = p.json(resp).await?;
                 serde_json::from_value(v).map_err(|e| {
-                    UpstreamError::new(UpstreamErrorKind::Protocol, format!("unexpected completion shape: {e}"))
+                    UpstreamError::new(
+                        UpstreamErrorKind::Protocol,
+                        format!("unexpected completion shape: {e}"),
+                    )
                 })
             }
             Provider::Anthropic(p) => {
@@ -361,7 +393,10 @@ impl Provider {
                 let resp = p.send(p.request("/v1/messages", true).json(&body)).await?;
                 let v = p.json(resp).await?;
                 let msg: anthropic::MessagesResponse = serde_json::from_value(v).map_err(|e| {
-                    UpstreamError::new(UpstreamErrorKind::Protocol, format!("unexpected message shape: {e}"))
+                    UpstreamError::new(
+                        UpstreamErrorKind::Protocol,
+                        format!("unexpected message shape: {e}"),
+                    )
                 })?;
                 Ok(translate::messages_response_to_chat(&msg, now_secs()))
             }
@@ -391,7 +426,11 @@ impl Provider {
 
     /// A streamed chat completion. Returns once the upstream has accepted the request (response
     /// head received); errors after that arrive in the stream.
-    pub async fn chat_stream(&self, req: &ChatRequest, upstream_model: &str) -> Result<EventStream, UpstreamError> {
+    pub async fn chat_stream(
+        &self,
+        req: &ChatRequest,
+        upstream_model: &str,
+    ) -> Result<EventStream, UpstreamError> {
         match self {
             Provider::OpenAi(p) => {
                 let mut body = req.clone();
@@ -399,13 +438,25 @@ impl Provider {
                 body.stream = true;
                 // Always ask for usage so the gateway can account for tokens; the client encoder
                 // only forwards it when the client asked.
-                body.stream_options = Some(StreamOptions { include_usage: Some(true), extra: Map::new() });
+                body.stream_options = Some(StreamOptions {
+                    include_usage: Some(true),
+                    extra: Map::new(),
+                });
                 let rb = p.request("/chat/completions", false).json(&body);
                 let resp = match tokio::time::timeout(p.settings.read_timeout, p.send(rb)).await {
                     Ok(r) => r?,
-                    Err(_) => return Err(UpstreamError::new(UpstreamErrorKind::Timeout, "no response head")),
+                    Err(_) => {
+                        return Err(UpstreamError::new(
+                            UpstreamErrorKind::Timeout,
+                            "no response head",
+                        ));
+                    }
                 };
-                Ok(http_event_stream(resp, StreamDecoder::OpenAi(OpenAiDecoder::default()), p.settings.read_timeout))
+                Ok(http_event_stream(
+                    resp,
+                    StreamDecoder::OpenAi(OpenAiDecoder::default()),
+                    p.settings.read_timeout,
+                ))
             }
             Provider::Anthropic(p) => {
                 let mut body = translate::chat_to_messages(req);
@@ -414,7 +465,12 @@ impl Provider {
                 let rb = p.request("/v1/messages", true).json(&body);
                 let resp = match tokio::time::timeout(p.settings.read_timeout, p.send(rb)).await {
                     Ok(r) => r?,
-                    Err(_) => return Err(UpstreamError::new(UpstreamErrorKind::Timeout, "no response head")),
+                    Err(_) => {
+                        return Err(UpstreamError::new(
+                            UpstreamErrorKind::Timeout,
+                            "no response head",
+                        ));
+                    }
                 };
                 Ok(http_event_stream(
                     resp,
@@ -424,7 +480,10 @@ impl Provider {
             }
             Provider::Mock(m) => {
                 let text = m.reply_text(req);
-                let usage = Usage::new(MockProvider::prompt_tokens(req), estimate_tokens(text.chars().count()));
+                let usage = Usage::new(
+                    MockProvider::prompt_tokens(req),
+                    estimate_tokens(text.chars().count()),
+                );
                 let mut events: VecDeque<ChatEvent> = VecDeque::new();
                 events.push_back(ChatEvent::Start {
                     id: format!("chatcmpl-mock-{}", rand::random::<u32>()),
@@ -435,23 +494,36 @@ impl Provider {
                 events.push_back(ChatEvent::Usage(usage));
                 let m = m.clone();
                 let state = (events, true);
-                Ok(Box::pin(futures_util::stream::unfold(state, move |(mut events, first)| {
-                    let m = m.clone();
-                    async move {
-                        let ev = events.pop_front()?;
-                        let delay = if first { m.latency } else if matches!(ev, ChatEvent::Text(_)) { m.chunk_delay } else { Duration::ZERO };
-                        if !delay.is_zero() {
-                            tokio::time::sleep(delay).await;
+                Ok(Box::pin(futures_util::stream::unfold(
+                    state,
+                    move |(mut events, first)| {
+                        let m = m.clone();
+                        async move {
+                            let ev = events.pop_front()?;
+                            let delay = if first {
+                                m.latency
+                            } else if matches!(ev, ChatEvent::Text(_)) {
+                                m.chunk_delay
+                            } else {
+                                Duration::ZERO
+                            };
+                            if !delay.is_zero() {
+                                tokio::time::sleep(delay).await;
+                            }
+                            Some((Ok(ev), (events, false)))
                         }
-                        Some((Ok(ev), (events, false)))
-                    }
-                })))
+                    },
+                )))
             }
         }
     }
 
     /// Embeddings in OpenAI shape.
-    pub async fn embeddings(&self, req: &EmbeddingsRequest, upstream_model: &str) -> Result<Value, UpstreamError> {
+    pub async fn embeddings(
+        &self,
+        req: &EmbeddingsRequest,
+        upstream_model: &str,
+    ) -> Result<Value, UpstreamError> {
         match self {
             Provider::OpenAi(p) => {
                 let mut body = req.clone();
@@ -475,8 +547,10 @@ impl Provider {
                     .collect();
                 let chars: usize = texts.iter().map(|t| t.chars().count()).sum();
                 let tokens = estimate_tokens(chars);
-                Ok(json!({"object": "list", "data": data, "model": upstream_model,
-                          "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}))
+                Ok(
+                    json!({"object": "list", "data": data, "model": upstream_model,
+                          "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}),
+                )
             }
         }
     }
@@ -494,7 +568,12 @@ fn mock_embedding(text: &str) -> Vec<f32> {
             ((h >> 40) as f32 / (1u64 << 24) as f32) - 0.5
         })
         .collect();
-    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(f32::EPSILON);
+    let norm = v
+        .iter()
+        .map(|x| x * x)
+        .sum::<f32>()
+        .sqrt()
+        .max(f32::EPSILON);
     v.iter_mut().for_each(|x| *x /= norm);
     v
 }
@@ -528,7 +607,11 @@ impl RetryPolicy {
         let exp = self.base_backoff.saturating_mul(1u32 << attempt.min(16));
         let cap = exp.min(self.max_backoff);
         let nanos = u64::try_from(cap.as_nanos()).unwrap_or(u64::MAX);
-        Duration::from_nanos(if nanos == 0 { 0 } else { rand::random::<u64>() % nanos })
+        Duration::from_nanos(if nanos == 0 {
+            0
+        } else {
+            rand::random::<u64>() % nanos
+        })
     }
 }
 
@@ -545,7 +628,10 @@ pub struct Routed<T> {
 
 /// Tries each target in order; retries retryable errors on the same target with jittered
 /// backoff, then falls back to the next. Returns the last error if every target failed.
-pub async fn route<'a, T, F, Fut>(targets: &'a [Target], mut call: F) -> Result<Routed<T>, UpstreamError>
+pub async fn route<'a, T, F, Fut>(
+    targets: &'a [Target],
+    mut call: F,
+) -> Result<Routed<T>, UpstreamError>
 where
     F: FnMut(&'a Target) -> Fut,
     Fut: std::future::Future<Output = Result<T, UpstreamError>>,
@@ -557,7 +643,13 @@ where
         loop {
             attempts += 1;
             match call(target).await {
-                Ok(value) => return Ok(Routed { value, target: i, attempts }),
+                Ok(value) => {
+                    return Ok(Routed {
+                        value,
+                        target: i,
+                        attempts,
+                    });
+                }
                 Err(e) => {
                     tracing::warn!(provider = %target.provider_name, model = %target.upstream_model, error = %e, "upstream attempt failed");
                     let retry_here = e.retryable() && attempt < target.retry.max_retries;

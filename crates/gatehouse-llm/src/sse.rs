@@ -213,16 +213,26 @@ mod tests {
         assert_eq!(
             ev,
             vec![
-                SseEvent { event: Some("a".into()), data: "1\n2".into() },
-                SseEvent { event: None, data: "x".into() },
-                SseEvent { event: None, data: "y".into() },
+                SseEvent {
+                    event: Some("a".into()),
+                    data: "1\n2".into()
+                },
+                SseEvent {
+                    event: None,
+                    data: "x".into()
+                },
+                SseEvent {
+                    event: None,
+                    data: "y".into()
+                },
             ]
         );
     }
 
     #[test]
     fn same_events_at_every_split_point() {
-        let text: &[u8] = b"\xEF\xBB\xBFevent: e\r\ndata: {\"a\":1}\r\n\r\ndata: two\r\rdata: caf\xC3\xA9\n\n";
+        let text: &[u8] =
+            b"\xEF\xBB\xBFevent: e\r\ndata: {\"a\":1}\r\n\r\ndata: two\r\rdata: caf\xC3\xA9\n\n";
         let whole = decode_all(&[text]).unwrap();
         assert_eq!(whole.len(), 3);
         for i in 3..text.len() {
@@ -237,9 +247,15 @@ mod tests {
         let mut out = Vec::new();
         assert_eq!(d.push(&[b'a'; 17], &mut out), Err(SseError::LineTooLong));
         let mut d = SseDecoder::new(64, 8);
-        assert_eq!(d.push(b"data: 0123456789\n", &mut out), Err(SseError::EventTooLarge));
+        assert_eq!(
+            d.push(b"data: 0123456789\n", &mut out),
+            Err(SseError::EventTooLarge)
+        );
         let mut d = SseDecoder::default();
-        assert_eq!(d.push(b"data: \xFF\n", &mut out), Err(SseError::InvalidUtf8));
+        assert_eq!(
+            d.push(b"data: \xFF\n", &mut out),
+            Err(SseError::InvalidUtf8)
+        );
     }
 
     #[test]

@@ -4,7 +4,9 @@ use crate::config::{AuditSinkKind, Config, ProviderKind};
 use crate::inspect::Blocklist;
 use gatehouse_audit::{Auditor, SinkConfig};
 use gatehouse_identity::KeyStore;
-use gatehouse_llm::provider::{HttpProvider, HttpSettings, MockProvider, MockReply, Provider, RetryPolicy, Secret, Target};
+use gatehouse_llm::provider::{
+    HttpProvider, HttpSettings, MockProvider, MockReply, Provider, RetryPolicy, Secret, Target,
+};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -55,18 +57,31 @@ pub enum BuildError {
     Guardrail(String),
 }
 
-fn read_credential(name: &str, env: Option<&str>, file: Option<&std::path::Path>) -> Result<Option<Secret>, BuildError> {
+fn read_credential(
+    name: &str,
+    env: Option<&str>,
+    file: Option<&std::path::Path>,
+) -> Result<Option<Secret>, BuildError> {
     if let Some(var) = env {
         return match std::env::var(var) {
             Ok(v) if !v.trim().is_empty() => Ok(Some(Secret::new(v.trim().to_owned()))),
-            _ => Err(BuildError::Credential(name.to_owned(), format!("environment variable {var} is not set"))),
+            _ => Err(BuildError::Credential(
+                name.to_owned(),
+                format!("environment variable {var} is not set"),
+            )),
         };
     }
     if let Some(path) = file {
         return match std::fs::read_to_string(path) {
             Ok(v) if !v.trim().is_empty() => Ok(Some(Secret::new(v.trim().to_owned()))),
-            Ok(_) => Err(BuildError::Credential(name.to_owned(), format!("{} is empty", path.display()))),
-            Err(e) => Err(BuildError::Credential(name.to_owned(), format!("cannot read {}: {}", path.display(), e.kind()))),
+            Ok(_) => Err(BuildError::Credential(
+                name.to_owned(),
+                format!("{} is empty", path.display()),
+            )),
+            Err(e) => Err(BuildError::Credential(
+                name.to_owned(),
+                format!("cannot read {}: {}", path.display(), e.kind()),
+            )),
         };
     }
     Ok(None)
@@ -87,10 +102,15 @@ impl App {
                     latency: Duration::from_millis(p.latency_ms),
                     chunk_chars: p.chunk_chars,
                     chunk_delay: Duration::from_millis(p.chunk_delay_ms),
-                    reply: if p.reply == "echo" { MockReply::Echo } else { MockReply::Fixed(p.reply.clone()) },
+                    reply: if p.reply == "echo" {
+                        MockReply::Echo
+                    } else {
+                        MockReply::Fixed(p.reply.clone())
+                    },
                 }),
                 kind @ (ProviderKind::Openai | ProviderKind::Anthropic) => {
-                    let api_key = read_credential(name, p.api_key_env.as_deref(), p.api_key_file.as_deref())?;
+                    let api_key =
+                        read_credential(name, p.api_key_env.as_deref(), p.api_key_file.as_deref())?;
                     let base_url = match (&p.base_url, kind) {
                         (Some(u), _) => u.clone(),
                         (None, _) => "https://api.anthropic.com".to_owned(),
@@ -100,12 +120,21 @@ impl App {
                         base_url,
                         api_key,
                         auth_header: p.auth_header.clone(),
-                        query: p.query.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                        query: p
+                            .query
+                            .iter()
+                            .map(|(k, v)| (k.clone(), v.clone()))
+                            .collect(),
                         connect_timeout: Duration::from_millis(p.connect_timeout_ms),
                         read_timeout: Duration::from_millis(p.read_timeout_ms),
                     };
-                    let http = HttpProvider::new(settings).map_err(|e| BuildError::Provider(name.clone(), e.to_string()))?;
-                    if kind == ProviderKind::Openai { Provider::OpenAi(http) } else { Provider::Anthropic(http) }
+                    let http = HttpProvider::new(settings)
+                        .map_err(|e| BuildError::Provider(name.clone(), e.to_string()))?;
+                    if kind == ProviderKind::Openai {
+                        Provider::OpenAi(http)
+                    } else {
+                        Provider::Anthropic(http)
+                    }
                 }
             };
             providers.insert(name.clone(), (Arc::new(provider), retry));
@@ -127,7 +156,13 @@ impl App {
                 })
                 .collect();
             model_order.push(m.name.clone());
-            models.insert(m.name.clone(), ModelRoute { name: m.name.clone(), targets });
+            models.insert(
+                m.name.clone(),
+                ModelRoute {
+                    name: m.name.clone(),
+                    targets,
+                },
+            );
         }
         let keys = KeyStore::open(&config.store.path)
             .map_err(|e| BuildError::Store(e.to_string()))?
@@ -135,15 +170,27 @@ impl App {
         let sink = match config.audit.sink {
             AuditSinkKind::None => SinkConfig::None,
             AuditSinkKind::Stdout => SinkConfig::Stdout,
-            AuditSinkKind::Jsonl => SinkConfig::Jsonl(config.audit.path.clone().unwrap_or_default()),
+            AuditSinkKind::Jsonl => {
+                SinkConfig::Jsonl(config.audit.path.clone().unwrap_or_default())
+            }
         };
-        let auditor = Auditor::start(sink, config.audit.strict, config.audit.queue).map_err(|e| BuildError::Audit(e.to_string()))?;
+        let auditor = Auditor::start(sink, config.audit.strict, config.audit.queue)
+            .map_err(|e| BuildError::Audit(e.to_string()))?;
         let blocklist = if config.guardrails.blocklist.is_empty() {
             None
         } else {
-            Some(Arc::new(Blocklist::new(&config.guardrails.blocklist).map_err(BuildError::Guardrail)?))
+            Some(Arc::new(
+                Blocklist::new(&config.guardrails.blocklist).map_err(BuildError::Guardrail)?,
+            ))
         };
-        Ok(App { config, keys, auditor, models, model_order, blocklist })
+        Ok(App {
+            config,
+            keys,
+            auditor,
+            models,
+            model_order,
+            blocklist,
+        })
     }
 
     /// Why the gateway is not ready, if it is not.

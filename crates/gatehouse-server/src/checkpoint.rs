@@ -58,7 +58,12 @@ pub struct Ctx {
 
 impl Ctx {
     /// A context for a new request.
-    pub fn new(protocol: Protocol, route: &'static str, action: &'static str, client: Option<SocketAddr>) -> Ctx {
+    pub fn new(
+        protocol: Protocol,
+        route: &'static str,
+        action: &'static str,
+        client: Option<SocketAddr>,
+    ) -> Ctx {
         Ctx {
             rid: RequestId::new(),
             started: Instant::now(),
@@ -79,7 +84,12 @@ impl Ctx {
     }
 
     /// The audit event for this request with the given outcome.
-    pub fn event(&self, decision: &'static str, status: u16, rej: Option<&Rejection>) -> AuditEvent {
+    pub fn event(
+        &self,
+        decision: &'static str,
+        status: u16,
+        rej: Option<&Rejection>,
+    ) -> AuditEvent {
         AuditEvent {
             v: SCHEMA_VERSION,
             ts: now_rfc3339(),
@@ -152,10 +162,19 @@ impl App {
         let limited = http_body_util::Limited::new(body, max);
         let timeout = Duration::from_millis(self.config.server.body_read_timeout_ms);
         match tokio::time::timeout(timeout, limited.collect()).await {
-            Err(_) => Err(Rejection::invalid("the request body was not received within the time limit").at("read")),
+            Err(_) => Err(Rejection::invalid(
+                "the request body was not received within the time limit",
+            )
+            .at("read")),
             Ok(Err(e)) => {
-                if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
-                    Err(Rejection::new(ErrorCode::PayloadTooLarge, format!("request body exceeds {max} bytes")).at("read"))
+                if e.downcast_ref::<http_body_util::LengthLimitError>()
+                    .is_some()
+                {
+                    Err(Rejection::new(
+                        ErrorCode::PayloadTooLarge,
+                        format!("request body exceeds {max} bytes"),
+                    )
+                    .at("read"))
                 } else {
                     Err(Rejection::invalid("the request body could not be read").at("read"))
                 }
@@ -165,13 +184,28 @@ impl App {
     }
 
     /// authorize: the model must be configured (default deny) and allowed for this credential.
-    pub fn authorize(&self, ctx: &mut Ctx, principal: &Principal, model: &str) -> Result<&ModelRoute, Rejection> {
+    pub fn authorize(
+        &self,
+        ctx: &mut Ctx,
+        principal: &Principal,
+        model: &str,
+    ) -> Result<&ModelRoute, Rejection> {
         ctx.model = Some(model.to_owned());
         let Some(route) = self.models.get(model) else {
-            return Err(Rejection::new(ErrorCode::NotFound, format!("model {model:?} does not exist or you do not have access to it")).at("authorize"));
+            return Err(Rejection::new(
+                ErrorCode::NotFound,
+                format!("model {model:?} does not exist or you do not have access to it"),
+            )
+            .at("authorize"));
         };
-        if !principal.allowed_models.is_empty() && !principal.allowed_models.iter().any(|m| m == model) {
-            return Err(Rejection::new(ErrorCode::Forbidden, format!("this API key may not use model {model:?}")).at("authorize"));
+        if !principal.allowed_models.is_empty()
+            && !principal.allowed_models.iter().any(|m| m == model)
+        {
+            return Err(Rejection::new(
+                ErrorCode::Forbidden,
+                format!("this API key may not use model {model:?}"),
+            )
+            .at("authorize"));
         }
         Ok(route)
     }
@@ -186,8 +220,14 @@ impl App {
     }
 
     /// inspect(in): guardrails over every text the caller sends.
-    pub fn inspect_input<'a>(&self, ctx: &mut Ctx, texts: impl IntoIterator<Item = &'a str>) -> Result<(), Rejection> {
-        let Some(list) = &self.blocklist else { return Ok(()) };
+    pub fn inspect_input<'a>(
+        &self,
+        ctx: &mut Ctx,
+        texts: impl IntoIterator<Item = &'a str>,
+    ) -> Result<(), Rejection> {
+        let Some(list) = &self.blocklist else {
+            return Ok(());
+        };
         for t in texts {
             if let Some((s, e)) = list.find(t) {
                 let start = t[..s].chars().count();
@@ -198,7 +238,10 @@ impl App {
                     start,
                     end: start + t[s..e].chars().count(),
                 });
-                let mut r = Rejection::new(ErrorCode::BlockedByGuardrail, "the request was blocked by a content guardrail (blocked_term)");
+                let mut r = Rejection::new(
+                    ErrorCode::BlockedByGuardrail,
+                    "the request was blocked by a content guardrail (blocked_term)",
+                );
                 r.finding_types = vec!["blocked_term".into()];
                 return Err(r.at("inspect_in"));
             }
@@ -238,10 +281,17 @@ impl App {
     /// record for a refusal, then the refusal itself.
     pub async fn reject(&self, ctx: &Ctx, rej: Rejection) -> Response {
         let decision = match rej.code {
-            ErrorCode::InternalError | ErrorCode::UpstreamError | ErrorCode::UpstreamTimeout | ErrorCode::Unavailable => "error",
+            ErrorCode::InternalError
+            | ErrorCode::UpstreamError
+            | ErrorCode::UpstreamTimeout
+            | ErrorCode::Unavailable => "error",
             _ => "block",
         };
-        if let Err(e) = self.auditor.record(ctx.event(decision, rej.code.http_status(), Some(&rej))).await {
+        if let Err(e) = self
+            .auditor
+            .record(ctx.event(decision, rej.code.http_status(), Some(&rej)))
+            .await
+        {
             tracing::error!(request_id = %ctx.rid, error = %e, "record stage failed for a refusal");
         }
         tracing::info!(request_id = %ctx.rid, code = rej.code.as_str(), stage = rej.stage, "request refused");
@@ -257,11 +307,25 @@ pub fn upstream_rejection(ctx: &mut Ctx, e: &gatehouse_llm::UpstreamError) -> Re
         ctx.upstream_status = Some(s);
     }
     let r = match e.kind {
-        K::Timeout => Rejection::new(ErrorCode::UpstreamTimeout, "the upstream provider did not answer in time"),
-        K::Unsupported => Rejection::invalid("this model's provider does not support this operation"),
-        K::Status(s) => Rejection::new(ErrorCode::UpstreamError, format!("the upstream provider answered with status {s}")),
-        K::Connect => Rejection::new(ErrorCode::UpstreamError, "the upstream provider could not be reached"),
-        K::Protocol => Rejection::new(ErrorCode::UpstreamError, "the upstream provider sent an invalid answer"),
+        K::Timeout => Rejection::new(
+            ErrorCode::UpstreamTimeout,
+            "the upstream provider did not answer in time",
+        ),
+        K::Unsupported => {
+            Rejection::invalid("this model's provider does not support this operation")
+        }
+        K::Status(s) => Rejection::new(
+            ErrorCode::UpstreamError,
+            format!("the upstream provider answered with status {s}"),
+        ),
+        K::Connect => Rejection::new(
+            ErrorCode::UpstreamError,
+            "the upstream provider could not be reached",
+        ),
+        K::Protocol => Rejection::new(
+            ErrorCode::UpstreamError,
+            "the upstream provider sent an invalid answer",
+        ),
     };
     r.at("forward")
 }

@@ -95,7 +95,10 @@ pub struct StoreConfig {
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        StoreConfig { path: PathBuf::from("gatehouse-data/gatehouse.db"), key_cache_ttl_secs: 2 }
+        StoreConfig {
+            path: PathBuf::from("gatehouse-data/gatehouse.db"),
+            key_cache_ttl_secs: 2,
+        }
     }
 }
 
@@ -127,7 +130,12 @@ pub struct AuditConfig {
 
 impl Default for AuditConfig {
     fn default() -> Self {
-        AuditConfig { sink: AuditSinkKind::Stdout, path: None, strict: false, queue: 65_536 }
+        AuditConfig {
+            sink: AuditSinkKind::Stdout,
+            path: None,
+            strict: false,
+            queue: 65_536,
+        }
     }
 }
 
@@ -239,7 +247,10 @@ impl ModelConfig {
     pub fn resolved_targets(&self) -> Vec<TargetConfig> {
         let mut t = Vec::new();
         if let Some(p) = &self.provider {
-            t.push(TargetConfig { provider: p.clone(), model: self.upstream_model.clone() });
+            t.push(TargetConfig {
+                provider: p.clone(),
+                model: self.upstream_model.clone(),
+            });
         }
         t.extend(self.targets.iter().cloned());
         t
@@ -275,22 +286,37 @@ impl Config {
     /// Parses TOML text. A syntax or type error is reported with its path.
     pub fn parse(text: &str) -> Result<Config, Vec<ConfigError>> {
         let de = toml::Deserializer::parse(text).map_err(|e| {
-            vec![ConfigError { path: "(file)".into(), message: e.to_string().trim().replace('\n', " ") }]
+            vec![ConfigError {
+                path: "(file)".into(),
+                message: e.to_string().trim().replace('\n', " "),
+            }]
         })?;
         let cfg: Config = serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();
             let inner = e.into_inner().to_string();
-            let message = inner.lines().last().unwrap_or("invalid value").trim().to_owned();
+            let message = inner
+                .lines()
+                .last()
+                .unwrap_or("invalid value")
+                .trim()
+                .to_owned();
             vec![ConfigError { path, message }]
         })?;
         let errors = cfg.validate();
-        if errors.is_empty() { Ok(cfg) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(cfg)
+        } else {
+            Err(errors)
+        }
     }
 
     /// Reads and parses a file.
     pub fn load(path: &Path) -> Result<Config, Vec<ConfigError>> {
         let text = std::fs::read_to_string(path).map_err(|e| {
-            vec![ConfigError { path: path.display().to_string(), message: format!("cannot read: {e}") }]
+            vec![ConfigError {
+                path: path.display().to_string(),
+                message: format!("cannot read: {e}"),
+            }]
         })?;
         Config::parse(&text)
     }
@@ -300,40 +326,77 @@ impl Config {
         let mut errs = Vec::new();
         let mut err = |path: String, message: String| errs.push(ConfigError { path, message });
         if self.server.listen.parse::<SocketAddr>().is_err() {
-            err("server.listen".into(), format!("not a socket address: {:?}", self.server.listen));
+            err(
+                "server.listen".into(),
+                format!("not a socket address: {:?}", self.server.listen),
+            );
         }
         if self.server.max_body_bytes == 0 {
-            err("server.max_body_bytes".into(), "must be greater than 0".into());
+            err(
+                "server.max_body_bytes".into(),
+                "must be greater than 0".into(),
+            );
         }
         if self.server.max_connections == 0 {
-            err("server.max_connections".into(), "must be greater than 0".into());
+            err(
+                "server.max_connections".into(),
+                "must be greater than 0".into(),
+            );
         }
         if self.server.max_header_bytes < 8192 {
-            err("server.max_header_bytes".into(), "must be at least 8192".into());
+            err(
+                "server.max_header_bytes".into(),
+                "must be at least 8192".into(),
+            );
         }
         if self.audit.sink == AuditSinkKind::Jsonl && self.audit.path.is_none() {
-            err("audit.path".into(), "required when audit.sink = \"jsonl\"".into());
+            err(
+                "audit.path".into(),
+                "required when audit.sink = \"jsonl\"".into(),
+            );
         }
         for (name, p) in &self.providers {
             let at = format!("providers.{name}");
-            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
-                err(at.clone(), "provider names use letters, digits, '-' and '_'".into());
+            if name.is_empty()
+                || !name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
+                err(
+                    at.clone(),
+                    "provider names use letters, digits, '-' and '_'".into(),
+                );
             }
             match p.kind {
                 ProviderKind::Openai | ProviderKind::Anthropic => {
                     if p.kind == ProviderKind::Openai && p.base_url.is_none() {
-                        err(format!("{at}.base_url"), "required for openai providers".into());
+                        err(
+                            format!("{at}.base_url"),
+                            "required for openai providers".into(),
+                        );
                     }
-                    if let Some(u) = &p.base_url {
-                        if !(u.starts_with("http://") || u.starts_with("https://")) {
-                            err(format!("{at}.base_url"), format!("must start with http:// or https://, got {u:?}"));
-                        }
+                    if let Some(u) = &p.base_url
+                        && !(u.starts_with("http://") || u.starts_with("https://"))
+                    {
+                        err(
+                            format!("{at}.base_url"),
+                            format!("must start with http:// or https://, got {u:?}"),
+                        );
                     }
                     if p.api_key_env.is_some() && p.api_key_file.is_some() {
-                        err(at.clone(), "set api_key_env or api_key_file, not both".into());
+                        err(
+                            at.clone(),
+                            "set api_key_env or api_key_file, not both".into(),
+                        );
                     }
-                    if !matches!(p.auth_header.as_str(), "authorization" | "api-key" | "x-api-key") {
-                        err(format!("{at}.auth_header"), "must be \"authorization\", \"api-key\" or \"x-api-key\"".into());
+                    if !matches!(
+                        p.auth_header.as_str(),
+                        "authorization" | "api-key" | "x-api-key"
+                    ) {
+                        err(
+                            format!("{at}.auth_header"),
+                            "must be \"authorization\", \"api-key\" or \"x-api-key\"".into(),
+                        );
                     }
                 }
                 ProviderKind::Mock => {
@@ -353,19 +416,25 @@ impl Config {
                 err(format!("{at}.name"), "must not be empty".into());
             }
             if !seen.insert(m.name.as_str()) {
-                err(format!("{at}.name"), format!("duplicate model name {:?}", m.name));
+                err(
+                    format!("{at}.name"),
+                    format!("duplicate model name {:?}", m.name),
+                );
             }
             if m.provider.is_none() && m.upstream_model.is_some() {
                 err(format!("{at}.upstream_model"), "needs provider".into());
             }
-            if let Some(p) = &m.provider {
-                if !self.providers.contains_key(p) {
-                    err(format!("{at}.provider"), format!("unknown provider {p:?}"));
-                }
+            if let Some(p) = &m.provider
+                && !self.providers.contains_key(p)
+            {
+                err(format!("{at}.provider"), format!("unknown provider {p:?}"));
             }
             for (j, t) in m.targets.iter().enumerate() {
                 if !self.providers.contains_key(&t.provider) {
-                    err(format!("{at}.targets[{j}].provider"), format!("unknown provider {:?}", t.provider));
+                    err(
+                        format!("{at}.targets[{j}].provider"),
+                        format!("unknown provider {:?}", t.provider),
+                    );
                 }
             }
             if m.resolved_targets().is_empty() {
@@ -374,7 +443,10 @@ impl Config {
         }
         for (i, t) in self.guardrails.blocklist.iter().enumerate() {
             if t.trim().is_empty() || t.chars().count() > 256 {
-                err(format!("guardrails.blocklist[{i}]"), "terms must be 1 to 256 characters".into());
+                err(
+                    format!("guardrails.blocklist[{i}]"),
+                    "terms must be 1 to 256 characters".into(),
+                );
             }
         }
         errs
@@ -413,7 +485,11 @@ impl Config {
             store: StoreConfig::default(),
             audit: AuditConfig::default(),
             providers,
-            models: vec![model("gpt-4o-mini"), model("claude-3-5-haiku-latest"), model("text-embedding-3-small")],
+            models: vec![
+                model("gpt-4o-mini"),
+                model("claude-3-5-haiku-latest"),
+                model("text-embedding-3-small"),
+            ],
             guardrails: GuardrailsConfig::default(),
         }
     }
@@ -446,16 +522,28 @@ mod tests {
         )
         .unwrap_err();
         let text: Vec<String> = errs.iter().map(ToString::to_string).collect();
-        assert!(text.contains(&"models[2].provider: unknown provider \"opnai\"".to_owned()), "{text:?}");
-        assert!(text.contains(&"models[3].name: duplicate model name \"a\"".to_owned()), "{text:?}");
-        assert!(text.contains(&"models[3].targets[0].provider: unknown provider \"nope\"".to_owned()), "{text:?}");
+        assert!(
+            text.contains(&"models[2].provider: unknown provider \"opnai\"".to_owned()),
+            "{text:?}"
+        );
+        assert!(
+            text.contains(&"models[3].name: duplicate model name \"a\"".to_owned()),
+            "{text:?}"
+        );
+        assert!(
+            text.contains(&"models[3].targets[0].provider: unknown provider \"nope\"".to_owned()),
+            "{text:?}"
+        );
     }
 
     #[test]
     fn unknown_fields_are_errors_with_paths() {
         let errs = Config::parse("[server]\nlisten = \"127.0.0.1:1\"\nlsten = 3\n").unwrap_err();
         assert_eq!(errs[0].path, "server");
-        assert!(errs[0].message.contains("unknown field `lsten`"), "{errs:?}");
+        assert!(
+            errs[0].message.contains("unknown field `lsten`"),
+            "{errs:?}"
+        );
         let errs = Config::parse("[server]\nmax_body_bytes = \"big\"\n").unwrap_err();
         assert_eq!(errs[0].path, "server.max_body_bytes");
     }

@@ -42,18 +42,24 @@ pub fn error_body(protocol: Protocol, rej: &Rejection, rid: &RequestId) -> Value
     }
     match protocol {
         Protocol::OpenAi => json!({ "error": inner }),
-        Protocol::Anthropic => json!({ "type": "error", "error": inner, "request_id": rid.as_str() }),
+        Protocol::Anthropic => {
+            json!({ "type": "error", "error": inner, "request_id": rid.as_str() })
+        }
     }
 }
 
 /// The full response for a rejection.
 pub fn error_response(protocol: Protocol, rej: &Rejection, rid: &RequestId) -> Response {
     let body = error_body(protocol, rej, rid).to_string();
-    let status = StatusCode::from_u16(rej.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let status =
+        StatusCode::from_u16(rej.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut resp = Response::new(Body::from(body));
     *resp.status_mut() = status;
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     if let Ok(v) = HeaderValue::from_str(rid.as_str()) {
         h.insert("x-request-id", v);
     }

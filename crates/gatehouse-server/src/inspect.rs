@@ -37,7 +37,11 @@ impl Blocklist {
             .build(&lower)
             .map_err(|e| format!("blocklist: {e}"))?;
         let max_bytes = lower.iter().map(String::len).max().unwrap_or(0);
-        Ok(Blocklist { ac, terms: lower, max_bytes })
+        Ok(Blocklist {
+            ac,
+            terms: lower,
+            max_bytes,
+        })
     }
 
     /// Byte span of the first term in `text`.
@@ -54,8 +58,12 @@ impl Blocklist {
             if !text.is_char_boundary(start) {
                 continue;
             }
-            let suffix = text[start..].as_bytes();
-            if self.terms.iter().any(|t| t.len() > k && t.as_bytes()[..k].eq_ignore_ascii_case(suffix)) {
+            let suffix = &text.as_bytes()[start..];
+            if self
+                .terms
+                .iter()
+                .any(|t| t.len() > k && t.as_bytes()[..k].eq_ignore_ascii_case(suffix))
+            {
                 return k;
             }
         }
@@ -64,7 +72,12 @@ impl Blocklist {
 
     /// A streaming scanner over this list.
     pub fn scanner(self: &std::sync::Arc<Self>) -> BlocklistScanner {
-        BlocklistScanner { list: self.clone(), held: String::new(), released_chars: 0, findings: Vec::new() }
+        BlocklistScanner {
+            list: self.clone(),
+            held: String::new(),
+            released_chars: 0,
+            findings: Vec::new(),
+        }
     }
 }
 
@@ -81,9 +94,18 @@ impl BlocklistScanner {
     fn block(&mut self, start: usize, end: usize) -> Rejection {
         let s = self.released_chars + self.held[..start].chars().count();
         let e = s + self.held[start..end].chars().count();
-        self.findings.push(Finding { detector: "blocklist".into(), kind: "blocked_term".into(), score: 1.0, start: s, end: e });
+        self.findings.push(Finding {
+            detector: "blocklist".into(),
+            kind: "blocked_term".into(),
+            score: 1.0,
+            start: s,
+            end: e,
+        });
         self.held.clear();
-        let mut r = Rejection::new(ErrorCode::BlockedByGuardrail, "the response was stopped by a content guardrail (blocked_term)");
+        let mut r = Rejection::new(
+            ErrorCode::BlockedByGuardrail,
+            "the response was stopped by a content guardrail (blocked_term)",
+        );
         r.finding_types = vec!["blocked_term".into()];
         r.at("inspect_out")
     }
@@ -153,7 +175,10 @@ impl OutputChain {
 
     /// All findings.
     pub fn findings(&self) -> Vec<Finding> {
-        self.stages.iter().flat_map(|s| s.findings().iter().cloned()).collect()
+        self.stages
+            .iter()
+            .flat_map(|s| s.findings().iter().cloned())
+            .collect()
     }
 }
 
@@ -163,7 +188,9 @@ mod tests {
     use std::sync::Arc;
 
     fn chain() -> OutputChain {
-        let list = Arc::new(Blocklist::new(&["Forbidden".to_owned(), "zebra crossing".to_owned()]).unwrap());
+        let list = Arc::new(
+            Blocklist::new(&["Forbidden".to_owned(), "zebra crossing".to_owned()]).unwrap(),
+        );
         let mut c = OutputChain::default();
         c.push_stage(Box::new(list.scanner()));
         c
@@ -192,7 +219,10 @@ mod tests {
                     }
                 }
                 assert!(blocked, "split {i}/{j}");
-                assert!(out.len() <= term_at, "released part of the term at split {i}/{j}: {out:?}");
+                assert!(
+                    out.len() <= term_at,
+                    "released part of the term at split {i}/{j}: {out:?}"
+                );
                 assert!(!out.to_ascii_lowercase().contains("forb"), "{out:?}");
             }
         }

@@ -34,9 +34,13 @@ pub fn tls_acceptor(cfg: &TlsConfig) -> Result<tokio_rustls::TlsAcceptor, Listen
         .collect::<Result<_, _>>()
         .map_err(|e| ListenError::Tls(format!("cert {}: {e}", cfg.cert.display())))?;
     if certs.is_empty() {
-        return Err(ListenError::Tls(format!("cert {}: no certificate found", cfg.cert.display())));
+        return Err(ListenError::Tls(format!(
+            "cert {}: no certificate found",
+            cfg.cert.display()
+        )));
     }
-    let key = PrivateKeyDer::from_pem_file(&cfg.key).map_err(|e| ListenError::Tls(format!("key {}: {e}", cfg.key.display())))?;
+    let key = PrivateKeyDer::from_pem_file(&cfg.key)
+        .map_err(|e| ListenError::Tls(format!("key {}: {e}", cfg.key.display())))?;
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut sc = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -50,7 +54,11 @@ pub fn tls_acceptor(cfg: &TlsConfig) -> Result<tokio_rustls::TlsAcceptor, Listen
 
 /// Serves `app` on `listener` until `shutdown` resolves, then lets open connections finish
 /// within the configured grace period.
-pub async fn serve(app: Arc<App>, listener: TcpListener, shutdown: impl Future<Output = ()>) -> Result<(), ListenError> {
+pub async fn serve(
+    app: Arc<App>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ListenError> {
     let cfg = app.config.server.clone();
     let tls = cfg.tls.as_ref().map(tls_acceptor).transpose()?;
     let router = router(app.clone());
@@ -90,23 +98,26 @@ pub async fn serve(app: Arc<App>, listener: TcpListener, shutdown: impl Future<O
         };
         let _ = stream.set_nodelay(true);
         let router = router.clone();
-        let svc = hyper::service::service_fn(move |mut req: http::Request<hyper::body::Incoming>| {
-            let router = router.clone();
-            async move {
-                if req.uri().to_string().len() > max_uri {
-                    let rej = Rejection::new(ErrorCode::InvalidRequest, "request URI too long");
-                    let mut r = error_response(Protocol::OpenAi, &rej, &RequestId::new());
-                    *r.status_mut() = http::StatusCode::URI_TOO_LONG;
-                    return Ok::<_, std::convert::Infallible>(r);
+        let svc =
+            hyper::service::service_fn(move |mut req: http::Request<hyper::body::Incoming>| {
+                let router = router.clone();
+                async move {
+                    if req.uri().to_string().len() > max_uri {
+                        let rej = Rejection::new(ErrorCode::InvalidRequest, "request URI too long");
+                        let mut r = error_response(Protocol::OpenAi, &rej, &RequestId::new());
+                        *r.status_mut() = http::StatusCode::URI_TOO_LONG;
+                        return Ok::<_, std::convert::Infallible>(r);
+                    }
+                    req.extensions_mut().insert(ClientAddr(addr));
+                    router.oneshot(req.map(axum::body::Body::new)).await
                 }
-                req.extensions_mut().insert(ClientAddr(addr));
-                router.oneshot(req.map(axum::body::Body::new)).await
-            }
-        });
+            });
         let builder = builder.clone();
         match &tls {
             None => {
-                let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc).into_owned();
+                let conn = builder
+                    .serve_connection_with_upgrades(TokioIo::new(stream), svc)
+                    .into_owned();
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {
                     let _ = conn.await;
@@ -117,11 +128,18 @@ pub async fn serve(app: Arc<App>, listener: TcpListener, shutdown: impl Future<O
                 let acceptor = acceptor.clone();
                 let watcher = graceful.watcher();
                 tokio::spawn(async move {
-                    let tls_stream = match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await {
+                    let tls_stream = match tokio::time::timeout(
+                        Duration::from_secs(10),
+                        acceptor.accept(stream),
+                    )
+                    .await
+                    {
                         Ok(Ok(s)) => s,
                         _ => return,
                     };
-                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls_stream), svc).into_owned();
+                    let conn = builder
+                        .serve_connection_with_upgrades(TokioIo::new(tls_stream), svc)
+                        .into_owned();
                     let _ = watcher.watch(conn).await;
                     drop(permit);
                 });

@@ -38,7 +38,10 @@ pub fn router(app: Arc<App>) -> Router {
 fn json_response(status: StatusCode, body: String, ctx: &Ctx) -> Response {
     let mut resp = Response::new(Body::from(body));
     *resp.status_mut() = status;
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     if let Ok(v) = HeaderValue::from_str(ctx.rid.as_str()) {
         resp.headers_mut().insert("x-request-id", v);
     }
@@ -46,23 +49,46 @@ fn json_response(status: StatusCode, body: String, ctx: &Ctx) -> Response {
 }
 
 fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 fn client(addr: Option<Extension<ClientAddr>>) -> Option<std::net::SocketAddr> {
     addr.map(|Extension(ClientAddr(a))| a)
 }
 
-async fn chat_completions(State(app): AppState, addr: Option<Extension<ClientAddr>>, headers: HeaderMap, body: Body) -> Response {
-    let mut ctx = Ctx::new(Protocol::OpenAi, "/v1/chat/completions", "invoke_model", client(addr));
+async fn chat_completions(
+    State(app): AppState,
+    addr: Option<Extension<ClientAddr>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let mut ctx = Ctx::new(
+        Protocol::OpenAi,
+        "/v1/chat/completions",
+        "invoke_model",
+        client(addr),
+    );
     match chat(&app, &mut ctx, &headers, body).await {
         Ok(r) => r,
         Err(rej) => app.reject(&ctx, rej).await,
     }
 }
 
-async fn messages(State(app): AppState, addr: Option<Extension<ClientAddr>>, headers: HeaderMap, body: Body) -> Response {
-    let mut ctx = Ctx::new(Protocol::Anthropic, "/v1/messages", "invoke_model", client(addr));
+async fn messages(
+    State(app): AppState,
+    addr: Option<Extension<ClientAddr>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let mut ctx = Ctx::new(
+        Protocol::Anthropic,
+        "/v1/messages",
+        "invoke_model",
+        client(addr),
+    );
     match chat(&app, &mut ctx, &headers, body).await {
         Ok(r) => r,
         Err(rej) => app.reject(&ctx, rej).await,
@@ -71,43 +97,76 @@ async fn messages(State(app): AppState, addr: Option<Extension<ClientAddr>>, hea
 
 /// The chat pipeline, shared by both protocols: Anthropic requests are translated to the
 /// OpenAI shape on the way in and answers back on the way out.
-async fn chat(app: &Arc<App>, ctx: &mut Ctx, headers: &HeaderMap, body: Body) -> Result<Response, Rejection> {
+async fn chat(
+    app: &Arc<App>,
+    ctx: &mut Ctx,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, Rejection> {
     let principal = app.identify(ctx, headers)?;
     let bytes = app.read_body(body).await?;
     let req: ChatRequest = match ctx.protocol {
         Protocol::OpenAi => {
-            let r: ChatRequest = parse_json(&bytes).map_err(|m| Rejection::invalid(m).at("validate"))?;
-            r.validate().map_err(|m| Rejection::invalid(m).at("validate"))?;
+            let r: ChatRequest =
+                parse_json(&bytes).map_err(|m| Rejection::invalid(m).at("validate"))?;
+            r.validate()
+                .map_err(|m| Rejection::invalid(m).at("validate"))?;
             r
         }
         Protocol::Anthropic => {
-            let r: anthropic::MessagesRequest = parse_json(&bytes).map_err(|m| Rejection::invalid(m).at("validate"))?;
-            r.validate().map_err(|m| Rejection::invalid(m).at("validate"))?;
+            let r: anthropic::MessagesRequest =
+                parse_json(&bytes).map_err(|m| Rejection::invalid(m).at("validate"))?;
+            r.validate()
+                .map_err(|m| Rejection::invalid(m).at("validate"))?;
             translate::messages_to_chat(&r)
         }
     };
     let model_route = app.authorize(ctx, &principal, &req.model)?;
-    let texts: Vec<String> = req.messages.iter().filter_map(|m| m.content.as_ref().map(Content::text)).collect();
+    let texts: Vec<String> = req
+        .messages
+        .iter()
+        .filter_map(|m| m.content.as_ref().map(Content::text))
+        .collect();
     app.inspect_input(ctx, texts.iter().map(String::as_str))?;
     app.admit(ctx)?;
     ctx.stream = req.stream;
 
     if req.stream {
-        let routed = forward(&model_route.targets, |t| t.provider.chat_stream(&req, &t.upstream_model))
-            .await
-            .map_err(|e| upstream_rejection(ctx, &e))?;
-        ctx.attempts = routed.attempts;
-        ctx.provider = model_route.targets.get(routed.target).map(|t| t.provider_name.clone());
-        ctx.upstream_status = Some(200);
-        let moved = std::mem::replace(ctx, Ctx::new(ctx.protocol, ctx.route, ctx.action, ctx.client));
-        return Ok(sse_response(app.clone(), moved, routed.value, req.model.clone(), req.include_usage(), now_secs()));
-    }
-
-    let routed = forward(&model_route.targets, |t| t.provider.chat(&req, &t.upstream_model))
+        let routed = forward(&model_route.targets, |t| {
+            t.provider.chat_stream(&req, &t.upstream_model)
+        })
         .await
         .map_err(|e| upstream_rejection(ctx, &e))?;
+        ctx.attempts = routed.attempts;
+        ctx.provider = model_route
+            .targets
+            .get(routed.target)
+            .map(|t| t.provider_name.clone());
+        ctx.upstream_status = Some(200);
+        let moved = std::mem::replace(
+            ctx,
+            Ctx::new(ctx.protocol, ctx.route, ctx.action, ctx.client),
+        );
+        return Ok(sse_response(
+            app.clone(),
+            moved,
+            routed.value,
+            req.model.clone(),
+            req.include_usage(),
+            now_secs(),
+        ));
+    }
+
+    let routed = forward(&model_route.targets, |t| {
+        t.provider.chat(&req, &t.upstream_model)
+    })
+    .await
+    .map_err(|e| upstream_rejection(ctx, &e))?;
     ctx.attempts = routed.attempts;
-    ctx.provider = model_route.targets.get(routed.target).map(|t| t.provider_name.clone());
+    ctx.provider = model_route
+        .targets
+        .get(routed.target)
+        .map(|t| t.provider_name.clone());
     ctx.upstream_status = Some(200);
     let mut completion = routed.value;
     completion.model = req.model.clone();
@@ -121,8 +180,14 @@ async fn chat(app: &Arc<App>, ctx: &mut Ctx, headers: &HeaderMap, body: Body) ->
         for choice in &mut completion.choices {
             if let Some(content) = choice.message.content.as_mut() {
                 for t in content.texts_mut() {
-                    let mut out = chain.push(t).inspect_err(|_| ctx.findings.extend(chain.findings()))?;
-                    out.push_str(&chain.finish().inspect_err(|_| ctx.findings.extend(chain.findings()))?);
+                    let mut out = chain
+                        .push(t)
+                        .inspect_err(|_| ctx.findings.extend(chain.findings()))?;
+                    out.push_str(
+                        &chain
+                            .finish()
+                            .inspect_err(|_| ctx.findings.extend(chain.findings()))?,
+                    );
                     *t = out;
                     chain = app.output_chain();
                 }
@@ -131,33 +196,54 @@ async fn chat(app: &Arc<App>, ctx: &mut Ctx, headers: &HeaderMap, body: Body) ->
     }
     let body = match ctx.protocol {
         Protocol::OpenAi => serde_json::to_string(&completion),
-        Protocol::Anthropic => serde_json::to_string(&translate::chat_response_to_messages(&completion)),
+        Protocol::Anthropic => {
+            serde_json::to_string(&translate::chat_response_to_messages(&completion))
+        }
     }
     .map_err(|_| Rejection::internal("respond").at("respond"))?;
     let resp = json_response(StatusCode::OK, body, ctx);
     Ok(app.record_success(ctx, resp).await)
 }
 
-async fn embeddings(State(app): AppState, addr: Option<Extension<ClientAddr>>, headers: HeaderMap, body: Body) -> Response {
-    let mut ctx = Ctx::new(Protocol::OpenAi, "/v1/embeddings", "invoke_model", client(addr));
+async fn embeddings(
+    State(app): AppState,
+    addr: Option<Extension<ClientAddr>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let mut ctx = Ctx::new(
+        Protocol::OpenAi,
+        "/v1/embeddings",
+        "invoke_model",
+        client(addr),
+    );
     let result: Result<Response, Rejection> = async {
         let principal = app.identify(&mut ctx, &headers)?;
         let bytes = app.read_body(body).await?;
-        let req: EmbeddingsRequest = parse_json(&bytes).map_err(|m| Rejection::invalid(m).at("validate"))?;
+        let req: EmbeddingsRequest =
+            parse_json(&bytes).map_err(|m| Rejection::invalid(m).at("validate"))?;
         if req.input.is_empty() {
             return Err(Rejection::invalid("input: must not be empty").at("validate"));
         }
         let model_route = app.authorize(&mut ctx, &principal, &req.model)?;
         app.inspect_input(&mut ctx, req.input.texts())?;
         app.admit(&mut ctx)?;
-        let routed = forward(&model_route.targets, |t| t.provider.embeddings(&req, &t.upstream_model))
-            .await
-            .map_err(|e| upstream_rejection(&mut ctx, &e))?;
+        let routed = forward(&model_route.targets, |t| {
+            t.provider.embeddings(&req, &t.upstream_model)
+        })
+        .await
+        .map_err(|e| upstream_rejection(&mut ctx, &e))?;
         ctx.attempts = routed.attempts;
-        ctx.provider = model_route.targets.get(routed.target).map(|t| t.provider_name.clone());
+        ctx.provider = model_route
+            .targets
+            .get(routed.target)
+            .map(|t| t.provider_name.clone());
         let mut v = routed.value;
         v["model"] = json!(req.model);
-        ctx.tokens.input = v.pointer("/usage/prompt_tokens").and_then(|t| t.as_u64()).unwrap_or(0) as u32;
+        ctx.tokens.input = v
+            .pointer("/usage/prompt_tokens")
+            .and_then(|t| t.as_u64())
+            .unwrap_or(0) as u32;
         let resp = json_response(StatusCode::OK, v.to_string(), &ctx);
         Ok(app.record_success(&ctx, resp).await)
     }
@@ -168,7 +254,11 @@ async fn embeddings(State(app): AppState, addr: Option<Extension<ClientAddr>>, h
     }
 }
 
-async fn models(State(app): AppState, addr: Option<Extension<ClientAddr>>, headers: HeaderMap) -> Response {
+async fn models(
+    State(app): AppState,
+    addr: Option<Extension<ClientAddr>>,
+    headers: HeaderMap,
+) -> Response {
     let mut ctx = Ctx::new(Protocol::OpenAi, "/v1/models", "list_models", client(addr));
     let principal = match app.identify(&mut ctx, &headers) {
         Ok(p) => p,
@@ -179,13 +269,20 @@ async fn models(State(app): AppState, addr: Option<Extension<ClientAddr>>, heade
         .into_iter()
         .map(|m| json!({"id": m, "object": "model", "created": 0, "owned_by": "gatehouse"}))
         .collect();
-    let resp = json_response(StatusCode::OK, json!({"object": "list", "data": data}).to_string(), &ctx);
+    let resp = json_response(
+        StatusCode::OK,
+        json!({"object": "list", "data": data}).to_string(),
+        &ctx,
+    );
     app.record_success(&ctx, resp).await
 }
 
 async fn healthz() -> Response {
     let mut r = Response::new(Body::from(r#"{"status":"ok"}"#));
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     r
 }
 
@@ -194,16 +291,26 @@ async fn readyz(State(app): AppState) -> Response {
     let (status, body) = if reasons.is_empty() {
         (StatusCode::OK, json!({"status": "ready"}))
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, json!({"status": "not_ready", "reasons": reasons}))
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({"status": "not_ready", "reasons": reasons}),
+        )
     };
     let mut r = Response::new(Body::from(body.to_string()));
     *r.status_mut() = status;
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     r
 }
 
 fn protocol_for(uri: &http::Uri) -> Protocol {
-    if uri.path().starts_with("/v1/messages") { Protocol::Anthropic } else { Protocol::OpenAi }
+    if uri.path().starts_with("/v1/messages") {
+        Protocol::Anthropic
+    } else {
+        Protocol::OpenAi
+    }
 }
 
 async fn not_found(uri: http::Uri) -> Response {
@@ -212,6 +319,9 @@ async fn not_found(uri: http::Uri) -> Response {
 }
 
 async fn method_not_allowed(uri: http::Uri) -> Response {
-    let rej = Rejection::new(ErrorCode::MethodNotAllowed, "method not allowed on this endpoint");
+    let rej = Rejection::new(
+        ErrorCode::MethodNotAllowed,
+        "method not allowed on this endpoint",
+    );
     error_response(protocol_for(&uri), &rej, &RequestId::new())
 }

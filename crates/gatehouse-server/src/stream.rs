@@ -13,7 +13,9 @@ use axum::response::Response;
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use gatehouse_core::Rejection;
-use gatehouse_llm::event::{AnthropicEncoder, ChatEvent, ClientEncoder, OpenAiEncoder, StreamError};
+use gatehouse_llm::event::{
+    AnthropicEncoder, ChatEvent, ClientEncoder, OpenAiEncoder, StreamError,
+};
 use gatehouse_llm::provider::EventStream;
 use http::{HeaderValue, header};
 use std::sync::Arc;
@@ -35,8 +37,14 @@ impl StreamState {
         }
         self.recorded = true;
         self.ctx.findings.extend(self.chain.findings());
-        let status = if decision == "allow" { 200 } else { rej.map(|r| r.code.http_status()).unwrap_or(499) };
-        self.app.auditor.record_detached(self.ctx.event(decision, status, rej));
+        let status = if decision == "allow" {
+            200
+        } else {
+            rej.map(|r| r.code.http_status()).unwrap_or(499)
+        };
+        self.app
+            .auditor
+            .record_detached(self.ctx.event(decision, status, rej));
     }
 
     fn error_frame(&mut self, rej: &Rejection) -> Bytes {
@@ -52,7 +60,11 @@ impl StreamState {
 
     /// Ends the stream with an error frame.
     fn fail(&mut self, rej: Rejection, out: &mut BytesMut) {
-        let decision = if rej.code == gatehouse_core::ErrorCode::BlockedByGuardrail { "block" } else { "error" };
+        let decision = if rej.code == gatehouse_core::ErrorCode::BlockedByGuardrail {
+            "block"
+        } else {
+            "error"
+        };
         out.extend_from_slice(&self.error_frame(&rej));
         self.record(decision, Some(&rej));
         self.done = true;
@@ -61,10 +73,10 @@ impl StreamState {
     fn flush_chain(&mut self, out: &mut BytesMut) -> bool {
         match self.chain.finish() {
             Ok(t) => {
-                if !t.is_empty() {
-                    if let Some(b) = self.encoder.encode(&ChatEvent::Text(t)) {
-                        out.extend_from_slice(&b);
-                    }
+                if !t.is_empty()
+                    && let Some(b) = self.encoder.encode(&ChatEvent::Text(t))
+                {
+                    out.extend_from_slice(&b);
                 }
                 true
             }
@@ -93,10 +105,10 @@ impl StreamState {
                     Err(rej) => self.fail(rej, &mut out),
                 },
                 Some(Ok(ev @ ChatEvent::Finish(_))) => {
-                    if self.flush_chain(&mut out) {
-                        if let Some(b) = self.encoder.encode(&ev) {
-                            out.extend_from_slice(&b);
-                        }
+                    if self.flush_chain(&mut out)
+                        && let Some(b) = self.encoder.encode(&ev)
+                    {
+                        out.extend_from_slice(&b);
                     }
                 }
                 Some(Ok(ChatEvent::Usage(u))) => {
@@ -139,21 +151,47 @@ impl Drop for StreamState {
 }
 
 /// Builds the SSE response for an established upstream stream.
-pub fn sse_response(app: Arc<App>, ctx: Ctx, upstream: EventStream, public_model: String, include_usage: bool, created: u64) -> Response {
+pub fn sse_response(
+    app: Arc<App>,
+    ctx: Ctx,
+    upstream: EventStream,
+    public_model: String,
+    include_usage: bool,
+    created: u64,
+) -> Response {
     let encoder = match ctx.protocol {
-        Protocol::OpenAi => ClientEncoder::OpenAi(OpenAiEncoder::new(format!("chatcmpl-{}", &ctx.rid.as_str()[4..]), public_model, created, include_usage)),
-        Protocol::Anthropic => ClientEncoder::Anthropic(AnthropicEncoder::new(format!("msg_{}", &ctx.rid.as_str()[4..]), public_model)),
+        Protocol::OpenAi => ClientEncoder::OpenAi(OpenAiEncoder::new(
+            format!("chatcmpl-{}", &ctx.rid.as_str()[4..]),
+            public_model,
+            created,
+            include_usage,
+        )),
+        Protocol::Anthropic => ClientEncoder::Anthropic(AnthropicEncoder::new(
+            format!("msg_{}", &ctx.rid.as_str()[4..]),
+            public_model,
+        )),
     };
     let rid = HeaderValue::from_str(ctx.rid.as_str()).ok();
     let chain = app.output_chain();
-    let state = StreamState { app, ctx, upstream, encoder, chain, done: false, recorded: false };
+    let state = StreamState {
+        app,
+        ctx,
+        upstream,
+        encoder,
+        chain,
+        done: false,
+        recorded: false,
+    };
     let body = futures_util::stream::unfold(state, |mut st| async move {
         let frames = st.next_frames().await?;
         Some((Ok::<Bytes, std::convert::Infallible>(frames), st))
     });
     let mut resp = Response::new(Body::from_stream(body));
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     if let Some(v) = rid {
         h.insert("x-request-id", v);

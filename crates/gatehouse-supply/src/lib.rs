@@ -10,8 +10,10 @@
 //! * [`report`] renders scan results as a table, JSON or SARIF 2.1.0.
 #![deny(missing_docs)]
 
+pub mod bom;
 pub mod finding;
 pub mod pickle;
+pub mod report;
 pub mod scan;
 pub mod signing;
 

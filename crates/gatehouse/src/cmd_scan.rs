@@ -1,33 +1,609 @@
-//! `gatehouse scan` and `gatehouse eval`: placeholder until the detect crate lands.
+//! `gatehouse scan` and `gatehouse eval`: the detection engine on files, stdin and datasets.
+//!
+//! `scan --jsonl` implements the machine contract of DESIGN.md §4: one JSON object per input
+//! line, offsets in Unicode scalars of the original text. `eval` measures a detector on a labelled
+//! JSONL dataset (formats of `shared/datasets/README.md`); each task is one [`EvalTask`] variant,
+//! so a new task (e.g. `injection`) is one more variant and one more function.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use gatehouse_core::{Direction, Finding, Verdict};
+use gatehouse_detect::{DetectConfig, Engine, ScanOutcome};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufWriter, Read, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+/// Direction argument.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum DirectionArg {
+    /// Text sent towards a model or tool.
+    Input,
+    /// Text a model or tool returns.
+    Output,
+    /// Tool results and retrieved documents inside a request.
+    ToolResult,
+}
+
+impl From<DirectionArg> for Direction {
+    fn from(d: DirectionArg) -> Direction {
+        match d {
+            DirectionArg::Input => Direction::Input,
+            DirectionArg::Output => Direction::Output,
+            DirectionArg::ToolResult => Direction::ToolResult,
+        }
+    }
+}
+
+/// Output format of `scan` for people.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum FormatArg {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object.
+    Json,
+}
 
 /// Arguments of `gatehouse scan`.
 #[derive(Debug, clap::Args)]
 pub struct ScanArgs {
-    /// Read JSON lines from stdin and write one verdict line per input.
+    /// Read JSON lines `{"id","text","direction"}` from stdin and write one verdict line per
+    /// input (DESIGN.md §4).
     #[arg(long)]
     pub jsonl: bool,
+    /// File to scan, or `-` for stdin (default).
+    pub file: Option<PathBuf>,
+    /// Which way the text flows.
+    #[arg(long, value_enum, default_value = "input")]
+    pub direction: DirectionArg,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: FormatArg,
+    /// Detection config (TOML, the `[detect]` table's fields). Default: built-in defaults.
+    #[arg(long)]
+    pub detect_config: Option<PathBuf>,
 }
 
 /// Arguments of `gatehouse eval`.
 #[derive(Debug, clap::Args)]
 pub struct EvalArgs {
-    /// pii | secrets | injection
+    /// pii | secrets
     #[arg(long)]
     pub task: String,
     /// JSONL dataset file.
     #[arg(long)]
-    pub data: std::path::PathBuf,
+    pub data: PathBuf,
+    /// Print up to N missed and N spurious spans (for debugging the detector, not for tuning).
+    #[arg(long, default_value_t = 0)]
+    pub errors: usize,
+}
+
+fn load_config(path: Option<&PathBuf>) -> Result<DetectConfig, String> {
+    let Some(p) = path else {
+        return Ok(DetectConfig::default());
+    };
+    let s = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
+    toml::from_str(&s).map_err(|e| format!("{}: {e}", p.display()))
+}
+
+fn build_engine(path: Option<&PathBuf>) -> Result<Engine, String> {
+    let cfg = load_config(path)?;
+    Engine::new(&cfg).map_err(|e| e.to_string())
+}
+
+fn verdict_str(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Allow => "allow",
+        Verdict::Redact => "redact",
+        Verdict::Block => "block",
+    }
+}
+
+fn finding_json(f: &Finding) -> Value {
+    json!({
+        "detector": f.detector,
+        "type": f.kind,
+        "score": (f64::from(f.score) * 1000.0).round() / 1000.0,
+        "start": f.start,
+        "end": f.end,
+    })
+}
+
+/// Whether a finding makes `scan` exit 1 (documented placeholders do not).
+fn counts(f: &Finding) -> bool {
+    f.kind != "placeholder"
 }
 
 /// Runs `gatehouse scan`.
-pub fn run_scan(_args: ScanArgs) -> ExitCode {
-    eprintln!("scan: not available in this build");
-    ExitCode::from(2)
+pub fn run_scan(args: ScanArgs) -> ExitCode {
+    let engine = match build_engine(args.detect_config.as_ref()) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("scan: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if args.jsonl {
+        return scan_jsonl(&engine, Direction::from(args.direction));
+    }
+    let mut text = String::new();
+    let read = match args.file.as_ref() {
+        Some(p) if p.as_os_str() != "-" => std::fs::read_to_string(p).map(|s| text = s),
+        _ => std::io::stdin().read_to_string(&mut text).map(|_| ()),
+    };
+    if let Err(e) = read {
+        eprintln!("scan: cannot read input: {e}");
+        return ExitCode::from(2);
+    }
+    let out = engine.scan(&text, Direction::from(args.direction));
+    let mut stdout = std::io::stdout().lock();
+    let res = match args.format {
+        FormatArg::Json => writeln!(stdout, "{}", outcome_json(None, &out)),
+        FormatArg::Text => print_text(&mut stdout, &text, &out),
+    };
+    if res.is_err() {
+        return ExitCode::from(2);
+    }
+    if out.findings.iter().any(counts) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn outcome_json(id: Option<&Value>, out: &ScanOutcome) -> Value {
+    let findings: Vec<Value> = out.findings.iter().map(finding_json).collect();
+    let mut v = json!({
+        "verdict": verdict_str(out.verdict),
+        "findings": findings,
+        "redacted": out.redacted,
+    });
+    if let (Some(id), Some(obj)) = (id, v.as_object_mut()) {
+        obj.insert("id".to_owned(), id.clone());
+    }
+    v
+}
+
+fn print_text(w: &mut impl Write, text: &str, out: &ScanOutcome) -> std::io::Result<()> {
+    writeln!(w, "verdict: {}", verdict_str(out.verdict))?;
+    if out.findings.is_empty() {
+        writeln!(w, "no findings")?;
+    }
+    for f in &out.findings {
+        // Locate by line/column; the value itself is never printed.
+        let before: String = text.chars().take(f.start).collect();
+        let line = before.matches('\n').count() + 1;
+        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        writeln!(
+            w,
+            "{line}:{col}\t{}\t{}\tscore {:.2}\tchars {}..{}",
+            f.detector, f.kind, f.score, f.start, f.end
+        )?;
+    }
+    if let Some(r) = &out.redacted {
+        writeln!(w, "--- redacted ---\n{r}")?;
+    }
+    Ok(())
+}
+
+fn parse_direction(v: Option<&Value>, default: Direction) -> Result<Direction, String> {
+    match v {
+        None | Some(Value::Null) => Ok(default),
+        Some(Value::String(s)) => match s.as_str() {
+            "input" => Ok(Direction::Input),
+            "output" => Ok(Direction::Output),
+            "tool_result" => Ok(Direction::ToolResult),
+            other => Err(format!("unknown direction {other:?}")),
+        },
+        Some(_) => Err("direction must be a string".to_owned()),
+    }
+}
+
+fn scan_jsonl(engine: &Engine, default_dir: Direction) -> ExitCode {
+    let stdin = std::io::stdin();
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    let mut any_findings = false;
+    let mut any_error = false;
+    for (n, line) in stdin.lock().lines().enumerate() {
+        let line = match line {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("scan: line {}: {e}", n + 1);
+                return ExitCode::from(2);
+            }
+        };
+        if line.trim().is_empty() {
+            continue;
+        }
+        let parsed: Result<(Value, String, Direction), String> =
+            serde_json::from_str::<Value>(&line)
+                .map_err(|e| e.to_string())
+                .and_then(|v| {
+                    let id = v.get("id").cloned().unwrap_or(Value::Null);
+                    let text = v
+                        .get("text")
+                        .and_then(Value::as_str)
+                        .ok_or_else(|| "missing string field \"text\"".to_owned())?
+                        .to_owned();
+                    let dir = parse_direction(v.get("direction"), default_dir)?;
+                    Ok((id, text, dir))
+                });
+        let written = match parsed {
+            Ok((id, text, dir)) => {
+                let o = engine.scan(&text, dir);
+                any_findings |= o.findings.iter().any(counts);
+                writeln!(out, "{}", outcome_json(Some(&id), &o))
+            }
+            Err(e) => {
+                any_error = true;
+                eprintln!("scan: line {}: {e}", n + 1);
+                let id = serde_json::from_str::<Value>(&line)
+                    .ok()
+                    .and_then(|v| v.get("id").cloned())
+                    .unwrap_or(Value::Null);
+                writeln!(out, "{}", json!({"id": id, "error": e}))
+            }
+        };
+        if written.is_err() {
+            return ExitCode::from(2);
+        }
+    }
+    if out.flush().is_err() || any_error {
+        return ExitCode::from(2);
+    }
+    if any_findings {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// The evaluation tasks. To add one (e.g. `injection`, a row-classification task), add a
+/// variant, parse it in [`EvalTask::parse`] and dispatch it in [`run_eval`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EvalTask {
+    /// Span task on `pii/*.jsonl` (`spans[].type`).
+    Pii,
+    /// Span task on `secrets/*.jsonl` (`spans[].rule`, `label`).
+    Secrets,
+}
+
+impl EvalTask {
+    /// Parses `--task`.
+    pub fn parse(s: &str) -> Option<EvalTask> {
+        match s {
+            "pii" => Some(EvalTask::Pii),
+            "secrets" => Some(EvalTask::Secrets),
+            _ => None,
+        }
+    }
 }
 
 /// Runs `gatehouse eval`.
-pub fn run_eval(_args: EvalArgs) -> ExitCode {
-    eprintln!("eval: not available in this build");
-    ExitCode::from(2)
+pub fn run_eval(args: EvalArgs) -> ExitCode {
+    let Some(task) = EvalTask::parse(&args.task) else {
+        eprintln!("eval: unknown task {:?} (known: pii, secrets)", args.task);
+        return ExitCode::from(2);
+    };
+    let rows = match read_rows(&args.data) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("eval: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let engine = match Engine::new(&DetectConfig::default()) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("eval: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match task {
+        EvalTask::Pii | EvalTask::Secrets => eval_spans(&engine, task, &rows, args.errors),
+    }
+}
+
+fn read_rows(path: &PathBuf) -> Result<Vec<Value>, String> {
+    let f = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut rows = Vec::new();
+    for (n, line) in std::io::BufReader::new(f).lines().enumerate() {
+        let line = line.map_err(|e| format!("{}: {e}", path.display()))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let v: Value = serde_json::from_str(&line)
+            .map_err(|e| format!("{}:{}: {e}", path.display(), n + 1))?;
+        rows.push(v);
+    }
+    Ok(rows)
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Counts {
+    tp: usize,
+    fp: usize,
+    fn_: usize,
+}
+
+impl Counts {
+    fn prf(&self) -> (f64, f64, f64) {
+        let p = if self.tp + self.fp == 0 {
+            0.0
+        } else {
+            self.tp as f64 / (self.tp + self.fp) as f64
+        };
+        let r = if self.tp + self.fn_ == 0 {
+            0.0
+        } else {
+            self.tp as f64 / (self.tp + self.fn_) as f64
+        };
+        let f = if p + r == 0.0 {
+            0.0
+        } else {
+            2.0 * p * r / (p + r)
+        };
+        (p, r, f)
+    }
+    fn add(&mut self, o: Counts) {
+        self.tp += o.tp;
+        self.fp += o.fp;
+        self.fn_ += o.fn_;
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Span {
+    start: usize,
+    end: usize,
+    kind: String,
+}
+
+/// One-to-one greedy matching of predictions to gold spans. `same_type` requires equal types.
+fn match_spans(
+    gold: &[Span],
+    pred: &[Span],
+    exact: bool,
+    same_type: bool,
+) -> (Vec<bool>, Vec<bool>) {
+    let mut gold_hit = vec![false; gold.len()];
+    let mut pred_hit = vec![false; pred.len()];
+    for (gi, g) in gold.iter().enumerate() {
+        for (pi, p) in pred.iter().enumerate() {
+            if pred_hit[pi] || (same_type && p.kind != g.kind) {
+                continue;
+            }
+            let ok = if exact {
+                p.start == g.start && p.end == g.end
+            } else {
+                p.start < g.end && g.start < p.end
+            };
+            if ok {
+                gold_hit[gi] = true;
+                pred_hit[pi] = true;
+                break;
+            }
+        }
+    }
+    (gold_hit, pred_hit)
+}
+
+/// The PII types with a pattern recognizer (the DESIGN targets).
+const PATTERN_TYPES: &[&str] = &[
+    "EMAIL_ADDRESS",
+    "PHONE_NUMBER",
+    "CREDIT_CARD",
+    "IBAN_CODE",
+    "US_SSN",
+    "IP_ADDRESS",
+];
+
+fn eval_spans(engine: &Engine, task: EvalTask, rows: &[Value], show_errors: usize) -> ExitCode {
+    let detector = match task {
+        EvalTask::Pii => "pii",
+        EvalTask::Secrets => "secrets",
+    };
+    // For secrets, dataset rule ids (gitleaks / detect-secrets) and ours are different
+    // vocabularies: spans match on location only, and per-rule rows report recall by gold rule.
+    let typed = task == EvalTask::Pii;
+    let mut per_type: [BTreeMap<String, Counts>; 2] = [BTreeMap::new(), BTreeMap::new()];
+    let mut overall = [Counts::default(); 2];
+    let mut pattern_overall = [Counts::default(); 2];
+    let mut row_counts = Counts::default();
+    let mut tn_rows = 0usize;
+    let mut bytes = 0usize;
+    let mut elapsed = Duration::ZERO;
+    let mut missed: Vec<String> = Vec::new();
+    let mut spurious: Vec<String> = Vec::new();
+    // Warm-up pass: compiles lazily built capture regexes and fills the lazy DFA caches, so the
+    // timed pass measures steady-state scanning.
+    for row in rows {
+        if let Some(text) = row.get("text").and_then(Value::as_str) {
+            let _ = engine.scan(text, Direction::Input);
+        }
+    }
+    for row in rows {
+        let Some(text) = row.get("text").and_then(Value::as_str) else {
+            continue;
+        };
+        let gold: Vec<Span> = row
+            .get("spans")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| {
+                        Some(Span {
+                            start: usize::try_from(s.get("start")?.as_u64()?).ok()?,
+                            end: usize::try_from(s.get("end")?.as_u64()?).ok()?,
+                            kind: s
+                                .get("type")
+                                .or_else(|| s.get("rule"))?
+                                .as_str()?
+                                .to_owned(),
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let t0 = Instant::now();
+        let out = engine.scan(text, Direction::Input);
+        elapsed += t0.elapsed();
+        bytes += text.len();
+        let pred: Vec<Span> = out
+            .findings
+            .iter()
+            .filter(|f| f.detector == detector && f.kind != "placeholder")
+            .map(|f| Span {
+                start: f.start,
+                end: f.end,
+                kind: f.kind.clone(),
+            })
+            .collect();
+        if task == EvalTask::Secrets {
+            let gold_pos =
+                row.get("label").and_then(Value::as_str) == Some("secret") || !gold.is_empty();
+            match (gold_pos, !pred.is_empty()) {
+                (true, true) => row_counts.tp += 1,
+                (true, false) => row_counts.fn_ += 1,
+                (false, true) => row_counts.fp += 1,
+                (false, false) => tn_rows += 1,
+            }
+        }
+        for (mi, exact) in [(0usize, true), (1usize, false)] {
+            let (gh, ph) = match_spans(&gold, &pred, exact, typed);
+            let mut c = Counts::default();
+            for (g, hit) in gold.iter().zip(&gh) {
+                let e = per_type[mi].entry(g.kind.clone()).or_default();
+                if *hit {
+                    e.tp += 1;
+                    c.tp += 1;
+                } else {
+                    e.fn_ += 1;
+                    c.fn_ += 1;
+                    if mi == 1 && missed.len() < show_errors {
+                        let s: String = text.chars().skip(g.start).take(g.end - g.start).collect();
+                        missed.push(format!("{}: {s:?}", g.kind));
+                    }
+                }
+            }
+            for (p, hit) in pred.iter().zip(&ph) {
+                if !hit {
+                    c.fp += 1;
+                    if typed {
+                        per_type[mi].entry(p.kind.clone()).or_default().fp += 1;
+                    } else {
+                        // Spurious secrets are attributed to our rule id, prefixed to keep the
+                        // vocabularies apart.
+                        per_type[mi]
+                            .entry(format!("(ours) {}", p.kind))
+                            .or_default()
+                            .fp += 1;
+                    }
+                    if mi == 1 && spurious.len() < show_errors {
+                        let s: String = text.chars().skip(p.start).take(p.end - p.start).collect();
+                        spurious.push(format!("{}: {s:?}", p.kind));
+                    }
+                }
+            }
+            overall[mi].add(c);
+            if typed {
+                let gp: Vec<Span> = gold
+                    .iter()
+                    .filter(|s| PATTERN_TYPES.contains(&s.kind.as_str()))
+                    .cloned()
+                    .collect();
+                let pp: Vec<Span> = pred
+                    .iter()
+                    .filter(|s| PATTERN_TYPES.contains(&s.kind.as_str()))
+                    .cloned()
+                    .collect();
+                let (gh2, ph2) = match_spans(&gp, &pp, exact, true);
+                pattern_overall[mi].add(Counts {
+                    tp: gh2.iter().filter(|h| **h).count(),
+                    fn_: gh2.iter().filter(|h| !**h).count(),
+                    fp: ph2.iter().filter(|h| !**h).count(),
+                });
+            }
+        }
+    }
+    let mut w = std::io::stdout().lock();
+    let _ = writeln!(
+        w,
+        "task: {detector}   rows: {}   bytes: {bytes}",
+        rows.len()
+    );
+    let _ = writeln!(
+        w,
+        "{:<44} {:>6} {:>6} {:>6} | {:>6} {:>6} {:>6} | {:>6} {:>6} {:>6}",
+        "type", "gold", "pred", "tp", "P", "R", "F1", "P~", "R~", "F1~"
+    );
+    let _ = writeln!(w, "(exact span | overlap~)");
+    for (kind, exact_c) in &per_type[0] {
+        let ov = per_type[1].get(kind).copied().unwrap_or_default();
+        let (p, r, f) = exact_c.prf();
+        let (p2, r2, f2) = ov.prf();
+        let _ = writeln!(
+            w,
+            "{:<44} {:>6} {:>6} {:>6} | {:>6.3} {:>6.3} {:>6.3} | {:>6.3} {:>6.3} {:>6.3}",
+            kind,
+            exact_c.tp + exact_c.fn_,
+            exact_c.tp + exact_c.fp,
+            exact_c.tp,
+            p,
+            r,
+            f,
+            p2,
+            r2,
+            f2
+        );
+    }
+    let print_total = |w: &mut std::io::StdoutLock<'_>, name: &str, c: &[Counts; 2]| {
+        let (p, r, f) = c[0].prf();
+        let (p2, r2, f2) = c[1].prf();
+        let _ = writeln!(
+            w,
+            "{:<44} {:>6} {:>6} {:>6} | {:>6.3} {:>6.3} {:>6.3} | {:>6.3} {:>6.3} {:>6.3}",
+            name,
+            c[0].tp + c[0].fn_,
+            c[0].tp + c[0].fp,
+            c[0].tp,
+            p,
+            r,
+            f,
+            p2,
+            r2,
+            f2
+        );
+    };
+    if typed {
+        print_total(
+            &mut w,
+            "PATTERN TYPES (email,phone,card,iban,ssn,ip)",
+            &pattern_overall,
+        );
+    }
+    print_total(&mut w, "OVERALL", &overall);
+    if task == EvalTask::Secrets {
+        let (p, r, f) = row_counts.prf();
+        let _ = writeln!(
+            w,
+            "rows (secret vs none): tp {} fp {} fn {} tn {tn_rows}  P {p:.3} R {r:.3} F1 {f:.3}",
+            row_counts.tp, row_counts.fp, row_counts.fn_
+        );
+    }
+    let secs = elapsed.as_secs_f64().max(1e-9);
+    let _ = writeln!(
+        w,
+        "throughput: {:.1} MB/s ({bytes} bytes in {:.3} s, one thread, scan incl. redaction)",
+        bytes as f64 / 1e6 / secs,
+        secs
+    );
+    for m in &missed {
+        let _ = writeln!(w, "missed   {m}");
+    }
+    for s in &spurious {
+        let _ = writeln!(w, "spurious {s}");
+    }
+    ExitCode::SUCCESS
 }

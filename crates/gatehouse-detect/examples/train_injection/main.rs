@@ -24,8 +24,7 @@ use gatehouse_detect::injection::{
     InjectionConfig, InjectionDetector, LinearWeights, eval, hash_sign, kind_index, main_index,
 };
 
-const LOG2_DIM: u32 = 18;
-const LOG2_KDIM: u32 = 16;
+const LOG2_KDIM: u32 = 12;
 const FOLDS: usize = 5;
 const TARGET_FPR: f64 = 0.01;
 
@@ -166,6 +165,7 @@ fn platt(scores: &[(f32, bool)]) -> (f32, f32) {
 }
 
 fn weights_from(
+    log2_dim: u32,
     w: Vec<f32>,
     b: f32,
     kind: Option<&[(Vec<f32>, f32); 3]>,
@@ -183,7 +183,7 @@ fn weights_from(
         }
     }
     LinearWeights {
-        log2_dim: LOG2_DIM,
+        log2_dim,
         log2_kind_dim: LOG2_KDIM,
         bias: b,
         weights: w,
@@ -201,6 +201,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let mut dev_path = None;
     let mut out_path = None;
     let mut quick = false;
+    let mut log2_dim: u32 = 16;
     let mut dump = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -209,6 +210,7 @@ fn main() -> Result<(), Box<dyn Error>> {
             "--dev" => dev_path = args.next(),
             "--out" => out_path = args.next(),
             "--quick" => quick = true,
+            "--log2-dim" => log2_dim = args.next().map(|v| v.parse()).transpose()?.unwrap_or(16),
             "--dump-oof" => dump = args.next(),
             _ => return Err(format!("unknown argument {a}").into()),
         }
@@ -236,7 +238,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         let mut kx = Vec::new();
         fx.for_each_feature(text, |h, v| {
             let s = hash_sign(h) * v;
-            x.push((main_index(h, LOG2_DIM) as u32, s));
+            x.push((main_index(h, log2_dim) as u32, s));
             if y {
                 kx.push((kind_index(h, LOG2_KDIM) as u32, s));
             }
@@ -253,7 +255,14 @@ fn main() -> Result<(), Box<dyn Error>> {
         });
     };
     for r in &rows {
-        add(&r.text, r.is_attack(), kind_code(&r.kind), &r.kind, group_key(&r.text), 1.0);
+        add(
+            &r.text,
+            r.is_attack(),
+            kind_code(&r.kind),
+            &r.kind,
+            group_key(&r.text),
+            1.0,
+        );
     }
     for s in &synth_rows {
         let kn = if s.attack {
@@ -263,22 +272,43 @@ fn main() -> Result<(), Box<dyn Error>> {
         };
         add(&s.text, s.attack, s.kind, kn, group_key(&s.group), 1.0);
     }
-    let dim = 1usize << LOG2_DIM;
+    let dim = 1usize << log2_dim;
     let kdim = 1usize << LOG2_KDIM;
     let fold_of = |ex: &Example| (ex.group % FOLDS as u64) as usize;
 
     // ---- cross-validation over a small grid -------------------------------------------------
     let grid: Vec<Hyper> = if quick {
-        vec![Hyper { l2: 1e-5, epochs: 8, lr: 0.2 }]
+        vec![Hyper {
+            l2: 1e-5,
+            epochs: 8,
+            lr: 0.2,
+        }]
     } else {
         vec![
-            Hyper { l2: 1e-6, epochs: 8, lr: 0.2 },
-            Hyper { l2: 1e-5, epochs: 8, lr: 0.2 },
-            Hyper { l2: 1e-4, epochs: 8, lr: 0.2 },
-            Hyper { l2: 1e-5, epochs: 16, lr: 0.1 },
+            Hyper {
+                l2: 1e-6,
+                epochs: 8,
+                lr: 0.2,
+            },
+            Hyper {
+                l2: 1e-5,
+                epochs: 8,
+                lr: 0.2,
+            },
+            Hyper {
+                l2: 1e-4,
+                epochs: 8,
+                lr: 0.2,
+            },
+            Hyper {
+                l2: 1e-5,
+                epochs: 16,
+                lr: 0.1,
+            },
         ]
     };
-    let mut best: Option<(f64, Hyper, Vec<(f32, bool)>, Vec<(Vec<f32>, f32)>)> = None;
+    type Best = (f64, Hyper, Vec<(f32, bool)>, Vec<(Vec<f32>, f32)>);
+    let mut best: Option<Best> = None;
     for h in grid {
         let mut oof = vec![(0f32, false); data.len()];
         let mut fold_models = Vec::new();
@@ -302,15 +332,19 @@ fn main() -> Result<(), Box<dyn Error>> {
     }
     let (_, hyper, oof, fold_models) = best.ok_or("empty grid")?;
     let platt_ab = platt(&oof);
-    eprintln!("chosen {hyper:?}; platt a={:.4} b={:.4}", platt_ab.0, platt_ab.1);
+    eprintln!(
+        "chosen {hyper:?}; platt a={:.4} b={:.4}",
+        platt_ab.0, platt_ab.1
+    );
 
     // Out-of-fold *final* scores (signature floors included) to choose the floor gate and the
     // threshold.
     let fold_bytes: Vec<Vec<u8>> = fold_models
         .into_iter()
-        .map(|(w, b)| weights_from(w, b, None, platt_ab, 0.5, 0.0).encode())
+        .map(|(w, b)| weights_from(log2_dim, w, b, None, platt_ab, 0.5, 0.0).encode())
         .collect();
-    let mut best_gate: Option<(f64, f32, Vec<(f32, bool)>)> = None;
+    type BestGate = (f64, f32, Vec<(f32, bool)>);
+    let mut best_gate: Option<BestGate> = None;
     for gate in [0.0f32, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1.01] {
         let cfg = InjectionConfig {
             floor_gate: Some(gate.min(1.0)),
@@ -344,8 +378,16 @@ fn main() -> Result<(), Box<dyn Error>> {
     if let Some(p) = &dump {
         let mut s = String::new();
         for (i, e) in data.iter().enumerate() {
-            let t: String = e.text.chars().take(300).collect::<String>().replace('\n', " ");
-            s.push_str(&format!("{:.4}\t{}\t{}\t{}\n", oof_final[i].0, e.y, e.kind_name, t));
+            let t: String = e
+                .text
+                .chars()
+                .take(300)
+                .collect::<String>()
+                .replace('\n', " ");
+            s.push_str(&format!(
+                "{:.4}\t{}\t{}\t{}\n",
+                oof_final[i].0, e.y, e.kind_name, t
+            ));
         }
         std::fs::write(p, s)?;
     }
@@ -367,7 +409,11 @@ fn main() -> Result<(), Box<dyn Error>> {
     // ---- final models on all data ----------------------------------------------------------
     let all: Vec<&Example> = data.iter().collect();
     let (w, b) = train_lr(&all, dim, hyper, |e| Some(e.y), |e| &e.x, 99);
-    let kh = Hyper { l2: 1e-5, epochs: 8, lr: 0.2 };
+    let kh = Hyper {
+        l2: 1e-5,
+        epochs: 8,
+        lr: 0.2,
+    };
     let heads: [(Vec<f32>, f32); 3] = std::array::from_fn(|k| {
         train_lr(
             &all,
@@ -378,7 +424,15 @@ fn main() -> Result<(), Box<dyn Error>> {
             200 + k as u64,
         )
     });
-    let lw = weights_from(w, b, Some(&heads), platt_ab, threshold, floor_gate.min(1.0));
+    let lw = weights_from(
+        log2_dim,
+        w,
+        b,
+        Some(&heads),
+        platt_ab,
+        threshold,
+        floor_gate.min(1.0),
+    );
     let bytes = lw.encode();
     std::fs::write(&out_path, &bytes)?;
     eprintln!("wrote {out_path} ({} bytes)", bytes.len());

@@ -42,6 +42,154 @@ fn is_cjk(c: char) -> bool {
         | 0xF900..=0xFAFF | 0x20000..=0x2FFFF)
 }
 
+/// Common imperative verbs (sorted: binary search).
+const IMPERATIVES: &[&str] = &[
+    "act",
+    "add",
+    "analyse",
+    "analyze",
+    "answer",
+    "append",
+    "apply",
+    "ask",
+    "assess",
+    "avoid",
+    "be",
+    "begin",
+    "bypass",
+    "calculate",
+    "call",
+    "change",
+    "check",
+    "choose",
+    "classify",
+    "click",
+    "compare",
+    "compile",
+    "compose",
+    "compute",
+    "convert",
+    "copy",
+    "create",
+    "define",
+    "delete",
+    "describe",
+    "design",
+    "develop",
+    "disclose",
+    "discuss",
+    "display",
+    "do",
+    "download",
+    "draft",
+    "draw",
+    "dump",
+    "edit",
+    "email",
+    "enable",
+    "encode",
+    "end",
+    "ensure",
+    "enter",
+    "estimate",
+    "evaluate",
+    "execute",
+    "explain",
+    "export",
+    "extract",
+    "fetch",
+    "fill",
+    "find",
+    "fix",
+    "follow",
+    "forget",
+    "format",
+    "forward",
+    "generate",
+    "get",
+    "give",
+    "go",
+    "identify",
+    "ignore",
+    "implement",
+    "import",
+    "include",
+    "inform",
+    "insert",
+    "install",
+    "instead",
+    "invent",
+    "investigate",
+    "leak",
+    "let",
+    "list",
+    "load",
+    "make",
+    "mention",
+    "modify",
+    "name",
+    "navigate",
+    "never",
+    "now",
+    "offer",
+    "open",
+    "output",
+    "paraphrase",
+    "pick",
+    "please",
+    "post",
+    "predict",
+    "pretend",
+    "print",
+    "promote",
+    "propose",
+    "provide",
+    "read",
+    "recommend",
+    "reconstruct",
+    "remember",
+    "remove",
+    "rename",
+    "repeat",
+    "replace",
+    "reply",
+    "report",
+    "respond",
+    "retrieve",
+    "return",
+    "reveal",
+    "rewrite",
+    "run",
+    "say",
+    "scan",
+    "search",
+    "send",
+    "set",
+    "share",
+    "show",
+    "simulate",
+    "solve",
+    "sort",
+    "speak",
+    "spell",
+    "start",
+    "stop",
+    "suggest",
+    "summarise",
+    "summarize",
+    "switch",
+    "tell",
+    "translate",
+    "try",
+    "turn",
+    "type",
+    "update",
+    "upload",
+    "use",
+    "visit",
+    "write",
+];
+
 /// Splits into word tokens (byte ranges); CJK characters are one token each.
 pub(crate) fn tokens(text: &str, out: &mut Vec<(usize, usize)>) {
     let mut start: Option<usize> = None;
@@ -104,6 +252,54 @@ pub(crate) fn emit_features(
         prev = Some(h);
     }
 
+    // Instruction shape: sentences that open with an imperative verb or are questions, and
+    // where they sit. Requests planted inside a document sit after its first words, whereas a
+    // user's own request usually opens the prompt.
+    let mut imp_early = 0u32;
+    let mut imp_late = 0u32;
+    let mut q_late = 0u32;
+    let mut sentence_start = true;
+    let mut first_tok_of_sentence = 0usize;
+    for (ti, (s, e)) in toks.iter().enumerate() {
+        let before = text.get(..*s).unwrap_or_default().trim_end();
+        let boundary = before.is_empty()
+            || before.ends_with(['.', '!', '?', ':', '|', '>', ')', ']', '"', '*', '-', '#']);
+        if boundary {
+            sentence_start = true;
+        }
+        if sentence_start {
+            sentence_start = false;
+            first_tok_of_sentence = ti;
+            let w = text.get(*s..*e).unwrap_or_default();
+            if IMPERATIVES.binary_search(&w).is_ok() {
+                if ti < 12 {
+                    imp_early += 1;
+                } else {
+                    imp_late += 1;
+                }
+            }
+        }
+        let after = text.get(*e..).unwrap_or_default().trim_start();
+        if after.starts_with('?') && first_tok_of_sentence >= 12 {
+            q_late += 1;
+        }
+    }
+    let s_shape = seeded(10);
+    let shape =
+        |name: &str, n: u32| mix(fnv(s_shape, &[name.as_bytes(), &[n.min(3) as u8]].concat()));
+    if imp_early > 0 {
+        emit(shape("imp_early", imp_early), 1.0);
+    }
+    if imp_late > 0 {
+        emit(shape("imp_late", imp_late), 1.0);
+        if toks.len() > 60 {
+            emit(shape("imp_late_in_doc", imp_late), 1.0);
+        }
+    }
+    if q_late > 0 {
+        emit(shape("q_late", q_late), 1.0);
+    }
+
     // Character 3- and 5-grams over the normalised text (with its spaces).
     let s3 = seeded(3);
     let s5 = seeded(5);
@@ -163,6 +359,11 @@ pub(crate) fn emit_features(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn imperative_list_is_sorted() {
+        assert!(IMPERATIVES.windows(2).all(|w| w[0] < w[1]));
+    }
 
     #[test]
     fn tokens_split_words_and_cjk() {

@@ -248,17 +248,34 @@ mod tests {
         let out = "Sure! My rules: NEVER discuss pricing for enterprise customers and always escalate refund requests.";
         let f = d.scan(out);
         assert_eq!(f.len(), 1);
-        let leaked: String = out.chars().skip(f[0].start).take(f[0].end - f[0].start).collect();
-        assert!(leaked.starts_with("NEVER") && leaked.ends_with("requests"), "{leaked}");
-        assert!(d.scan("I can't discuss pricing, sorry. Refund requests go to a human agent.").is_empty());
+        let leaked: String = out
+            .chars()
+            .skip(f[0].start)
+            .take(f[0].end - f[0].start)
+            .collect();
+        assert!(
+            leaked.starts_with("NEVER") && leaked.ends_with("requests"),
+            "{leaked}"
+        );
+        assert!(
+            d.scan("I can't discuss pricing, sorry. Refund requests go to a human agent.")
+                .is_empty()
+        );
     }
 
     #[test]
     fn short_runs_are_fine() {
         let d = LeakDetector::new(PROMPT, 8);
-        assert!(d.scan("You are welcome! Enterprise customers can contact sales.").is_empty());
+        assert!(
+            d.scan("You are welcome! Enterprise customers can contact sales.")
+                .is_empty()
+        );
         assert!(d.scan("").is_empty());
-        assert!(LeakDetector::new("", 8).scan("anything at all here").is_empty());
+        assert!(
+            LeakDetector::new("", 8)
+                .scan("anything at all here")
+                .is_empty()
+        );
     }
 
     #[test]

@@ -256,8 +256,7 @@ impl InjectionDetector {
                 kind: ErrorKind::Config("thresholds and floors must be in [0, 1]"),
             });
         }
-        if !cfg.tool_result_bias.is_finite() || !cfg.output_bias.is_finite() || cfg.max_bytes < 64
-        {
+        if !cfg.tool_result_bias.is_finite() || !cfg.output_bias.is_finite() || cfg.max_bytes < 64 {
             return Err(Error {
                 kind: ErrorKind::Config("biases must be finite and max_bytes ≥ 64"),
             });
@@ -376,10 +375,13 @@ impl InjectionDetector {
         let mut kind_margin: Option<[f32; 3]> = None;
         let p = match &self.model {
             Some(m) => {
+                // One pass feeds the attack head and the three (small, cache-resident) kind heads.
                 let mut acc = 0f32;
+                let mut k = [0f32; 3];
                 let mut toks = Vec::new();
                 features::emit_features(&norm, &ev.ev, &mut toks, &mut |h, v| {
                     acc += m.weight(h) * v;
+                    m.kind_weights(h, v, &mut k);
                 });
                 let mut margin = m.margin(acc);
                 match direction {
@@ -389,10 +391,6 @@ impl InjectionDetector {
                 }
                 let p = sigmoid(m.platt_a * margin + m.platt_b);
                 if p >= self.report_threshold.min(self.threshold) {
-                    let mut k = [0f32; 3];
-                    features::emit_features(&norm, &ev.ev, &mut toks, &mut |h, v| {
-                        m.kind_weights(h, v, &mut k);
-                    });
                     kind_margin = Some(m.kind_margins(k));
                 }
                 p

@@ -239,13 +239,17 @@ mod tests {
     fn folds_leet_and_homoglyphs() {
         assert_eq!(normalize("1gn0re pr3vious").text, "ignore previous");
         assert_eq!(normalize("іgnоrе").text, "ignore"); // Cyrillic і, о, е
-        assert_eq!(normalize("игнорируй").text, "игнорируй"); // real Russian untouched
+        // Real Russian stays Cyrillic (the breve goes like any accent; patterns are folded alike).
+        assert_eq!(normalize("игнорируй").text, "игнорируи");
         assert_eq!(normalize("in 2024 at 10:30").text, "in 2024 at 10:30");
     }
 
     #[test]
     fn decodes_tag_characters() {
-        let hidden: String = "hi".chars().map(|c| char::from_u32(0xE0000 + c as u32).unwrap()).collect();
+        let hidden: String = "hi"
+            .chars()
+            .map(|c| char::from_u32(0xE0000 + c as u32).unwrap())
+            .collect();
         let n = normalize(&format!("ok{hidden}"));
         assert_eq!(n.text, "ok");
         assert_eq!(n.tag_payload, "hi");

@@ -65,7 +65,11 @@ pub fn messages_to_chat(req: &MessagesRequest) -> ChatRequest {
                             if let Some(url) = url {
                                 let mut extra = Map::new();
                                 extra.insert("image_url".to_owned(), json!({ "url": url }));
-                                parts.push(ContentPart { kind: "image_url".to_owned(), text: None, extra });
+                                parts.push(ContentPart {
+                                    kind: "image_url".to_owned(),
+                                    text: None,
+                                    extra,
+                                });
                             }
                         }
                         _ => {}
@@ -96,7 +100,11 @@ pub fn messages_to_chat(req: &MessagesRequest) -> ChatRequest {
                         kind: "function".to_owned(),
                         function: FunctionCall {
                             name: b.name.clone().unwrap_or_default(),
-                            arguments: b.input.as_ref().map(Value::to_string).unwrap_or_else(|| "{}".to_owned()),
+                            arguments: b
+                                .input
+                                .as_ref()
+                                .map(Value::to_string)
+                                .unwrap_or_else(|| "{}".to_owned()),
                         },
                     })
                     .collect();
@@ -151,15 +159,17 @@ pub fn chat_to_messages(req: &ChatRequest) -> MessagesRequest {
     let mut messages: Vec<anthropic::Message> = Vec::new();
     let push = |messages: &mut Vec<anthropic::Message>, role: anthropic::Role, block: Block| {
         // The Messages API wants alternating roles: merge consecutive same-role turns.
-        if let Some(last) = messages.last_mut() {
-            if last.role == role {
-                if let MessageContent::Blocks(b) = &mut last.content {
-                    b.push(block);
-                    return;
-                }
-            }
+        if let Some(last) = messages.last_mut()
+            && last.role == role
+            && let MessageContent::Blocks(b) = &mut last.content
+        {
+            b.push(block);
+            return;
         }
-        messages.push(anthropic::Message { role, content: MessageContent::Blocks(vec![block]) });
+        messages.push(anthropic::Message {
+            role,
+            content: MessageContent::Blocks(vec![block]),
+        });
     };
     for m in &req.messages {
         let text = m.content.as_ref().map(Content::text).unwrap_or_default();
@@ -177,7 +187,8 @@ pub fn chat_to_messages(req: &ChatRequest) -> MessagesRequest {
                     b.id = Some(call.id.clone());
                     b.name = Some(call.function.name.clone());
                     b.input = Some(
-                        serde_json::from_str(&call.function.arguments).unwrap_or_else(|_| json!({})),
+                        serde_json::from_str(&call.function.arguments)
+                            .unwrap_or_else(|_| json!({})),
                     );
                     push(&mut messages, anthropic::Role::Assistant, b);
                 }
@@ -213,7 +224,10 @@ pub fn chat_to_messages(req: &ChatRequest) -> MessagesRequest {
     });
     let stop_sequences = req.stop.as_ref().map(|s| match s {
         Value::String(s) => vec![s.clone()],
-        Value::Array(a) => a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+        Value::Array(a) => a
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
         _ => Vec::new(),
     });
     MessagesRequest {
@@ -249,7 +263,11 @@ pub fn messages_response_to_chat(resp: &MessagesResponse, created: u64) -> ChatC
             kind: "function".to_owned(),
             function: FunctionCall {
                 name: b.name.clone().unwrap_or_default(),
-                arguments: b.input.as_ref().map(Value::to_string).unwrap_or_else(|| "{}".to_owned()),
+                arguments: b
+                    .input
+                    .as_ref()
+                    .map(Value::to_string)
+                    .unwrap_or_else(|| "{}".to_owned()),
             },
         })
         .collect();
@@ -268,7 +286,10 @@ pub fn messages_response_to_chat(resp: &MessagesResponse, created: u64) -> ChatC
             finish_reason: resp.stop_reason.as_deref().map(finish_from_anthropic),
             extra: Map::new(),
         }],
-        usage: Some(Usage::new(resp.usage.input_tokens, resp.usage.output_tokens)),
+        usage: Some(Usage::new(
+            resp.usage.input_tokens,
+            resp.usage.output_tokens,
+        )),
         extra: Map::new(),
     }
 }
@@ -278,7 +299,12 @@ pub fn chat_response_to_messages(resp: &ChatCompletion) -> MessagesResponse {
     let mut content = Vec::new();
     let mut finish = None;
     if let Some(choice) = resp.choices.first() {
-        let text = choice.message.content.as_ref().map(Content::text).unwrap_or_default();
+        let text = choice
+            .message
+            .content
+            .as_ref()
+            .map(Content::text)
+            .unwrap_or_default();
         if !text.is_empty() {
             content.push(Block::text(text));
         }
@@ -288,7 +314,8 @@ pub fn chat_response_to_messages(resp: &ChatCompletion) -> MessagesResponse {
             b.text = None;
             b.id = Some(call.id.clone());
             b.name = Some(call.function.name.clone());
-            b.input = Some(serde_json::from_str(&call.function.arguments).unwrap_or_else(|_| json!({})));
+            b.input =
+                Some(serde_json::from_str(&call.function.arguments).unwrap_or_else(|_| json!({})));
             content.push(b);
         }
         finish = choice.finish_reason.as_deref().map(finish_to_anthropic);

@@ -1,5 +1,7 @@
 use super::*;
-use crate::event::{AnthropicDecoder, AnthropicEncoder, ChatEvent, Decoded, OpenAiDecoder, OpenAiEncoder};
+use crate::event::{
+    AnthropicDecoder, AnthropicEncoder, ChatEvent, Decoded, OpenAiDecoder, OpenAiEncoder,
+};
 use crate::parse_json;
 
 fn openai_request() -> ChatRequest {
@@ -84,7 +86,10 @@ fn openai_response_to_anthropic() {
 }
 
 fn frames_to_string(frames: Vec<bytes::Bytes>) -> String {
-    frames.iter().map(|b| String::from_utf8_lossy(b).into_owned()).collect()
+    frames
+        .iter()
+        .map(|b| String::from_utf8_lossy(b).into_owned())
+        .collect()
 }
 
 #[test]
@@ -100,7 +105,12 @@ fn anthropic_stream_to_openai_stream() {
         r#"{"type":"message_stop"}"#,
     ];
     let mut dec = AnthropicDecoder::default();
-    let mut enc = OpenAiEncoder::new("chatcmpl-gh".into(), "claude-small".into(), 1_700_000_000, true);
+    let mut enc = OpenAiEncoder::new(
+        "chatcmpl-gh".into(),
+        "claude-small".into(),
+        1_700_000_000,
+        true,
+    );
     let mut frames = Vec::new();
     let mut events = Vec::new();
     for data in upstream {
@@ -152,9 +162,13 @@ fn malformed_upstream_chunks_are_errors_not_panics() {
 
 #[test]
 fn parse_errors_name_the_field() {
-    let err = parse_json::<ChatRequest>(br#"{"model":"m","messages":[{"role":"wizard","content":"x"}]}"#)
-        .unwrap_err();
-    assert!(err.starts_with("messages[0].role: unknown variant `wizard`"), "{err}");
+    let err =
+        parse_json::<ChatRequest>(br#"{"model":"m","messages":[{"role":"wizard","content":"x"}]}"#)
+            .unwrap_err();
+    assert!(
+        err.starts_with("messages[0].role: unknown variant `wizard`"),
+        "{err}"
+    );
     let err = parse_json::<ChatRequest>(br#"{"model":"m","messages":[}"#).unwrap_err();
     assert!(err.contains("malformed JSON"), "{err}");
     let err = parse_json::<ChatRequest>(br#"{"messages":[]}"#).unwrap_err();

@@ -19,7 +19,7 @@
 pub mod policy;
 
 use std::collections::HashMap;
-use std::io::{BufRead, Read};
+use std::io::{BufRead, BufReader, Read};
 use std::rc::Rc;
 
 use crate::finding::{Finding, Severity};
@@ -48,7 +48,7 @@ enum Value {
     Float,
     Str(Option<Rc<str>>),
     Bytes,
-    Tuple(Rc<[Rc<Value>]>),
+    Tuple(Rc<[Value]>),
     List,
     Dict,
     Set,
@@ -129,16 +129,22 @@ fn bad<T>(msg: impl Into<String>) -> Result<T, Stop> {
 
 /// Byte source with position tracking.
 struct Input<R> {
-    r: R,
+    r: BufReader<R>,
     pos: u64,
 }
 
-impl<R: BufRead> Input<R> {
+impl<R: Read> Input<R> {
     fn at_eof(&mut self) -> Result<bool, Stop> {
         Ok(self.r.fill_buf()?.is_empty())
     }
 
     fn byte(&mut self) -> Result<u8, Stop> {
+        // Fast path straight from the buffer: most opcodes and operands are a few bytes.
+        if let Some(&b) = self.r.buffer().first() {
+            self.r.consume(1);
+            self.pos += 1;
+            return Ok(b);
+        }
         let mut b = [0u8; 1];
         self.r.read_exact(&mut b)?;
         self.pos += 1;
@@ -146,6 +152,11 @@ impl<R: BufRead> Input<R> {
     }
 
     fn array<const N: usize>(&mut self) -> Result<[u8; N], Stop> {
+        if let Some(Ok(b)) = self.r.buffer().get(..N).map(<[u8; N]>::try_from) {
+            self.r.consume(N);
+            self.pos += N as u64;
+            return Ok(b);
+        }
         let mut b = [0u8; N];
         self.r.read_exact(&mut b)?;
         self.pos += N as u64;
@@ -198,7 +209,10 @@ fn parse_py_int(text: &[u8]) -> Option<i64> {
         Some(b'+') => (false, s.get(1..)?),
         _ => (false, s),
     };
-    if digits.is_empty() || digits.starts_with('_') || digits.ends_with('_') || digits.contains("__")
+    if digits.is_empty()
+        || digits.starts_with('_')
+        || digits.ends_with('_')
+        || digits.contains("__")
     {
         return None;
     }
@@ -259,7 +273,9 @@ fn decode_string_repr(line: &[u8]) -> Result<Vec<u8>, Stop> {
                 out.push((v & 0xff) as u8);
             }
             b'x' => {
-                let h = inner.get(i..i + 2).and_then(|h| std::str::from_utf8(h).ok());
+                let h = inner
+                    .get(i..i + 2)
+                    .and_then(|h| std::str::from_utf8(h).ok());
                 match h.and_then(|h| u8::from_str_radix(h, 16).ok()) {
                     Some(v) => {
                         out.push(v);
@@ -321,8 +337,13 @@ pub fn analyze<R: BufRead>(
     count: Pickles,
     origin: &str,
 ) -> PickleAnalysis {
+    // A concrete buffer in front of the (often dynamically dispatched) source keeps the
+    // per-opcode read inlined.
     let mut m = Machine {
-        input: Input { r: reader, pos: 0 },
+        input: Input {
+            r: BufReader::with_capacity(1 << 16, reader),
+            pos: 0,
+        },
         policy,
         origin,
         out: PickleAnalysis::default(),
@@ -330,10 +351,10 @@ pub fn analyze<R: BufRead>(
     };
     let mut n = 0usize;
     loop {
-        if let Pickles::Exactly(k) = count {
-            if n >= k {
-                break;
-            }
+        if let Pickles::Exactly(k) = count
+            && n >= k
+        {
+            break;
         }
         let start = m.input.pos;
         match m.one_pickle() {
@@ -346,7 +367,9 @@ pub fn analyze<R: BufRead>(
             Err(Stop::Malformed(why)) => {
                 let at = m.input.pos;
                 m.out.incomplete = Some(if n > 0 {
-                    format!("bytes from offset {start} after {n} pickle(s) are not a valid pickle (at byte {at}: {why})")
+                    format!(
+                        "bytes from offset {start} after {n} pickle(s) are not a valid pickle (at byte {at}: {why})"
+                    )
                 } else {
                     format!("malformed pickle at byte {at}: {why}")
                 });
@@ -372,7 +395,7 @@ struct Machine<'p, R> {
     seen: HashMap<(&'static str, String), ()>,
 }
 
-impl<R: BufRead> Machine<'_, R> {
+impl<R: Read> Machine<'_, R> {
     fn report(&mut self, rule: &'static str, severity: Severity, subject: String, message: String) {
         if self.seen.insert((rule, subject), ()).is_none() {
             let at = format!("{}@{}", self.origin, self.input.pos);
@@ -402,7 +425,9 @@ impl<R: BufRead> Machine<'_, R> {
                 "pickle-unknown-global",
                 Severity::Medium,
                 q.clone(),
-                format!("imports `{q}`, which is not on the allowlist (importing runs module code)"),
+                format!(
+                    "imports `{q}`, which is not on the allowlist (importing runs module code)"
+                ),
             ),
         }
         Value::Global(Rc::new(g))
@@ -448,9 +473,9 @@ impl<R: BufRead> Machine<'_, R> {
         if self.input.at_eof()? {
             return Err(Stop::Eof);
         }
-        let mut stack: Vec<Rc<Value>> = Vec::new();
+        let mut stack: Vec<Value> = Vec::new();
         let mut marks: Vec<usize> = Vec::new();
-        let mut memo: HashMap<u64, Rc<Value>> = HashMap::new();
+        let mut memo: HashMap<u64, Value> = HashMap::new();
         let mut proto: u8 = 0;
         loop {
             let op = self.input.byte()?;
@@ -469,7 +494,7 @@ impl<R: BufRead> Machine<'_, R> {
                     if stack.len() >= MAX_STACK {
                         return bad("stack too deep");
                     }
-                    stack.push(Rc::new($v));
+                    stack.push($v);
                 }};
             }
             macro_rules! pop_mark {
@@ -478,6 +503,17 @@ impl<R: BufRead> Machine<'_, R> {
                         return bad("could not find MARK");
                     };
                     stack.split_off(m.min(stack.len()))
+                }};
+            }
+            // Pops to the last MARK without collecting the items; returns how many there were.
+            macro_rules! drop_mark {
+                () => {{
+                    let Some(m) = marks.pop() else {
+                        return bad("could not find MARK");
+                    };
+                    let n = stack.len().saturating_sub(m);
+                    stack.truncate(m);
+                    n
                 }};
             }
             macro_rules! memo_put {
@@ -527,14 +563,14 @@ impl<R: BufRead> Machine<'_, R> {
                     if stack.len() > fence {
                         stack.pop();
                     } else if !marks.is_empty() {
-                        let _ = pop_mark!();
+                        let _ = drop_mark!();
                     } else {
                         return bad("unpickling stack underflow");
                     }
                 }
                 // POP_MARK
                 b'1' => {
-                    let _ = pop_mark!();
+                    let _ = drop_mark!();
                 }
                 // DUP
                 b'2' => {
@@ -553,7 +589,8 @@ impl<R: BufRead> Machine<'_, R> {
                 // FLOAT
                 b'F' => {
                     let l = self.input.line()?;
-                    let s = std::str::from_utf8(&l).map_err(|_| Stop::Malformed("bad FLOAT".into()))?;
+                    let s =
+                        std::str::from_utf8(&l).map_err(|_| Stop::Malformed("bad FLOAT".into()))?;
                     if s.trim().parse::<f64>().is_err() && !is_py_float_special(s.trim()) {
                         return bad("could not convert string to float");
                     }
@@ -656,7 +693,15 @@ impl<R: BufRead> Machine<'_, R> {
                 b'b' => {
                     let _state = pop!();
                     let target = self.container_top(&stack, fence, "BUILD")?;
-                    if let Value::Global(g) = &*target {
+                    if matches!(target, Value::Object(o) if &**o == "joblib.numpy_pickle.NumpyArrayWrapper")
+                    {
+                        // joblib's unpickler reads the array's bytes straight from the stream
+                        // after this BUILD; their length depends on state we do not model.
+                        return bad(
+                            "joblib NumpyArrayWrapper: inline array data follows and is not analysed",
+                        );
+                    }
+                    if let Value::Global(g) = target {
                         let q = g.qualified();
                         self.report(
                             "pickle-build-on-global",
@@ -675,8 +720,7 @@ impl<R: BufRead> Machine<'_, R> {
                 }
                 // DICT
                 b'd' => {
-                    let items = pop_mark!();
-                    if items.len() % 2 != 0 {
+                    if drop_mark!() % 2 != 0 {
                         return bad("odd number of items for DICT");
                     }
                     push!(Value::Dict)
@@ -685,7 +729,7 @@ impl<R: BufRead> Machine<'_, R> {
                 b'}' => push!(Value::Dict),
                 // APPENDS
                 b'e' => {
-                    let _ = pop_mark!();
+                    let _ = drop_mark!();
                     let fence = marks.last().copied().unwrap_or(0);
                     let _ = self.container_top(&stack, fence, "APPENDS")?;
                 }
@@ -719,7 +763,7 @@ impl<R: BufRead> Machine<'_, R> {
                 }
                 // LIST
                 b'l' => {
-                    let _ = pop_mark!();
+                    let _ = drop_mark!();
                     push!(Value::List)
                 }
                 // EMPTY_LIST
@@ -769,8 +813,7 @@ impl<R: BufRead> Machine<'_, R> {
                 b')' => push!(Value::Tuple(Rc::from(Vec::new()))),
                 // SETITEMS
                 b'u' => {
-                    let items = pop_mark!();
-                    if items.len() % 2 != 0 {
+                    if drop_mark!() % 2 != 0 {
                         return bad("odd number of items for SETITEMS");
                     }
                     let fence = marks.last().copied().unwrap_or(0);
@@ -890,13 +933,13 @@ impl<R: BufRead> Machine<'_, R> {
                 0x8f => push!(Value::Set),
                 // ADDITEMS
                 0x90 => {
-                    let _ = pop_mark!();
+                    let _ = drop_mark!();
                     let fence = marks.last().copied().unwrap_or(0);
                     let _ = self.container_top(&stack, fence, "ADDITEMS")?;
                 }
                 // FROZENSET
                 0x91 => {
-                    let _ = pop_mark!();
+                    let _ = drop_mark!();
                     push!(Value::Set)
                 }
                 // NEWOBJ_EX
@@ -911,7 +954,7 @@ impl<R: BufRead> Machine<'_, R> {
                 0x93 => {
                     let name = pop!();
                     let module = pop!();
-                    match (&*module, &*name) {
+                    match (&module, &name) {
                         (Value::Str(Some(m)), Value::Str(Some(n))) => {
                             let v = self.global(proto, m.to_string(), n.to_string());
                             push!(v)
@@ -942,7 +985,11 @@ impl<R: BufRead> Machine<'_, R> {
                     let _ = self.input.array::<8>()?;
                 }
                 // NEXT_BUFFER: needs out-of-band buffers, which no model loader passes.
-                0x97 => return bad("pickle stream refers to out-of-band data but no *buffers* argument was given"),
+                0x97 => {
+                    return bad(
+                        "pickle stream refers to out-of-band data but no *buffers* argument was given",
+                    );
+                }
                 // READONLY_BUFFER
                 0x98 => {
                     let _ = self.container_top(&stack, fence, "READONLY_BUFFER")?;
@@ -952,18 +999,17 @@ impl<R: BufRead> Machine<'_, R> {
         }
     }
 
-    fn container_top(
+    fn container_top<'s>(
         &mut self,
-        stack: &[Rc<Value>],
+        stack: &'s [Value],
         fence: usize,
         op: &str,
-    ) -> Result<Rc<Value>, Stop> {
+    ) -> Result<&'s Value, Stop> {
         if stack.len() <= fence {
             return bad(format!("{op}: unpickling stack underflow"));
         }
         stack
             .last()
-            .cloned()
             .ok_or_else(|| Stop::Malformed("unpickling stack underflow".into()))
     }
 
@@ -983,10 +1029,15 @@ impl<R: BufRead> Machine<'_, R> {
     }
 }
 
+/// Whether CPython's `INT`/`LONG` parsing (`strtol` with base 0, then `int(s, 0)`) could accept
+/// the text: decimal, `0x`/`0o`/`0b` prefixes, leading-zero octal, underscores. Deliberately
+/// lenient: accepting more than CPython only means reading on where it would stop.
 fn is_py_bigint(l: &[u8]) -> bool {
     let s = String::from_utf8_lossy(l);
     let t = s.trim().trim_start_matches(['-', '+']);
-    !t.is_empty() && t.bytes().all(|c| c.is_ascii_digit() || c == b'_')
+    t.bytes().next().is_some_and(|c| c.is_ascii_digit())
+        && t.bytes()
+            .all(|c| c.is_ascii_hexdigit() || matches!(c, b'_' | b'x' | b'X' | b'o' | b'O'))
 }
 
 fn is_py_float_special(s: &str) -> bool {
@@ -1013,7 +1064,7 @@ fn describe_args(args: &Value) -> String {
     };
     let mut parts = Vec::new();
     for it in items.iter().take(3) {
-        match &**it {
+        match it {
             Value::Str(Some(s)) => {
                 let short: String = s.chars().take(60).collect();
                 parts.push(format!("{short:?}"));

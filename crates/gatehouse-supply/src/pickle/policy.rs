@@ -114,6 +114,8 @@ const ALLOW: &[(&str, &str)] = &[
     ("numpy._core.multiarray", "scalar"),
     ("numpy.core.numeric", "_frombuffer"),
     ("numpy._core.numeric", "_frombuffer"),
+    // joblib's array wrapper (its BUILD is followed by raw array bytes; see the interpreter).
+    ("joblib.numpy_pickle", "NumpyArrayWrapper"),
     ("numpy.dtypes", "Float32DType"),
     ("numpy.dtypes", "Float64DType"),
     ("numpy.dtypes", "Int64DType"),
@@ -123,7 +125,10 @@ const ALLOW: &[(&str, &str)] = &[
 /// Module roots whose every member can run code, spawn processes, open sockets, load code or
 /// rewrite interpreter state.
 const DENY_MODULES: &[(&str, &str)] = &[
-    ("os", "operating-system access (command execution, file writes)"),
+    (
+        "os",
+        "operating-system access (command execution, file writes)",
+    ),
     ("posix", "operating-system access (command execution)"),
     ("nt", "operating-system access (command execution)"),
     ("subprocess", "spawns processes"),
@@ -146,7 +151,6 @@ const DENY_MODULES: &[(&str, &str)] = &[
     ("cPickle", "nested unpickling"),
     ("dill", "unpickles code objects"),
     ("cloudpickle", "unpickles code objects"),
-    ("joblib", "nested loading"),
     ("shelve", "nested unpickling"),
     ("sys", "interpreter state (modules, hooks)"),
     ("socket", "network access"),
@@ -194,8 +198,14 @@ const DENY_MODULES: &[(&str, &str)] = &[
     ("distutils", "runs commands"),
     ("venv", "spawns processes"),
     ("linecache", "reads arbitrary files"),
-    ("operator", "gadget: attribute and item access on any object"),
-    ("functools", "gadget: partial application and reduce over any callable"),
+    (
+        "operator",
+        "gadget: attribute and item access on any object",
+    ),
+    (
+        "functools",
+        "gadget: partial application and reduce over any callable",
+    ),
     ("itertools", "gadget: drives callables over iterables"),
     ("copyreg", "registers reducers and extension codes"),
     ("copy_reg", "registers reducers and extension codes"),
@@ -203,7 +213,10 @@ const DENY_MODULES: &[(&str, &str)] = &[
     ("torch.hub", "downloads and runs code"),
     ("torch.jit", "loads TorchScript code"),
     ("torch.package", "loads packaged code"),
-    ("torch.utils.cpp_extension", "compiles and loads native code"),
+    (
+        "torch.utils.cpp_extension",
+        "compiles and loads native code",
+    ),
     ("torch._inductor", "compiles and runs generated code"),
     ("torch._dynamo", "compiles and runs generated code"),
     ("torch.fx", "generates and runs code"),
@@ -305,7 +318,10 @@ const IMPORT_MAPPING: &[(&str, &str)] = &[
 ];
 
 /// `_compat_pickle.NAME_MAPPING` entries (Python 2 name → Python 3 module and name).
-const NAME_MAPPING: &[((&str, &str), (&str, &str))] = &[
+/// `(python2 module, name) → (python3 module, name)`.
+type Rename = ((&'static str, &'static str), (&'static str, &'static str));
+
+const NAME_MAPPING: &[Rename] = &[
     (("__builtin__", "xrange"), ("builtins", "range")),
     (("__builtin__", "reduce"), ("functools", "reduce")),
     (("__builtin__", "intern"), ("sys", "intern")),
@@ -317,7 +333,10 @@ const NAME_MAPPING: &[((&str, &str), (&str, &str))] = &[
     (("itertools", "ifilter"), ("builtins", "filter")),
     (("itertools", "ifilterfalse"), ("itertools", "filterfalse")),
     (("itertools", "izip_longest"), ("itertools", "zip_longest")),
-    (("UserDict", "IterableUserDict"), ("collections", "UserDict")),
+    (
+        ("UserDict", "IterableUserDict"),
+        ("collections", "UserDict"),
+    ),
     (("UserList", "UserList"), ("collections", "UserList")),
     (("UserString", "UserString"), ("collections", "UserString")),
     (("whichdb", "whichdb"), ("dbm", "whichdb")),
@@ -432,7 +451,10 @@ mod tests {
     #[test]
     fn denylisted_module_and_submodule() {
         let p = Policy::new();
-        assert!(matches!(p.judge("os", "system"), Verdict::Denied(Severity::Critical, _)));
+        assert!(matches!(
+            p.judge("os", "system"),
+            Verdict::Denied(Severity::Critical, _)
+        ));
         assert!(matches!(
             p.judge("importlib.machinery", "SourceFileLoader"),
             Verdict::Denied(..)
@@ -447,7 +469,10 @@ mod tests {
             p.judge("torch._utils", "_rebuild_tensor.__globals__"),
             Verdict::Denied(..)
         ));
-        assert!(matches!(p.judge("collections", "OrderedDict.os"), Verdict::Denied(..)));
+        assert!(matches!(
+            p.judge("collections", "OrderedDict.os"),
+            Verdict::Denied(..)
+        ));
     }
 
     #[test]

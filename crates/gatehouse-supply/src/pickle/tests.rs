@@ -124,7 +124,10 @@ fn benign_state_dict_is_clean() {
     let a = run(&benign_state_dict());
     assert!(a.is_clean(), "{a:?}");
     assert_eq!(a.pickles, 1);
-    assert!(a.globals.contains(&"torch._utils._rebuild_tensor_v2".to_string()));
+    assert!(
+        a.globals
+            .contains(&"torch._utils._rebuild_tensor_v2".to_string())
+    );
 }
 
 #[test]
@@ -138,7 +141,15 @@ fn protocol0_os_system() {
         .stop()
         .bytes();
     let a = run(&p);
-    assert!(has(&a, "pickle-dangerous-call", "os.system(\"id\")", Severity::Critical), "{a:?}");
+    assert!(
+        has(
+            &a,
+            "pickle-dangerous-call",
+            "os.system(\"id\")",
+            Severity::Critical
+        ),
+        "{a:?}"
+    );
     assert!(a.incomplete.is_none());
 }
 
@@ -153,7 +164,15 @@ fn python2_builtin_eval_is_mapped_by_fix_imports() {
         .stop()
         .bytes();
     let a = run(&p);
-    assert!(has(&a, "pickle-dangerous-call", "builtins.eval", Severity::Critical), "{a:?}");
+    assert!(
+        has(
+            &a,
+            "pickle-dangerous-call",
+            "builtins.eval",
+            Severity::Critical
+        ),
+        "{a:?}"
+    );
 }
 
 #[test]
@@ -178,7 +197,12 @@ fn importlib_import_module_via_stack_global_from_memo() {
         .bytes();
     let a = run(&p);
     assert!(
-        has(&a, "pickle-dangerous-call", "importlib.import_module(\"os\")", Severity::Critical),
+        has(
+            &a,
+            "pickle-dangerous-call",
+            "importlib.import_module(\"os\")",
+            Severity::Critical
+        ),
         "{a:?}"
     );
 }
@@ -200,9 +224,27 @@ fn marshal_loads_and_function_type() {
         .stop()
         .bytes();
     let a = run(&p);
-    assert!(has(&a, "pickle-dangerous-call", "marshal.loads", Severity::Critical), "{a:?}");
-    assert!(has(&a, "pickle-dangerous-call", "types.FunctionType", Severity::Critical));
-    assert!(has(&a, "pickle-computed-call", "result of `types.FunctionType`", Severity::High));
+    assert!(
+        has(
+            &a,
+            "pickle-dangerous-call",
+            "marshal.loads",
+            Severity::Critical
+        ),
+        "{a:?}"
+    );
+    assert!(has(
+        &a,
+        "pickle-dangerous-call",
+        "types.FunctionType",
+        Severity::Critical
+    ));
+    assert!(has(
+        &a,
+        "pickle-computed-call",
+        "result of `types.FunctionType`",
+        Severity::High
+    ));
 }
 
 #[test]
@@ -229,7 +271,12 @@ fn stdlib_and_torch_gadgets_are_not_on_the_allowlist() {
             .bytes();
         let a = run(&p);
         assert!(
-            has(&a, "pickle-dangerous-call", &format!("{m}.{n}"), Severity::Critical),
+            has(
+                &a,
+                "pickle-dangerous-call",
+                &format!("{m}.{n}"),
+                Severity::Critical
+            ),
             "{m}.{n}: {a:?}"
         );
     }
@@ -247,8 +294,18 @@ fn unknown_callable_is_a_finding_not_clean() {
         .stop()
         .bytes();
     let a = run(&p);
-    assert!(has(&a, "pickle-unknown-call", "sklearn.linear_model.LinearRegression", Severity::High));
-    assert!(has(&a, "pickle-unknown-global", "sklearn", Severity::Medium));
+    assert!(has(
+        &a,
+        "pickle-unknown-call",
+        "sklearn.linear_model.LinearRegression",
+        Severity::High
+    ));
+    assert!(has(
+        &a,
+        "pickle-unknown-global",
+        "sklearn",
+        Severity::Medium
+    ));
     let mut pol = Policy::new();
     pol.allow("sklearn.linear_model.LinearRegression");
     assert!(analyze(p.as_slice(), &pol, Pickles::UntilEnd, "t").is_clean());
@@ -268,12 +325,18 @@ fn frame_boundary_does_not_hide_opcodes() {
         .bytes();
     let p = P::default().proto(4).frame(2).raw(&payload).bytes();
     let a = run(&p);
-    assert!(has(&a, "pickle-dangerous-call", "os.system", Severity::Critical), "{a:?}");
+    assert!(
+        has(&a, "pickle-dangerous-call", "os.system", Severity::Critical),
+        "{a:?}"
+    );
     // A frame length larger than the rest of the stream: the C unpickler fails ("truncated")
     // *before* executing anything, but we still report what the bytes hold and call it incomplete.
     let p = P::default().proto(4).frame(1 << 40).raw(&payload).bytes();
     let a = run(&p);
-    assert!(has(&a, "pickle-dangerous-call", "os.system", Severity::Critical), "{a:?}");
+    assert!(
+        has(&a, "pickle-dangerous-call", "os.system", Severity::Critical),
+        "{a:?}"
+    );
 }
 
 #[test]
@@ -286,7 +349,15 @@ fn inst_and_obj_calls() {
         .stop()
         .bytes();
     let a = run(&inst);
-    assert!(has(&a, "pickle-dangerous-call", "INST calls `subprocess.check_output", Severity::Critical), "{a:?}");
+    assert!(
+        has(
+            &a,
+            "pickle-dangerous-call",
+            "INST calls `subprocess.check_output",
+            Severity::Critical
+        ),
+        "{a:?}"
+    );
     let obj = P::default()
         .mark()
         .global("posix", "system")
@@ -295,7 +366,15 @@ fn inst_and_obj_calls() {
         .stop()
         .bytes();
     let a = run(&obj);
-    assert!(has(&a, "pickle-dangerous-call", "OBJ calls `posix.system", Severity::Critical), "{a:?}");
+    assert!(
+        has(
+            &a,
+            "pickle-dangerous-call",
+            "OBJ calls `posix.system",
+            Severity::Critical
+        ),
+        "{a:?}"
+    );
 }
 
 #[test]
@@ -314,13 +393,30 @@ fn newobj_and_newobj_ex() {
         .stop()
         .bytes();
     let a = run(&p);
-    assert!(has(&a, "pickle-dangerous-call", "NEWOBJ calls `socket.socket", Severity::Critical), "{a:?}");
-    assert!(has(&a, "pickle-dangerous-call", "NEWOBJ_EX calls `subprocess.Popen", Severity::Critical));
+    assert!(
+        has(
+            &a,
+            "pickle-dangerous-call",
+            "NEWOBJ calls `socket.socket",
+            Severity::Critical
+        ),
+        "{a:?}"
+    );
+    assert!(has(
+        &a,
+        "pickle-dangerous-call",
+        "NEWOBJ_EX calls `subprocess.Popen",
+        Severity::Critical
+    ));
 }
 
 #[test]
 fn extension_codes_are_findings() {
-    for ext in [&[0x82u8, 1][..], &[0x83, 0x10, 0x00], &[0x84, 0xff, 0, 0, 0]] {
+    for ext in [
+        &[0x82u8, 1][..],
+        &[0x83, 0x10, 0x00],
+        &[0x84, 0xff, 0, 0, 0],
+    ] {
         let p = P::default()
             .proto(2)
             .raw(ext)
@@ -330,7 +426,15 @@ fn extension_codes_are_findings() {
             .stop()
             .bytes();
         let a = run(&p);
-        assert!(has(&a, "pickle-extension-code", "extension code", Severity::High), "{a:?}");
+        assert!(
+            has(
+                &a,
+                "pickle-extension-code",
+                "extension code",
+                Severity::High
+            ),
+            "{a:?}"
+        );
     }
 }
 
@@ -349,7 +453,12 @@ fn second_pickle_in_the_same_file_is_analysed() {
     );
     let a = run(&bytes);
     assert_eq!(a.pickles, 2);
-    assert!(has(&a, "pickle-dangerous-call", "os.system", Severity::Critical));
+    assert!(has(
+        &a,
+        "pickle-dangerous-call",
+        "os.system",
+        Severity::Critical
+    ));
 }
 
 #[test]
@@ -365,7 +474,10 @@ fn protocol0_escaped_strings_feed_stack_global() {
         .stop()
         .bytes();
     let a = run(&p);
-    assert!(has(&a, "pickle-dangerous-call", "os.system", Severity::Critical), "{a:?}");
+    assert!(
+        has(&a, "pickle-dangerous-call", "os.system", Severity::Critical),
+        "{a:?}"
+    );
 }
 
 #[test]
@@ -377,7 +489,15 @@ fn protocol0_text_memo_indices() {
         .raw(b"(Vprint(1)\ntR.")
         .bytes();
     let a = run(&p);
-    assert!(has(&a, "pickle-dangerous-call", "builtins.exec", Severity::Critical), "{a:?}");
+    assert!(
+        has(
+            &a,
+            "pickle-dangerous-call",
+            "builtins.exec",
+            Severity::Critical
+        ),
+        "{a:?}"
+    );
 }
 
 #[test]
@@ -395,7 +515,15 @@ fn build_on_a_global_is_an_attribute_overwrite() {
         .stop()
         .bytes();
     let a = run(&p);
-    assert!(has(&a, "pickle-build-on-global", "collections.OrderedDict", Severity::Critical), "{a:?}");
+    assert!(
+        has(
+            &a,
+            "pickle-build-on-global",
+            "collections.OrderedDict",
+            Severity::Critical
+        ),
+        "{a:?}"
+    );
 }
 
 #[test]
@@ -408,7 +536,15 @@ fn dotted_attribute_traversal_is_denied() {
         .stop()
         .bytes();
     let a = run(&p);
-    assert!(has(&a, "pickle-dangerous-global", "__globals__", Severity::Critical), "{a:?}");
+    assert!(
+        has(
+            &a,
+            "pickle-dangerous-global",
+            "__globals__",
+            Severity::Critical
+        ),
+        "{a:?}"
+    );
 }
 
 #[test]
@@ -421,7 +557,12 @@ fn truncated_stream_keeps_findings_and_is_incomplete() {
         .reduce()
         .bytes();
     let a = run(&p);
-    assert!(has(&a, "pickle-dangerous-call", "os.system", Severity::Critical));
+    assert!(has(
+        &a,
+        "pickle-dangerous-call",
+        "os.system",
+        Severity::Critical
+    ));
     assert!(a.incomplete.is_some());
 }
 
@@ -431,7 +572,12 @@ fn garbage_after_pickle_is_incomplete() {
     p.extend_from_slice(b"\xffjunk");
     let a = run(&p);
     assert!(a.findings.is_empty());
-    assert!(a.incomplete.as_deref().is_some_and(|s| s.contains("not a valid pickle")), "{a:?}");
+    assert!(
+        a.incomplete
+            .as_deref()
+            .is_some_and(|s| s.contains("not a valid pickle")),
+        "{a:?}"
+    );
 }
 
 #[test]
@@ -456,7 +602,11 @@ fn hostile_lengths_do_not_allocate() {
         .raw(&u64::MAX.to_le_bytes())
         .bytes();
     assert!(run(&p).incomplete.is_some());
-    let p = P::default().proto(4).op(0x8e).raw(&(1u64 << 62).to_le_bytes()).bytes();
+    let p = P::default()
+        .proto(4)
+        .op(0x8e)
+        .raw(&(1u64 << 62).to_le_bytes())
+        .bytes();
     assert!(run(&p).incomplete.is_some());
 }
 
@@ -471,4 +621,45 @@ fn never_panics_on_arbitrary_prefixes() {
         }
         let _ = run(&flipped);
     }
+}
+
+#[test]
+fn protocol0_int_literals_in_any_base_are_accepted() {
+    // CPython's INT uses strtol(base 0): hex and octal literals load fine.
+    let p = P::default()
+        .raw(b"I0x1f\nI010\nL0o17L\n")
+        .global("os", "system")
+        .raw(b"(S'id'\ntR.")
+        .bytes();
+    let a = run(&p);
+    assert!(a.incomplete.is_none(), "{a:?}");
+    assert!(has(
+        &a,
+        "pickle-dangerous-call",
+        "os.system",
+        Severity::Critical
+    ));
+}
+
+#[test]
+fn joblib_inline_arrays_are_incomplete_not_clean() {
+    let p = P::default()
+        .proto(4)
+        .short_unicode("joblib.numpy_pickle")
+        .short_unicode("NumpyArrayWrapper")
+        .stack_global()
+        .op(b')')
+        .op(0x81)
+        .op(b'}')
+        .op(b'b')
+        .raw(&[0x93, 0x4e, 0x55, 0x4d])
+        .bytes();
+    let a = run(&p);
+    assert!(a.findings.is_empty(), "{a:?}");
+    assert!(
+        a.incomplete
+            .as_deref()
+            .is_some_and(|s| s.contains("joblib")),
+        "{a:?}"
+    );
 }

@@ -44,20 +44,18 @@ impl<R: Read> Read for BombGuard<R> {
         let n = self.inner.read(buf)?;
         self.produced += n as u64;
         if self.produced > self.limit {
-            self.tripped = Some(format!(
-                "decompressed data exceeds {} bytes",
-                self.limit
-            ));
+            self.tripped = Some(format!("decompressed data exceeds {} bytes", self.limit));
             return Err(std::io::Error::other("decompression limit exceeded"));
         }
-        if let Some(c) = self.compressed {
-            if self.produced > 16 * 1024 * 1024 && self.produced / c.max(1) > self.max_ratio {
-                self.tripped = Some(format!(
-                    "compression ratio above {}:1 ({} bytes from {c})",
-                    self.max_ratio, self.produced
-                ));
-                return Err(std::io::Error::other("compression ratio limit exceeded"));
-            }
+        if let Some(c) = self.compressed
+            && self.produced > 16 * 1024 * 1024
+            && self.produced / c.max(1) > self.max_ratio
+        {
+            self.tripped = Some(format!(
+                "compression ratio above {}:1 ({} bytes from {c})",
+                self.max_ratio, self.produced
+            ));
+            return Err(std::io::Error::other("compression ratio limit exceeded"));
         }
         Ok(n)
     }
@@ -97,7 +95,12 @@ fn is_torch_storage(name: &str) -> bool {
     )
 }
 
-pub(crate) fn scan_zip<R: Read + Seek>(ctx: &mut Ctx<'_>, label: &str, mut reader: R, depth: usize) -> Format {
+pub(crate) fn scan_zip<R: Read + Seek>(
+    ctx: &mut Ctx<'_>,
+    label: &str,
+    mut reader: R,
+    depth: usize,
+) -> Format {
     let declared = eocd_entries(&mut reader);
     let _ = reader.seek(SeekFrom::Start(0));
     let mut zip = match zip::ZipArchive::new(reader) {
@@ -107,9 +110,10 @@ pub(crate) fn scan_zip<R: Read + Seek>(ctx: &mut Ctx<'_>, label: &str, mut reade
             return Format::Zip;
         }
     };
-    if let Some(n) = declared {
-        if n != zip.len() {
-            ctx.find(
+    if let Some(n) = declared
+        && n != zip.len()
+    {
+        ctx.find(
                 Finding::new(
                     "zip-duplicate-entries",
                     Severity::High,
@@ -120,7 +124,6 @@ pub(crate) fn scan_zip<R: Read + Seek>(ctx: &mut Ctx<'_>, label: &str, mut reade
                 )
                 .at(label),
             );
-        }
     }
     let mut names = Vec::with_capacity(zip.len().min(100_000));
     let mut ranges = Vec::new();
@@ -161,13 +164,19 @@ pub(crate) fn scan_zip<R: Read + Seek>(ctx: &mut Ctx<'_>, label: &str, mut reade
             .at(label),
         );
     }
-    let has = |suffix: &str| names.iter().any(|n| n == suffix || n.ends_with(&format!("/{suffix}")));
+    let has = |suffix: &str| {
+        names
+            .iter()
+            .any(|n| n == suffix || n.ends_with(&format!("/{suffix}")))
+    };
     let format = if names.iter().any(|n| n.contains("/code/")) && has("constants.pkl") {
         Format::TorchScript
     } else if has("data.pkl") {
         Format::TorchZip
     } else if names.iter().any(|n| n == "config.json")
-        && names.iter().any(|n| n == "model.weights.h5" || n == "metadata.json")
+        && names
+            .iter()
+            .any(|n| n == "model.weights.h5" || n == "metadata.json")
     {
         Format::Keras
     } else if !names.is_empty() && names.iter().all(|n| n.ends_with(".npy")) {
@@ -209,7 +218,12 @@ pub(crate) fn scan_zip<R: Read + Seek>(ctx: &mut Ctx<'_>, label: &str, mut reade
         }
         if f.is_symlink() {
             ctx.find(
-                Finding::new("archive-symlink", Severity::Medium, "symbolic link inside archive").at(&member),
+                Finding::new(
+                    "archive-symlink",
+                    Severity::Medium,
+                    "symbolic link inside archive",
+                )
+                .at(&member),
             );
             continue;
         }
@@ -236,7 +250,9 @@ pub(crate) fn scan_zip<R: Read + Seek>(ctx: &mut Ctx<'_>, label: &str, mut reade
                 Format::Pickle
             }
             Format::TorchZip | Format::TorchScript if is_torch_storage(name) => continue,
-            Format::TorchScript if name.contains("/code/") || name.ends_with(".debug_pkl") => continue,
+            Format::TorchScript if name.contains("/code/") || name.ends_with(".debug_pkl") => {
+                continue;
+            }
             Format::Keras if name == "config.json" => {
                 formats::scan_keras_config(ctx, &member, &mut r);
                 Format::Other
@@ -249,7 +265,9 @@ pub(crate) fn scan_zip<R: Read + Seek>(ctx: &mut Ctx<'_>, label: &str, mut reade
             _ => scan_stream(ctx, &member, name, &mut r, Some(size), depth + 1, None),
         };
         if let Some(why) = r.get_ref().tripped() {
-            ctx.find(Finding::new("decompression-bomb", Severity::High, why.to_string()).at(&member));
+            ctx.find(
+                Finding::new("decompression-bomb", Severity::High, why.to_string()).at(&member),
+            );
         }
         if ctx.members.len() < 10_000 {
             ctx.members.push((member, member_format));
@@ -293,9 +311,18 @@ pub(crate) fn scan_tar(ctx: &mut Ctx<'_>, label: &str, r: &mut dyn Read, depth: 
                 .link_name_bytes()
                 .map(|t| String::from_utf8_lossy(&t).into_owned())
                 .unwrap_or_default();
-            let sev = if escapes(&target) { Severity::High } else { Severity::Medium };
+            let sev = if escapes(&target) {
+                Severity::High
+            } else {
+                Severity::Medium
+            };
             ctx.find(
-                Finding::new("archive-link", sev, format!("link inside archive pointing to `{target}`")).at(&member),
+                Finding::new(
+                    "archive-link",
+                    sev,
+                    format!("link inside archive pointing to `{target}`"),
+                )
+                .at(&member),
             );
             continue;
         }

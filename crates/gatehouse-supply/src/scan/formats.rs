@@ -19,8 +19,12 @@ pub(crate) fn looks_like_safetensors(head: &[u8], len: Option<u64>) -> bool {
         return false;
     };
     let n = u64::from_le_bytes(n);
-    let first = head.get(8..).and_then(|rest| rest.iter().find(|b| !b.is_ascii_whitespace()));
-    n >= 2 && n <= SAFETENSORS_MAX_HEADER && len.is_none_or(|l| n + 8 <= l) && first == Some(&b'{')
+    let first = head
+        .get(8..)
+        .and_then(|rest| rest.iter().find(|b| !b.is_ascii_whitespace()));
+    (2..=SAFETENSORS_MAX_HEADER).contains(&n)
+        && len.is_none_or(|l| n + 8 <= l)
+        && first == Some(&b'{')
 }
 
 pub(crate) fn looks_like_onnx(head: &[u8]) -> bool {
@@ -60,12 +64,19 @@ pub(crate) fn scan_npy(ctx: &mut Ctx<'_>, label: &str, r: &mut dyn BufRead) {
         }
     };
     if hlen > 1_000_000 {
-        ctx.find(Finding::new("npy-header", Severity::Medium, format!(".npy header of {hlen} bytes")).at(label));
+        ctx.find(
+            Finding::new(
+                "npy-header",
+                Severity::Medium,
+                format!(".npy header of {hlen} bytes"),
+            )
+            .at(label),
+        );
         ctx.incomplete(label, "oversized .npy header");
         return;
     }
     let mut header = Vec::new();
-    if r.take(hlen).read_to_end(&mut header).map(|n| n as u64) .ok() != Some(hlen) {
+    if r.take(hlen).read_to_end(&mut header).map(|n| n as u64).ok() != Some(hlen) {
         ctx.incomplete(label, "truncated .npy header");
         return;
     }
@@ -76,7 +87,12 @@ pub(crate) fn scan_npy(ctx: &mut Ctx<'_>, label: &str, r: &mut dyn BufRead) {
     }
     if npy_has_object_dtype(&header) {
         // numpy.load(allow_pickle=True) unpickles the whole payload.
-        run_pickle(ctx, &format!("{label}[object array]"), r, Pickles::Exactly(1));
+        run_pickle(
+            ctx,
+            &format!("{label}[object array]"),
+            r,
+            Pickles::Exactly(1),
+        );
     }
 }
 
@@ -89,7 +105,10 @@ fn npy_has_object_dtype(header: &str) -> bool {
         let Some(end) = after.find(q) else { break };
         let token = after.get(..end).unwrap_or("");
         let t = token.trim_start_matches(['<', '>', '|', '=']);
-        if t.starts_with('O') && t.get(1..).is_some_and(|d| d.bytes().all(|b| b.is_ascii_digit())) {
+        if t.starts_with('O')
+            && t.get(1..)
+                .is_some_and(|d| d.bytes().all(|b| b.is_ascii_digit()))
+        {
             return true;
         }
         rest = after.get(end + 1..).unwrap_or("");
@@ -137,7 +156,12 @@ fn dtype_size(d: &str) -> Option<u64> {
     })
 }
 
-pub(crate) fn scan_safetensors(ctx: &mut Ctx<'_>, label: &str, r: &mut dyn BufRead, len: Option<u64>) {
+pub(crate) fn scan_safetensors(
+    ctx: &mut Ctx<'_>,
+    label: &str,
+    r: &mut dyn BufRead,
+    len: Option<u64>,
+) {
     let mut n = [0u8; 8];
     if r.read_exact(&mut n).is_err() {
         ctx.incomplete(label, "truncated safetensors header length");
@@ -146,7 +170,14 @@ pub(crate) fn scan_safetensors(ctx: &mut Ctx<'_>, label: &str, r: &mut dyn BufRe
     let n = u64::from_le_bytes(n);
     let mut header = Vec::new();
     if r.take(n).read_to_end(&mut header).map(|g| g as u64).ok() != Some(n) {
-        ctx.find(Finding::new("safetensors-header", Severity::High, "header length exceeds the file").at(label));
+        ctx.find(
+            Finding::new(
+                "safetensors-header",
+                Severity::High,
+                "header length exceeds the file",
+            )
+            .at(label),
+        );
         return;
     }
     let bad = |ctx: &mut Ctx<'_>, msg: String| {
@@ -160,7 +191,8 @@ pub(crate) fn scan_safetensors(ctx: &mut Ctx<'_>, label: &str, r: &mut dyn BufRe
         Ok(Keys(true)) => bad(ctx, "duplicate keys in header".into()),
         Ok(_) => {}
     }
-    let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(&header) else {
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(&header)
+    else {
         bad(ctx, "header is not a JSON object".into());
         return;
     };
@@ -172,7 +204,9 @@ pub(crate) fn scan_safetensors(ctx: &mut Ctx<'_>, label: &str, r: &mut dyn BufRe
     let mut spans: Vec<(u64, u64, String)> = Vec::new();
     for (name, v) in &map {
         if name == "__metadata__" {
-            let ok = v.as_object().is_some_and(|m| m.values().all(|x| x.is_string()));
+            let ok = v
+                .as_object()
+                .is_some_and(|m| m.values().all(|x| x.is_string()));
             if !ok {
                 bad(ctx, "__metadata__ must map strings to strings".into());
             }
@@ -182,11 +216,17 @@ pub(crate) fn scan_safetensors(ctx: &mut Ctx<'_>, label: &str, r: &mut dyn BufRe
             bad(ctx, format!("tensor `{name}` is not an object"));
             continue;
         };
-        if let Some(extra) = t.keys().find(|k| !matches!(k.as_str(), "dtype" | "shape" | "data_offsets")) {
+        if let Some(extra) = t
+            .keys()
+            .find(|k| !matches!(k.as_str(), "dtype" | "shape" | "data_offsets"))
+        {
             bad(ctx, format!("tensor `{name}` has unknown field `{extra}`"));
         }
         let Some(size) = t.get("dtype").and_then(|d| d.as_str()).and_then(dtype_size) else {
-            bad(ctx, format!("tensor `{name}` has a missing or unknown dtype"));
+            bad(
+                ctx,
+                format!("tensor `{name}` has a missing or unknown dtype"),
+            );
             continue;
         };
         let shape: Option<Vec<u64>> = t
@@ -206,12 +246,23 @@ pub(crate) fn scan_safetensors(ctx: &mut Ctx<'_>, label: &str, r: &mut dyn BufRe
             continue;
         };
         if end < begin || end > data_len {
-            bad(ctx, format!("tensor `{name}` offsets [{begin}, {end}) outside the {data_len}-byte data section"));
+            bad(
+                ctx,
+                format!(
+                    "tensor `{name}` offsets [{begin}, {end}) outside the {data_len}-byte data section"
+                ),
+            );
             continue;
         }
         let expected = shape.iter().try_fold(size, |acc, d| acc.checked_mul(*d));
         if expected != Some(end - begin) {
-            bad(ctx, format!("tensor `{name}` spans {} bytes but its dtype and shape need {expected:?}", end - begin));
+            bad(
+                ctx,
+                format!(
+                    "tensor `{name}` spans {} bytes but its dtype and shape need {expected:?}",
+                    end - begin
+                ),
+            );
         }
         spans.push((begin, end, name.clone()));
     }
@@ -222,16 +273,27 @@ pub(crate) fn scan_safetensors(ctx: &mut Ctx<'_>, label: &str, r: &mut dyn BufRe
             bad(ctx, format!("tensor `{name}` overlaps the previous tensor"));
         } else if *b > cursor {
             ctx.find(
-                Finding::new("safetensors-gap", Severity::Low, format!("{} unindexed bytes before tensor `{name}`", b - cursor))
-                    .at(label),
+                Finding::new(
+                    "safetensors-gap",
+                    Severity::Low,
+                    format!("{} unindexed bytes before tensor `{name}`", b - cursor),
+                )
+                .at(label),
             );
         }
         cursor = cursor.max(*e);
     }
     if cursor < data_len {
         ctx.find(
-            Finding::new("safetensors-gap", Severity::Low, format!("{} unindexed bytes after the last tensor", data_len - cursor))
-                .at(label),
+            Finding::new(
+                "safetensors-gap",
+                Severity::Low,
+                format!(
+                    "{} unindexed bytes after the last tensor",
+                    data_len - cursor
+                ),
+            )
+            .at(label),
         );
     }
 }
@@ -254,7 +316,9 @@ impl Gguf<'_> {
     }
     fn exact<const N: usize>(&mut self) -> Result<[u8; N], GgufErr> {
         let mut b = [0u8; N];
-        self.r.read_exact(&mut b).map_err(|_| GgufErr(format!("truncated at byte {}", self.pos)))?;
+        self.r
+            .read_exact(&mut b)
+            .map_err(|_| GgufErr(format!("truncated at byte {}", self.pos)))?;
         self.pos += N as u64;
         Ok(b)
     }
@@ -268,18 +332,25 @@ impl Gguf<'_> {
     fn string(&mut self, keep: u64) -> Result<Option<String>, GgufErr> {
         let n = self.u64()?;
         if n > self.remaining() {
-            return Err(GgufErr(format!("string of {n} bytes at byte {} runs past the end", self.pos)));
+            return Err(GgufErr(format!(
+                "string of {n} bytes at byte {} runs past the end",
+                self.pos
+            )));
         }
         if n <= keep {
             let mut v = Vec::new();
-            let got = (&mut *self.r).take(n).read_to_end(&mut v).map_err(|e| GgufErr(e.to_string()))? as u64;
+            let got = (&mut *self.r)
+                .take(n)
+                .read_to_end(&mut v)
+                .map_err(|e| GgufErr(e.to_string()))? as u64;
             self.pos += got;
             if got != n {
                 return Err(GgufErr("truncated string".into()));
             }
             Ok(Some(String::from_utf8_lossy(&v).into_owned()))
         } else {
-            let got = std::io::copy(&mut (&mut *self.r).take(n), &mut std::io::sink()).map_err(|e| GgufErr(e.to_string()))?;
+            let got = std::io::copy(&mut (&mut *self.r).take(n), &mut std::io::sink())
+                .map_err(|e| GgufErr(e.to_string()))?;
             self.pos += got;
             if got != n {
                 return Err(GgufErr("truncated string".into()));
@@ -291,7 +362,8 @@ impl Gguf<'_> {
         if n > self.remaining() {
             return Err(GgufErr(format!("value of {n} bytes runs past the end")));
         }
-        let got = std::io::copy(&mut (&mut *self.r).take(n), &mut std::io::sink()).map_err(|e| GgufErr(e.to_string()))?;
+        let got = std::io::copy(&mut (&mut *self.r).take(n), &mut std::io::sink())
+            .map_err(|e| GgufErr(e.to_string()))?;
         self.pos += got;
         if got != n {
             return Err(GgufErr("truncated value".into()));
@@ -325,12 +397,16 @@ fn gguf_value(g: &mut Gguf<'_>, t: u32, keep: u64, depth: u8) -> Result<Option<S
             let et = g.u32()?;
             let count = g.u64()?;
             if let Some(s) = gguf_scalar_size(et) {
-                let total = count.checked_mul(s).ok_or_else(|| GgufErr("array size overflows".into()))?;
+                let total = count
+                    .checked_mul(s)
+                    .ok_or_else(|| GgufErr("array size overflows".into()))?;
                 g.skip(total)?;
             } else {
                 // Every string or array element needs at least 8 bytes.
                 if count.saturating_mul(8) > g.remaining() {
-                    return Err(GgufErr(format!("array of {count} elements runs past the end")));
+                    return Err(GgufErr(format!(
+                        "array of {count} elements runs past the end"
+                    )));
                 }
                 for _ in 0..count {
                     gguf_value(g, et, 0, depth + 1)?;
@@ -374,7 +450,14 @@ pub(crate) fn scan_gguf(ctx: &mut Ctx<'_>, label: &str, r: &mut dyn BufRead, len
     match gguf_inner(ctx, label, &mut g) {
         Ok(()) => {}
         Err(GgufErr(why)) => {
-            ctx.find(Finding::new("gguf-structure", Severity::High, format!("malformed GGUF: {why}")).at(label));
+            ctx.find(
+                Finding::new(
+                    "gguf-structure",
+                    Severity::High,
+                    format!("malformed GGUF: {why}"),
+                )
+                .at(label),
+            );
         }
     }
 }
@@ -390,25 +473,37 @@ fn gguf_inner(ctx: &mut Ctx<'_>, label: &str, g: &mut Gguf<'_>) -> Result<(), Gg
     let n_kv = g.u64()?;
     // Each key-value pair needs at least 13 bytes, each tensor info at least 24.
     if n_kv.saturating_mul(13) > g.remaining() || n_tensors.saturating_mul(24) > g.remaining() {
-        return Err(GgufErr(format!("{n_kv} metadata entries / {n_tensors} tensors cannot fit in the file")));
+        return Err(GgufErr(format!(
+            "{n_kv} metadata entries / {n_tensors} tensors cannot fit in the file"
+        )));
     }
     let mut alignment: u64 = 32;
     for _ in 0..n_kv {
-        let key = g.string(65_535)?.ok_or_else(|| GgufErr("metadata key longer than 65535 bytes".into()))?;
+        let key = g
+            .string(65_535)?
+            .ok_or_else(|| GgufErr("metadata key longer than 65535 bytes".into()))?;
         let t = g.u32()?;
         if key == "general.alignment" && t == 4 {
             alignment = u64::from(g.u32()?);
             if alignment == 0 || !alignment.is_power_of_two() {
-                return Err(GgufErr(format!("general.alignment {alignment} is not a power of two")));
+                return Err(GgufErr(format!(
+                    "general.alignment {alignment} is not a power of two"
+                )));
             }
             continue;
         }
-        let keep = if key.starts_with("tokenizer.chat_template") { 4 * 1024 * 1024 } else { 0 };
+        let keep = if key.starts_with("tokenizer.chat_template") {
+            4 * 1024 * 1024
+        } else {
+            0
+        };
         let v = gguf_value(g, t, keep, 0)?;
         if keep > 0 {
             match v {
                 Some(template) => check_jinja(ctx, &format!("{label}[{key}]"), &template),
-                None if t == 8 => ctx.incomplete(label, format!("{key}: template too large to analyse")),
+                None if t == 8 => {
+                    ctx.incomplete(label, format!("{key}: template too large to analyse"))
+                }
                 None => {}
             }
         }
@@ -418,17 +513,23 @@ fn gguf_inner(ctx: &mut Ctx<'_>, label: &str, g: &mut Gguf<'_>) -> Result<(), Gg
         let name = g.string(1024)?.unwrap_or_default();
         let n_dims = g.u32()?;
         if n_dims > 4 {
-            return Err(GgufErr(format!("tensor `{name}` has {n_dims} dimensions (max 4)")));
+            return Err(GgufErr(format!(
+                "tensor `{name}` has {n_dims} dimensions (max 4)"
+            )));
         }
         let mut elems: u64 = 1;
         for _ in 0..n_dims {
             let d = g.u64()?;
-            elems = elems.checked_mul(d).ok_or_else(|| GgufErr(format!("tensor `{name}` element count overflows")))?;
+            elems = elems
+                .checked_mul(d)
+                .ok_or_else(|| GgufErr(format!("tensor `{name}` element count overflows")))?;
         }
         let ty = g.u32()?;
         let offset = g.u64()?;
         if offset % alignment != 0 {
-            return Err(GgufErr(format!("tensor `{name}` offset {offset} not aligned to {alignment}")));
+            return Err(GgufErr(format!(
+                "tensor `{name}` offset {offset} not aligned to {alignment}"
+            )));
         }
         let size = ggml_block(ty).map(|(blk, bytes)| elems.div_ceil(blk).saturating_mul(bytes));
         tensors.push((offset, size, name, ty));
@@ -440,7 +541,9 @@ fn gguf_inner(ctx: &mut Ctx<'_>, label: &str, g: &mut Gguf<'_>) -> Result<(), Gg
     let mut unknown_types = 0usize;
     for (offset, size, name, _ty) in &tensors {
         if *offset < end_prev {
-            return Err(GgufErr(format!("tensor `{name}` overlaps the previous tensor")));
+            return Err(GgufErr(format!(
+                "tensor `{name}` overlaps the previous tensor"
+            )));
         }
         let Some(size) = size else {
             unknown_types += 1;
@@ -448,15 +551,20 @@ fn gguf_inner(ctx: &mut Ctx<'_>, label: &str, g: &mut Gguf<'_>) -> Result<(), Gg
             continue;
         };
         let end = offset.saturating_add(*size);
-        if let Some(dl) = data_len {
-            if end > dl {
-                return Err(GgufErr(format!("tensor `{name}` [{offset}, {end}) runs past the {dl}-byte data section")));
-            }
+        if let Some(dl) = data_len
+            && end > dl
+        {
+            return Err(GgufErr(format!(
+                "tensor `{name}` [{offset}, {end}) runs past the {dl}-byte data section"
+            )));
         }
         end_prev = end;
     }
     if unknown_types > 0 {
-        ctx.incomplete(label, format!("{unknown_types} tensor(s) of ggml types whose size is not checked"));
+        ctx.incomplete(
+            label,
+            format!("{unknown_types} tensor(s) of ggml types whose size is not checked"),
+        );
     }
     Ok(())
 }
@@ -469,9 +577,22 @@ pub(crate) fn check_jinja(ctx: &mut Ctx<'_>, label: &str, template: &str) {
     let lower = compact.to_ascii_lowercase();
     let dunder = lower.match_indices("__").count() >= 2
         && [
-            "__class__", "__mro__", "__subclasses__", "__globals__", "__builtins__", "__init__",
-            "__import__", "__base__", "__bases__", "__dict__", "__getattribute__", "__reduce",
-            "__code__", "__self__", "__func__", "__module__",
+            "__class__",
+            "__mro__",
+            "__subclasses__",
+            "__globals__",
+            "__builtins__",
+            "__init__",
+            "__import__",
+            "__base__",
+            "__bases__",
+            "__dict__",
+            "__getattribute__",
+            "__reduce",
+            "__code__",
+            "__self__",
+            "__func__",
+            "__module__",
         ]
         .iter()
         .any(|d| lower.contains(d));
@@ -483,19 +604,41 @@ pub(crate) fn check_jinja(ctx: &mut Ctx<'_>, label: &str, template: &str) {
         ).at(label));
     }
     if lower.contains("|attr(") || lower.contains("|attr") && lower.contains("attr(") {
-        ctx.find(Finding::new(
-            "gguf-template-injection",
-            Severity::High,
-            "chat template uses the `attr` filter to reach object attributes",
-        ).at(label));
-    }
-    for g in ["lipsum", "cycler", "joiner", "namespace.__", "self.", "config.", "request.", "url_for", "get_flashed_messages", "import", "popen", "os.", "subprocess", "eval(", "exec("] {
-        if lower.contains(g) {
-            ctx.find(Finding::new(
-                "gguf-template-suspicious",
+        ctx.find(
+            Finding::new(
+                "gguf-template-injection",
                 Severity::High,
-                format!("chat template refers to `{g}`, which chat templates never need"),
-            ).at(label));
+                "chat template uses the `attr` filter to reach object attributes",
+            )
+            .at(label),
+        );
+    }
+    for g in [
+        "lipsum",
+        "cycler",
+        "joiner",
+        "namespace.__",
+        "self.",
+        "config.",
+        "request.",
+        "url_for",
+        "get_flashed_messages",
+        "import",
+        "popen",
+        "os.",
+        "subprocess",
+        "eval(",
+        "exec(",
+    ] {
+        if lower.contains(g) {
+            ctx.find(
+                Finding::new(
+                    "gguf-template-suspicious",
+                    Severity::High,
+                    format!("chat template refers to `{g}`, which chat templates never need"),
+                )
+                .at(label),
+            );
             break;
         }
     }
@@ -532,35 +675,51 @@ pub(crate) fn keras_walk(ctx: &mut Ctx<'_>, label: &str, v: &serde_json::Value, 
     match v {
         serde_json::Value::Object(m) => {
             let class = m.get("class_name").and_then(|c| c.as_str()).unwrap_or("");
-            if class == "Lambda" || class == "__lambda__" || m.get("function_type").and_then(|f| f.as_str()) == Some("lambda") {
-                ctx.find(Finding::new(
-                    "keras-lambda",
-                    Severity::High,
-                    "Lambda layer: Keras deserialises its Python bytecode and runs it",
-                ).at(label));
+            if class == "Lambda"
+                || class == "__lambda__"
+                || m.get("function_type").and_then(|f| f.as_str()) == Some("lambda")
+            {
+                ctx.find(
+                    Finding::new(
+                        "keras-lambda",
+                        Severity::High,
+                        "Lambda layer: Keras deserialises its Python bytecode and runs it",
+                    )
+                    .at(label),
+                );
             }
-            if let Some(module) = m.get("module").and_then(|x| x.as_str()) {
-                if !keras_module_ok(module) {
-                    let sev = if crate::pickle::policy::Policy::new().judge(module, class) == crate::pickle::policy::Verdict::Unknown {
-                        Severity::High
-                    } else {
-                        Severity::Critical
-                    };
-                    ctx.find(Finding::new(
+            if let Some(module) = m.get("module").and_then(|x| x.as_str())
+                && !keras_module_ok(module)
+            {
+                let sev = if crate::pickle::policy::Policy::new().judge(module, class)
+                    == crate::pickle::policy::Verdict::Unknown
+                {
+                    Severity::High
+                } else {
+                    Severity::Critical
+                };
+                ctx.find(
+                    Finding::new(
                         "keras-foreign-module",
                         sev,
-                        format!("config imports `{module}.{class}` outside keras.* (CVE-2025-1550)"),
-                    ).at(label));
-                }
+                        format!(
+                            "config imports `{module}.{class}` outside keras.* (CVE-2025-1550)"
+                        ),
+                    )
+                    .at(label),
+                );
             }
-            if let Some(reg) = m.get("registered_name").and_then(|x| x.as_str()) {
-                if reg.contains('>') {
-                    ctx.find(Finding::new(
+            if let Some(reg) = m.get("registered_name").and_then(|x| x.as_str())
+                && reg.contains('>')
+            {
+                ctx.find(
+                    Finding::new(
                         "keras-custom-object",
                         Severity::Medium,
                         format!("custom registered object `{reg}` requires code outside the model"),
-                    ).at(label));
-                }
+                    )
+                    .at(label),
+                );
             }
             for x in m.values() {
                 keras_walk(ctx, label, x, depth + 1);
@@ -584,6 +743,7 @@ pub(crate) fn scan_hdf5(ctx: &mut Ctx<'_>, label: &str, r: &mut dyn BufRead) {
     let needle = b"{\"class_name\"";
     let mut carry: Vec<u8> = Vec::new();
     let mut found = 0usize;
+    let mut raw_lambda = false;
     let mut chunk = vec![0u8; 1 << 20];
     loop {
         let n = match r.read(&mut chunk) {
@@ -595,9 +755,17 @@ pub(crate) fn scan_hdf5(ctx: &mut Ctx<'_>, label: &str, r: &mut dyn BufRead) {
             }
         };
         carry.extend_from_slice(chunk.get(..n).unwrap_or(&[]));
+        // A config we could not parse as JSON may still name a Lambda layer in plain bytes.
+        raw_lambda |= [
+            &b"\"class_name\": \"Lambda\""[..],
+            b"\"class_name\":\"Lambda\"",
+        ]
+        .iter()
+        .any(|m| carry.windows(m.len()).any(|w| w == *m));
         while let Some(pos) = carry.windows(needle.len()).position(|w| w == needle) {
             let rest = carry.get(pos..).unwrap_or(&[]);
-            let mut de = serde_json::Deserializer::from_slice(rest).into_iter::<serde_json::Value>();
+            let mut de =
+                serde_json::Deserializer::from_slice(rest).into_iter::<serde_json::Value>();
             match de.next() {
                 Some(Ok(v)) => {
                     found += 1;
@@ -611,18 +779,21 @@ pub(crate) fn scan_hdf5(ctx: &mut Ctx<'_>, label: &str, r: &mut dyn BufRead) {
                 }
             }
         }
-        if carry.len() > 64 * 1024 * 1024 {
-            let keep = carry.len().saturating_sub(needle.len());
-            carry.drain(..keep);
-        } else if !carry.windows(needle.len()).any(|w| w == needle) {
-            let keep = carry.len().saturating_sub(needle.len());
+        if carry.len() > 64 * 1024 * 1024 || !carry.windows(needle.len()).any(|w| w == needle) {
+            // Keep a tail so that a needle or marker split across reads is still seen.
+            let keep = carry.len().saturating_sub(64);
             carry.drain(..keep);
         }
     }
-    for marker in [&b"\"class_name\": \"Lambda\""[..], b"\"class_name\":\"Lambda\""] {
-        if carry.windows(marker.len()).any(|w| w == marker) {
-            ctx.find(Finding::new("keras-lambda", Severity::High, "Lambda layer in HDF5 model config").at(label));
-        }
+    if raw_lambda {
+        ctx.find(
+            Finding::new(
+                "keras-lambda",
+                Severity::High,
+                "Lambda layer in HDF5 model config",
+            )
+            .at(label),
+        );
     }
     ctx.incomplete(
         label,
@@ -662,7 +833,9 @@ impl<'a> Pb<'a> {
         if self.i >= self.b.len() {
             return None;
         }
-        let Some(key) = self.varint() else { return Some(Err(())) };
+        let Some(key) = self.varint() else {
+            return Some(Err(()));
+        };
         let field = key >> 3;
         let f = match key & 7 {
             0 => match self.varint() {
@@ -697,7 +870,13 @@ impl<'a> Pb<'a> {
     }
 }
 
-const ONNX_STANDARD_DOMAINS: &[&str] = &["", "ai.onnx", "ai.onnx.ml", "ai.onnx.training", "ai.onnx.preview.training"];
+const ONNX_STANDARD_DOMAINS: &[&str] = &[
+    "",
+    "ai.onnx",
+    "ai.onnx.ml",
+    "ai.onnx.training",
+    "ai.onnx.preview.training",
+];
 
 pub(crate) fn scan_onnx(ctx: &mut Ctx<'_>, label: &str, b: &[u8], dir: Option<&Path>) {
     let mut p = Pb { b, i: 0 };
@@ -730,11 +909,14 @@ pub(crate) fn scan_onnx(ctx: &mut Ctx<'_>, label: &str, b: &[u8], dir: Option<&P
 
 fn onnx_domain(ctx: &mut Ctx<'_>, label: &str, d: &str) {
     if !ONNX_STANDARD_DOMAINS.contains(&d) {
-        ctx.find(Finding::new(
-            "onnx-custom-domain",
-            Severity::Medium,
-            format!("operator domain `{d}` needs a custom operator library (native code)"),
-        ).at(label));
+        ctx.find(
+            Finding::new(
+                "onnx-custom-domain",
+                Severity::Medium,
+                format!("operator domain `{d}` needs a custom operator library (native code)"),
+            )
+            .at(label),
+        );
     }
 }
 
@@ -755,12 +937,16 @@ fn onnx_graph(ctx: &mut Ctx<'_>, label: &str, g: &[u8], dir: Option<&Path>, dept
                 let mut q = Pb { b: node, i: 0 };
                 while let Some(Ok((field, v))) = q.next() {
                     match (field, v) {
-                        (7, Field::Bytes(d)) => onnx_domain(ctx, label, &String::from_utf8_lossy(d)),
+                        (7, Field::Bytes(d)) => {
+                            onnx_domain(ctx, label, &String::from_utf8_lossy(d))
+                        }
                         (5, Field::Bytes(attr)) => {
                             let mut a = Pb { b: attr, i: 0 };
                             while let Some(Ok((af, av))) = a.next() {
                                 match (af, av) {
-                                    (6 | 11, Field::Bytes(sub)) => onnx_graph(ctx, label, sub, dir, depth + 1),
+                                    (6 | 11, Field::Bytes(sub)) => {
+                                        onnx_graph(ctx, label, sub, dir, depth + 1)
+                                    }
                                     (5 | 10, Field::Bytes(t)) => onnx_tensor(ctx, label, t, dir),
                                     _ => {}
                                 }
@@ -791,11 +977,14 @@ fn onnx_tensor(ctx: &mut Ctx<'_>, label: &str, t: &[u8], _dir: Option<&Path>) {
                 }
             }
             if key == "location" && escapes_dir(&value) {
-                ctx.find(Finding::new(
-                    "onnx-external-data-traversal",
-                    Severity::High,
-                    format!("external data location `{value}` escapes the model directory"),
-                ).at(label));
+                ctx.find(
+                    Finding::new(
+                        "onnx-external-data-traversal",
+                        Severity::High,
+                        format!("external data location `{value}` escapes the model directory"),
+                    )
+                    .at(label),
+                );
             }
         }
     }
@@ -825,24 +1014,53 @@ const TF_DANGEROUS_OPS: &[(&str, Severity)] = &[
 /// NodeDef.op is field 2 (tag 0x12), so every node with a given op carries the bytes
 /// `0x12, len, name` verbatim wherever it sits in the graph or its function library.
 pub(crate) fn scan_saved_model(ctx: &mut Ctx<'_>, label: &str, r: &mut dyn BufRead) {
-    let mut buf = Vec::new();
-    if r.take(2 * 1024 * 1024 * 1024).read_to_end(&mut buf).is_err() {
-        ctx.incomplete(label, "cannot read SavedModel graph");
-        return;
+    let patterns: Vec<(Vec<u8>, &str, Severity)> = TF_DANGEROUS_OPS
+        .iter()
+        .map(|(op, sev)| {
+            let mut pat = vec![0x12u8, op.len() as u8];
+            pat.extend_from_slice(op.as_bytes());
+            (pat, *op, *sev)
+        })
+        .collect();
+    let mut hits = vec![false; patterns.len()];
+    let mut lambda = false;
+    // Streamed in chunks; the tail of each chunk is kept so a pattern split across reads is seen.
+    let mut window: Vec<u8> = Vec::new();
+    let mut chunk = vec![0u8; 1 << 20];
+    loop {
+        let n = match r.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) => {
+                ctx.incomplete(label, format!("read error: {e}"));
+                return;
+            }
+        };
+        window.extend_from_slice(chunk.get(..n).unwrap_or(&[]));
+        for ((pat, _, _), hit) in patterns.iter().zip(hits.iter_mut()) {
+            *hit |= window.windows(pat.len()).any(|w| w == pat.as_slice());
+        }
+        lambda |= window.windows(8).any(|w| w == b"\"Lambda\"");
+        let keep = window.len().saturating_sub(32);
+        window.drain(..keep);
     }
-    for (op, sev) in TF_DANGEROUS_OPS {
-        let mut pat = vec![0x12u8, op.len() as u8];
-        pat.extend_from_slice(op.as_bytes());
-        if buf.windows(pat.len()).any(|w| w == pat.as_slice()) {
-            ctx.find(Finding::new(
-                "tf-dangerous-op",
-                *sev,
-                format!("graph uses the `{op}` op"),
-            ).at(label));
+    for ((_, op, sev), hit) in patterns.iter().zip(&hits) {
+        if *hit {
+            ctx.find(
+                Finding::new("tf-dangerous-op", *sev, format!("graph uses the `{op}` op"))
+                    .at(label),
+            );
         }
     }
     // Lambda layers of Keras models saved as SavedModel are kept in keras_metadata.pb as JSON.
-    if buf.windows(8).any(|w| w == b"\"Lambda\"") {
-        ctx.find(Finding::new("keras-lambda", Severity::High, "Lambda layer in SavedModel metadata").at(label));
+    if lambda {
+        ctx.find(
+            Finding::new(
+                "keras-lambda",
+                Severity::High,
+                "Lambda layer in SavedModel metadata",
+            )
+            .at(label),
+        );
     }
 }

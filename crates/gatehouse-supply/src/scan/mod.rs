@@ -231,7 +231,11 @@ pub fn scan_paths(paths: &[PathBuf], opts: &ScanOptions) -> ScanReport {
 }
 
 /// Scans an explicit list of files, calling `progress` with each file's size after it is done.
-pub fn scan_files(files: &[PathBuf], opts: &ScanOptions, mut progress: impl FnMut(u64)) -> ScanReport {
+pub fn scan_files(
+    files: &[PathBuf],
+    opts: &ScanOptions,
+    mut progress: impl FnMut(u64),
+) -> ScanReport {
     let mut report = ScanReport::default();
     for f in files {
         let r = scan_file(f, opts);
@@ -302,13 +306,21 @@ pub fn scan_bytes(name: &str, data: &[u8], opts: &ScanOptions) -> FileReport {
         members: Vec::new(),
         globals: Vec::new(),
     };
-    let format = scan_stream(&mut ctx, name, name, &mut BufReader::new(data), Some(data.len() as u64), 0, None);
+    let format = scan_stream(
+        &mut ctx,
+        name,
+        name,
+        &mut BufReader::new(data),
+        Some(data.len() as u64),
+        0,
+        None,
+    );
     finish(name.to_string(), format, data.len() as u64, ctx)
 }
 
 fn finish(path: String, format: Format, bytes: u64, ctx: Ctx<'_>) -> FileReport {
     let mut findings = ctx.findings;
-    findings.sort_by(|a, b| b.severity.cmp(&a.severity));
+    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     let status = if !findings.is_empty() {
         Status::Findings
     } else if !ctx.incomplete.is_empty() {
@@ -396,7 +408,29 @@ pub(crate) fn detect(head: &[u8], len: Option<u64>, name: &str) -> Format {
 fn maybe_text_pickle(head: &[u8]) -> bool {
     matches!(
         head.first(),
-        Some(b'(' | b'c' | b'S' | b']' | b'}' | b')' | b'N' | b'I' | b'V' | b'l' | b'd' | b'K' | b'J' | b'X' | b'U' | b'T' | b'i' | b'F' | b'L' | b'G' | b'M' | b'\x95')
+        Some(
+            b'(' | b'c'
+                | b'S'
+                | b']'
+                | b'}'
+                | b')'
+                | b'N'
+                | b'I'
+                | b'V'
+                | b'l'
+                | b'd'
+                | b'K'
+                | b'J'
+                | b'X'
+                | b'U'
+                | b'T'
+                | b'i'
+                | b'F'
+                | b'L'
+                | b'G'
+                | b'M'
+                | b'\x95'
+        )
     )
 }
 
@@ -404,9 +438,33 @@ fn maybe_text_pickle(head: &[u8]) -> bool {
 fn model_extension(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     [
-        ".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib", ".dill", ".h5", ".hdf5",
-        ".keras", ".onnx", ".pb", ".gguf", ".ggml", ".safetensors", ".npy", ".npz", ".msgpack",
-        ".tflite", ".mlmodel", ".model", ".mar", ".nemo", ".llamafile", ".tar", ".zip",
+        ".bin",
+        ".pt",
+        ".pth",
+        ".ckpt",
+        ".pkl",
+        ".pickle",
+        ".joblib",
+        ".dill",
+        ".h5",
+        ".hdf5",
+        ".keras",
+        ".onnx",
+        ".pb",
+        ".gguf",
+        ".ggml",
+        ".safetensors",
+        ".npy",
+        ".npz",
+        ".msgpack",
+        ".tflite",
+        ".mlmodel",
+        ".model",
+        ".mar",
+        ".nemo",
+        ".llamafile",
+        ".tar",
+        ".zip",
     ]
     .iter()
     .any(|e| lower.ends_with(e))
@@ -451,9 +509,18 @@ pub(crate) fn scan_stream(
         Format::Gzip => {
             let limit = ctx.opts.max_uncompressed;
             let dec = flate2::bufread::MultiGzDecoder::new(r);
-            let mut bounded = BufReader::new(archive::BombGuard::new(dec, limit, len, ctx.opts.max_ratio));
+            let mut bounded =
+                BufReader::new(archive::BombGuard::new(dec, limit, len, ctx.opts.max_ratio));
             let inner_name = name.strip_suffix(".gz").unwrap_or(name).to_string();
-            let inner = scan_stream(ctx, &format!("{label}!gunzip"), &inner_name, &mut bounded, None, depth + 1, None);
+            let inner = scan_stream(
+                ctx,
+                &format!("{label}!gunzip"),
+                &inner_name,
+                &mut bounded,
+                None,
+                depth + 1,
+                None,
+            );
             if let Some(why) = bounded.get_ref().tripped() {
                 ctx.find(Finding::new("decompression-bomb", Severity::High, why).at(label));
             }
@@ -505,7 +572,8 @@ pub(crate) fn scan_stream(
             let mut buf = Vec::new();
             match read_bounded(&mut r, 64 * 1024 * 1024, &mut buf) {
                 Ok(true) => {
-                    let a = pickle::analyze(buf.as_slice(), &ctx.opts.policy, Pickles::UntilEnd, label);
+                    let a =
+                        pickle::analyze(buf.as_slice(), &ctx.opts.policy, Pickles::UntilEnd, label);
                     if a.pickles > 0 || !a.globals.is_empty() || !a.findings.is_empty() {
                         absorb(ctx, label, a);
                         Format::Pickle
@@ -520,11 +588,9 @@ pub(crate) fn scan_stream(
                 }
             }
         }
-        Format::Other
-        | Format::TorchZip
-        | Format::TorchScript
-        | Format::Npz
-        | Format::Keras => other(ctx, label, name),
+        Format::Other | Format::TorchZip | Format::TorchScript | Format::Npz | Format::Keras => {
+            other(ctx, label, name)
+        }
     }
 }
 

@@ -22,7 +22,8 @@ fn evil_pickle() -> Vec<u8> {
 
 fn zip_of(members: &[(&str, &[u8])]) -> Vec<u8> {
     let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let o = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    let o =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
     for (name, data) in members {
         w.start_file(*name, o).ok();
         w.write_all(data).ok();
@@ -45,11 +46,18 @@ fn torch_zip_checkpoint_clean_and_malicious() {
     let r = scan_bytes("model.pt", &clean, &opts());
     assert_eq!(r.format, Format::TorchZip);
     assert_eq!(r.status, Status::Clean, "{r:?}");
-    let evil = zip_of(&[("archive/data.pkl", &benign_state_dict()), ("archive/extra.pkl", &evil_pickle())]);
+    let evil = zip_of(&[
+        ("archive/data.pkl", &benign_state_dict()),
+        ("archive/extra.pkl", &evil_pickle()),
+    ]);
     let r = scan_bytes("model.pt", &evil, &opts());
     assert_eq!(r.status, Status::Findings);
     assert!(rules(&r).contains(&"pickle-dangerous-call"));
-    assert!(r.findings.iter().any(|f| f.location.as_deref().is_some_and(|l| l.contains("archive/extra.pkl"))));
+    assert!(r.findings.iter().any(|f| {
+        f.location
+            .as_deref()
+            .is_some_and(|l| l.contains("archive/extra.pkl"))
+    }));
 }
 
 #[test]
@@ -63,7 +71,14 @@ fn format_is_detected_by_content_not_extension() {
 fn legacy_torch_reads_five_pickles_and_ignores_raw_storage() {
     let mut f = Vec::new();
     f.extend(P::default().raw(&TORCH_LEGACY_MAGIC).stop().bytes());
-    f.extend(P::default().proto(2).op(b'M').raw(&1001u16.to_le_bytes()).stop().bytes());
+    f.extend(
+        P::default()
+            .proto(2)
+            .op(b'M')
+            .raw(&1001u16.to_le_bytes())
+            .stop()
+            .bytes(),
+    );
     f.extend(P::default().proto(2).op(b'}').stop().bytes());
     f.extend(evil_pickle());
     f.extend(P::default().proto(2).op(b']').stop().bytes());
@@ -98,7 +113,10 @@ fn npy_object_array_carries_a_pickle() {
 
 #[test]
 fn npz_members_are_scanned() {
-    let z = zip_of(&[("a.npy", &npy("<f4", &[0; 4])), ("b.npy", &npy("|O", &evil_pickle()))]);
+    let z = zip_of(&[
+        ("a.npy", &npy("<f4", &[0; 4])),
+        ("b.npy", &npy("|O", &evil_pickle())),
+    ]);
     let r = scan_bytes("x.npz", &z, &opts());
     assert_eq!(r.format, Format::Npz);
     assert!(rules(&r).contains(&"pickle-dangerous-call"));
@@ -126,22 +144,40 @@ fn safetensors_valid_and_invalid_headers() {
         16,
     );
     let r = scan_bytes("m.safetensors", &overlap, &opts());
-    assert!(r.findings.iter().any(|f| f.message.contains("overlaps")), "{r:?}");
+    assert!(
+        r.findings.iter().any(|f| f.message.contains("overlaps")),
+        "{r:?}"
+    );
 
-    let oob = safetensors(r#"{"a":{"dtype":"F32","shape":[400],"data_offsets":[0,1600]}}"#, 16);
+    let oob = safetensors(
+        r#"{"a":{"dtype":"F32","shape":[400],"data_offsets":[0,1600]}}"#,
+        16,
+    );
     let r = scan_bytes("m.safetensors", &oob, &opts());
-    assert!(r.findings.iter().any(|f| f.message.contains("outside")), "{r:?}");
+    assert!(
+        r.findings.iter().any(|f| f.message.contains("outside")),
+        "{r:?}"
+    );
 
     let dup = safetensors(
         r#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#,
         4,
     );
     let r = scan_bytes("m.safetensors", &dup, &opts());
-    assert!(r.findings.iter().any(|f| f.message.contains("duplicate")), "{r:?}");
+    assert!(
+        r.findings.iter().any(|f| f.message.contains("duplicate")),
+        "{r:?}"
+    );
 
-    let bad_dtype = safetensors(r#"{"a":{"dtype":"OBJ","shape":[1],"data_offsets":[0,4]}}"#, 4);
+    let bad_dtype = safetensors(
+        r#"{"a":{"dtype":"OBJ","shape":[1],"data_offsets":[0,4]}}"#,
+        4,
+    );
     let r = scan_bytes("m.safetensors", &bad_dtype, &opts());
-    assert!(r.findings.iter().any(|f| f.message.contains("dtype")), "{r:?}");
+    assert!(
+        r.findings.iter().any(|f| f.message.contains("dtype")),
+        "{r:?}"
+    );
 
     // Header length pointing past the end: not even detected as safetensors, and the
     // .safetensors extension makes it incomplete rather than skipped.
@@ -172,7 +208,7 @@ fn gguf(template: &str) -> Vec<u8> {
     v.extend(8u64.to_le_bytes());
     v.extend(0u32.to_le_bytes()); // F32
     v.extend(0u64.to_le_bytes());
-    while v.len() % 32 != 0 {
+    while !v.len().is_multiple_of(32) {
         v.push(0);
     }
     v.extend([0u8; 32]);
@@ -185,7 +221,9 @@ fn gguf_structure_and_template_injection() {
     let r = scan_bytes("m.gguf", &ok, &opts());
     assert_eq!(r.format, Format::Gguf);
     assert_eq!(r.status, Status::Clean, "{r:?}");
-    let evil = gguf("{% for c in [].__class__.__base__.__subclasses__() %}{% if c.__name__ == 'catch_warnings' %}{{ c()._module.__builtins__['__import__']('os').popen('id').read() }}{% endif %}{% endfor %}");
+    let evil = gguf(
+        "{% for c in [].__class__.__base__.__subclasses__() %}{% if c.__name__ == 'catch_warnings' %}{{ c()._module.__builtins__['__import__']('os').popen('id').read() }}{% endif %}{% endfor %}",
+    );
     let r = scan_bytes("m.gguf", &evil, &opts());
     assert!(rules(&r).contains(&"gguf-template-injection"), "{r:?}");
     // Truncated tensor data: the tensor runs past the end of the file.
@@ -205,7 +243,10 @@ fn gguf_structure_and_template_injection() {
 
 #[test]
 fn zip_path_traversal_is_reported() {
-    let z = zip_of(&[("../../etc/cron.d/x", b"* * * * * root id"), ("ok.txt", b"hi")]);
+    let z = zip_of(&[
+        ("../../etc/cron.d/x", b"* * * * * root id"),
+        ("ok.txt", b"hi"),
+    ]);
     let r = scan_bytes("a.zip", &z, &opts());
     assert!(rules(&r).contains(&"archive-path-traversal"), "{r:?}");
 }
@@ -213,7 +254,8 @@ fn zip_path_traversal_is_reported() {
 #[test]
 fn zip_bomb_is_reported_without_inflating() {
     let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let o = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    let o = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
     w.start_file("zeros.bin", o).ok();
     let block = vec![0u8; 1 << 20];
     for _ in 0..64 {
@@ -252,7 +294,11 @@ fn gzip_wrapped_pickle_is_scanned() {
 #[test]
 fn keras_lambda_and_foreign_module() {
     let lambda = br#"{"class_name":"Sequential","config":{"layers":[{"module":"keras.layers","class_name":"Lambda","config":{"function":{"class_name":"__lambda__","config":{"code":"4wEAAAAAAAAA"}}}}]}}"#;
-    let z = zip_of(&[("config.json", lambda), ("metadata.json", b"{}"), ("model.weights.h5", b"\x89HDF\r\n\x1a\n")]);
+    let z = zip_of(&[
+        ("config.json", lambda),
+        ("metadata.json", b"{}"),
+        ("model.weights.h5", b"\x89HDF\r\n\x1a\n"),
+    ]);
     let r = scan_bytes("m.keras", &z, &opts());
     assert_eq!(r.format, Format::Keras);
     assert!(rules(&r).contains(&"keras-lambda"), "{r:?}");
@@ -261,7 +307,9 @@ fn keras_lambda_and_foreign_module() {
     let z = zip_of(&[("config.json", cve), ("metadata.json", b"{}")]);
     let r = scan_bytes("m.keras", &z, &opts());
     assert!(
-        r.findings.iter().any(|f| f.rule == "keras-foreign-module" && f.severity == Severity::Critical),
+        r.findings
+            .iter()
+            .any(|f| f.rule == "keras-foreign-module" && f.severity == Severity::Critical),
         "{r:?}"
     );
 }
@@ -346,4 +394,57 @@ fn directory_walk_and_exit_codes() {
     assert_eq!(rep.exit_code(), 1);
     let rep = scan_paths(&[dir.path().join("missing.pt")], &opts());
     assert_eq!(rep.exit_code(), 2);
+}
+
+/// Every fixture above, truncated and with bytes flipped: the scanners must not panic, and a
+/// damaged file must never come out clean when the original had findings.
+#[test]
+fn damaged_fixtures_never_panic() {
+    let mut fixtures: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "m.pt",
+            zip_of(&[
+                ("archive/data.pkl", &benign_state_dict()),
+                ("archive/x.pkl", &evil_pickle()),
+            ]),
+        ),
+        ("a.npy", npy("|O", &evil_pickle())),
+        (
+            "m.safetensors",
+            safetensors(
+                r#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#,
+                8,
+            ),
+        ),
+        ("m.gguf", gguf("{{ messages }}")),
+        ("m.pkl", evil_pickle()),
+    ];
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    let evil = evil_pickle();
+    h.set_size(evil.len() as u64);
+    h.set_cksum();
+    b.append_data(&mut h, "pickle", evil.as_slice()).ok();
+    fixtures.push(("c.tar", b.into_inner().unwrap_or_default()));
+    let o = opts();
+    for (name, data) in &fixtures {
+        let step = (data.len() / 97).max(1);
+        for i in (0..data.len()).step_by(step) {
+            let _ = scan_bytes(name, data.get(..i).unwrap_or(&[]), &o);
+            for flip in [0x01u8, 0x80, 0xff] {
+                let mut d = data.clone();
+                if let Some(x) = d.get_mut(i) {
+                    *x ^= flip;
+                }
+                let r = scan_bytes(name, &d, &o);
+                if name.ends_with(".pkl") {
+                    assert_ne!(
+                        r.status,
+                        Status::Clean,
+                        "damaged malicious pickle came out clean at {i}"
+                    );
+                }
+            }
+        }
+    }
 }

@@ -48,7 +48,9 @@ impl SigningKey {
         if let Ok(k) = p384::SecretKey::from_sec1_pem(pem) {
             return Ok(SigningKey::P384(k.into()));
         }
-        Err(SignError::Key("not an unencrypted P-256 or P-384 private key in PEM (PKCS#8 or SEC1)".into()))
+        Err(SignError::Key(
+            "not an unencrypted P-256 or P-384 private key in PEM (PKCS#8 or SEC1)".into(),
+        ))
     }
 
     /// The matching public key.
@@ -83,7 +85,9 @@ impl VerifyingKey {
         if let Ok(k) = p384::ecdsa::VerifyingKey::from_public_key_pem(pem) {
             return Ok(VerifyingKey::P384(k));
         }
-        Err(SignError::Key("not a P-256 or P-384 public key in PEM (SubjectPublicKeyInfo)".into()))
+        Err(SignError::Key(
+            "not a P-256 or P-384 public key in PEM (SubjectPublicKeyInfo)".into(),
+        ))
     }
 
     /// Loads a DER SubjectPublicKeyInfo.
@@ -94,7 +98,9 @@ impl VerifyingKey {
         if let Ok(k) = p384::ecdsa::VerifyingKey::from_public_key_der(der) {
             return Ok(VerifyingKey::P384(k));
         }
-        Err(SignError::Certificate("certificate key is not P-256 or P-384".into()))
+        Err(SignError::Certificate(
+            "certificate key is not P-256 or P-384".into(),
+        ))
     }
 
     /// PEM SubjectPublicKeyInfo with LF line endings.

@@ -106,13 +106,17 @@ pub(crate) fn sort_items(items: &mut [Item], method: Method) {
 /// The predicate's `serialization` object.
 pub fn serialization_json(opts: &HashOptions) -> Value {
     let mut v = match opts.method {
-        Method::Files => json!({"method": "files", "hash_type": "sha256", "allow_symlinks": opts.allow_symlinks}),
-        Method::Shards(n) => json!({"method": "shards", "hash_type": "sha256", "shard_size": n, "allow_symlinks": opts.allow_symlinks}),
-    };
-    if !opts.ignore_paths.is_empty() {
-        if let Some(o) = v.as_object_mut() {
-            o.insert("ignore_paths".into(), json!(opts.ignore_paths));
+        Method::Files => {
+            json!({"method": "files", "hash_type": "sha256", "allow_symlinks": opts.allow_symlinks})
         }
+        Method::Shards(n) => {
+            json!({"method": "shards", "hash_type": "sha256", "shard_size": n, "allow_symlinks": opts.allow_symlinks})
+        }
+    };
+    if !opts.ignore_paths.is_empty()
+        && let Some(o) = v.as_object_mut()
+    {
+        o.insert("ignore_paths".into(), json!(opts.ignore_paths));
     }
     v
 }
@@ -122,7 +126,10 @@ pub fn serialization_json(opts: &HashOptions) -> Value {
 pub fn options_from_serialization(v: &Value) -> Result<HashOptions, SignError> {
     let bad = |m: &str| SignError::Bundle(format!("serialization: {m}"));
     let o = v.as_object().ok_or_else(|| bad("not an object"))?;
-    let hash = o.get("hash_type").and_then(Value::as_str).ok_or_else(|| bad("missing hash_type"))?;
+    let hash = o
+        .get("hash_type")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("missing hash_type"))?;
     if hash != "sha256" {
         return Err(SignError::Unsupported(format!("hash_type {hash}")));
     }
@@ -130,25 +137,52 @@ pub fn options_from_serialization(v: &Value) -> Result<HashOptions, SignError> {
         Some("files") => Method::Files,
         Some("shards") => {
             let size = o.get("shard_size").and_then(|s| {
-                s.as_u64().or_else(|| s.as_f64().filter(|f| f.fract() == 0.0 && *f >= 1.0 && *f < 1.8e19).map(|f| f as u64))
+                s.as_u64().or_else(|| {
+                    s.as_f64()
+                        .filter(|f| f.fract() == 0.0 && *f >= 1.0 && *f < 1.8e19)
+                        .map(|f| f as u64)
+                })
             });
-            Method::Shards(size.filter(|s| *s > 0).ok_or_else(|| bad("invalid shard_size"))?)
+            Method::Shards(
+                size.filter(|s| *s > 0)
+                    .ok_or_else(|| bad("invalid shard_size"))?,
+            )
         }
-        other => return Err(SignError::Unsupported(format!("serialization method {other:?}"))),
+        other => {
+            return Err(SignError::Unsupported(format!(
+                "serialization method {other:?}"
+            )));
+        }
     };
-    let allow_symlinks = o.get("allow_symlinks").and_then(Value::as_bool).unwrap_or(false);
+    let allow_symlinks = o
+        .get("allow_symlinks")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     let ignore_paths = o
         .get("ignore_paths")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default();
-    Ok(HashOptions { method, allow_symlinks, ignore_paths, threads: 0 })
+    Ok(HashOptions {
+        method,
+        allow_symlinks,
+        ignore_paths,
+        threads: 0,
+    })
 }
 
 /// Normalises an ignore path to `/`-separated components relative to the root.
 fn norm_ignore(root: &Path, p: &str) -> Option<Vec<String>> {
     let path = Path::new(p);
-    let rel = if path.is_absolute() { path.strip_prefix(root).ok()? } else { path };
+    let rel = if path.is_absolute() {
+        path.strip_prefix(root).ok()?
+    } else {
+        path
+    };
     let mut out = Vec::new();
     for c in rel.components() {
         match c {
@@ -161,8 +195,16 @@ fn norm_ignore(root: &Path, p: &str) -> Option<Vec<String>> {
 }
 
 /// Lists the files of a model, relative names with `/` separators, sorted canonically.
-pub fn list_files(root: &Path, opts: &HashOptions, extra_ignores: &[PathBuf]) -> Result<Vec<(String, PathBuf)>, SignError> {
-    let mut ignores: Vec<Vec<String>> = opts.ignore_paths.iter().filter_map(|p| norm_ignore(root, p)).collect();
+pub fn list_files(
+    root: &Path,
+    opts: &HashOptions,
+    extra_ignores: &[PathBuf],
+) -> Result<Vec<(String, PathBuf)>, SignError> {
+    let mut ignores: Vec<Vec<String>> = opts
+        .ignore_paths
+        .iter()
+        .filter_map(|p| norm_ignore(root, p))
+        .collect();
     for p in extra_ignores {
         if let Some(v) = norm_ignore(root, &p.to_string_lossy()) {
             ignores.push(v);
@@ -176,7 +218,15 @@ pub fn list_files(root: &Path, opts: &HashOptions, extra_ignores: &[PathBuf]) ->
         return Ok(vec![(".".to_string(), root.to_path_buf())]);
     }
     let mut out = Vec::new();
-    walk(root, root, &mut Vec::new(), &ignores, opts.allow_symlinks, &mut out, 0)?;
+    walk(
+        root,
+        root,
+        &mut Vec::new(),
+        &ignores,
+        opts.allow_symlinks,
+        &mut out,
+        0,
+    )?;
     out.sort_by(|a, b| path_order(&a.0, &b.0));
     Ok(out)
 }
@@ -191,19 +241,27 @@ fn walk(
     depth: usize,
 ) -> Result<(), SignError> {
     if depth > 128 {
-        return Err(SignError::Bundle(format!("{} nests too deeply", dir.display())));
+        return Err(SignError::Bundle(format!(
+            "{} nests too deeply",
+            dir.display()
+        )));
     }
     let rd = std::fs::read_dir(dir).map_err(|e| SignError::Io(dir.to_path_buf(), e))?;
     for entry in rd {
         let entry = entry.map_err(|e| SignError::Io(dir.to_path_buf(), e))?;
         let name = entry.file_name().to_string_lossy().into_owned();
         rel.push(name);
-        if ignores.iter().any(|ig| !ig.is_empty() && rel.starts_with(ig)) {
+        if ignores
+            .iter()
+            .any(|ig| !ig.is_empty() && rel.starts_with(ig))
+        {
             rel.pop();
             continue;
         }
         let path = entry.path();
-        let ft = entry.file_type().map_err(|e| SignError::Io(path.clone(), e))?;
+        let ft = entry
+            .file_type()
+            .map_err(|e| SignError::Io(path.clone(), e))?;
         let is_link = ft.is_symlink();
         if is_link && !allow_symlinks {
             return Err(SignError::Symlink(path));
@@ -224,7 +282,8 @@ fn walk(
 pub fn hash_file(path: &Path, start: u64, len: Option<u64>) -> Result<[u8; 32], SignError> {
     let mut f = File::open(path).map_err(|e| SignError::Io(path.to_path_buf(), e))?;
     if start > 0 {
-        f.seek(SeekFrom::Start(start)).map_err(|e| SignError::Io(path.to_path_buf(), e))?;
+        f.seek(SeekFrom::Start(start))
+            .map_err(|e| SignError::Io(path.to_path_buf(), e))?;
     }
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
@@ -232,7 +291,9 @@ pub fn hash_file(path: &Path, start: u64, len: Option<u64>) -> Result<[u8; 32], 
     while left > 0 {
         let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
         let chunk = buf.get_mut(..want).unwrap_or(&mut []);
-        let n = f.read(chunk).map_err(|e| SignError::Io(path.to_path_buf(), e))?;
+        let n = f
+            .read(chunk)
+            .map_err(|e| SignError::Io(path.to_path_buf(), e))?;
         if n == 0 {
             break;
         }
@@ -242,6 +303,9 @@ pub fn hash_file(path: &Path, start: u64, len: Option<u64>) -> Result<[u8; 32], 
     Ok(h.finalize().into())
 }
 
+/// One hashing result, filled in by a worker.
+type Slot = Option<Result<[u8; 32], SignError>>;
+
 struct Job {
     name: String,
     path: PathBuf,
@@ -250,7 +314,12 @@ struct Job {
 }
 
 /// Hashes a model (directory or single file) into a manifest, files in parallel on std threads.
-pub fn hash_model(root: &Path, opts: &HashOptions, extra_ignores: &[PathBuf], only: Option<&[String]>) -> Result<Manifest, SignError> {
+pub fn hash_model(
+    root: &Path,
+    opts: &HashOptions,
+    extra_ignores: &[PathBuf],
+    only: Option<&[String]>,
+) -> Result<Manifest, SignError> {
     let mut files = list_files(root, opts, extra_ignores)?;
     if let Some(only) = only {
         files.retain(|(n, _)| only.contains(n));
@@ -258,13 +327,25 @@ pub fn hash_model(root: &Path, opts: &HashOptions, extra_ignores: &[PathBuf], on
     let mut jobs = Vec::new();
     for (name, path) in files {
         match opts.method {
-            Method::Files => jobs.push(Job { name, path, start: 0, len: None }),
+            Method::Files => jobs.push(Job {
+                name,
+                path,
+                start: 0,
+                len: None,
+            }),
             Method::Shards(size) => {
-                let total = std::fs::metadata(&path).map_err(|e| SignError::Io(path.clone(), e))?.len();
+                let total = std::fs::metadata(&path)
+                    .map_err(|e| SignError::Io(path.clone(), e))?
+                    .len();
                 let mut start: u64 = 0;
                 loop {
                     let end = start.saturating_add(size).min(total);
-                    jobs.push(Job { name: format!("{name}:{start}:{end}"), path: path.clone(), start, len: Some(end - start) });
+                    jobs.push(Job {
+                        name: format!("{name}:{start}:{end}"),
+                        path: path.clone(),
+                        start,
+                        len: Some(end - start),
+                    });
                     start = end;
                     if start >= total {
                         break;
@@ -274,33 +355,47 @@ pub fn hash_model(root: &Path, opts: &HashOptions, extra_ignores: &[PathBuf], on
         }
     }
     let threads = if opts.threads == 0 {
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
     } else {
         opts.threads
     }
     .min(jobs.len().max(1));
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Result<[u8; 32], SignError>>>> = Mutex::new((0..jobs.len()).map(|_| None).collect());
+    let results: Mutex<Vec<Slot>> = Mutex::new((0..jobs.len()).map(|_| None).collect());
     std::thread::scope(|s| {
         for _ in 0..threads {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, AtomicOrdering::Relaxed);
-                let Some(job) = jobs.get(i) else { break };
-                let r = hash_file(&job.path, job.start, job.len);
-                if let Ok(mut g) = results.lock() {
-                    if let Some(slot) = g.get_mut(i) {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, AtomicOrdering::Relaxed);
+                    let Some(job) = jobs.get(i) else { break };
+                    let r = hash_file(&job.path, job.start, job.len);
+                    if let Ok(mut g) = results.lock()
+                        && let Some(slot) = g.get_mut(i)
+                    {
                         *slot = Some(r);
                     }
                 }
             });
         }
     });
-    let results = results.into_inner().map_err(|_| SignError::Bundle("hashing worker panicked".into()))?;
-    let algorithm = "sha256".to_string();
+    let results = results
+        .into_inner()
+        .map_err(|_| SignError::Bundle("hashing worker panicked".into()))?;
+    // The reference tool names shard digests `sha256-sharded-<shard_size>`.
+    let algorithm = match opts.method {
+        Method::Files => "sha256".to_string(),
+        Method::Shards(n) => format!("sha256-sharded-{n}"),
+    };
     let mut items = Vec::with_capacity(jobs.len());
     for (job, r) in jobs.into_iter().zip(results) {
         let digest = r.ok_or_else(|| SignError::Bundle("hashing worker failed".into()))??;
-        items.push(Item { name: job.name, algorithm: algorithm.clone(), digest: digest.to_vec() });
+        items.push(Item {
+            name: job.name,
+            algorithm: algorithm.clone(),
+            digest: digest.to_vec(),
+        });
     }
     sort_items(&mut items, opts.method);
     let model_name = root
@@ -308,5 +403,9 @@ pub fn hash_model(root: &Path, opts: &HashOptions, extra_ignores: &[PathBuf], on
         .ok()
         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_else(|| root.display().to_string());
-    Ok(Manifest { model_name, items, serialization: serialization_json(opts) })
+    Ok(Manifest {
+        model_name,
+        items,
+        serialization: serialization_json(opts),
+    })
 }

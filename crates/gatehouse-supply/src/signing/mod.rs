@@ -64,7 +64,13 @@ impl SignError {
     /// True for problems with the signature file itself (exit 2), false for verification
     /// failures (exit 1).
     pub fn is_malformed(&self) -> bool {
-        matches!(self, SignError::Bundle(_) | SignError::Unsupported(_) | SignError::Io(..) | SignError::Key(_))
+        matches!(
+            self,
+            SignError::Bundle(_)
+                | SignError::Unsupported(_)
+                | SignError::Io(..)
+                | SignError::Key(_)
+        )
     }
 }
 
@@ -97,7 +103,9 @@ pub fn statement(m: &Manifest) -> Value {
     let resources: Vec<Value> = m
         .items
         .iter()
-        .map(|i| json!({"name": i.name, "algorithm": i.algorithm, "digest": hex::encode(&i.digest)}))
+        .map(
+            |i| json!({"name": i.name, "algorithm": i.algorithm, "digest": hex::encode(&i.digest)}),
+        )
         .collect();
     json!({
         "_type": STATEMENT_TYPE,
@@ -109,19 +117,31 @@ pub fn statement(m: &Manifest) -> Value {
 
 /// DSSE pre-authentication encoding.
 pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
-    let mut v = format!("DSSEv1 {} {} {} ", payload_type.len(), payload_type, payload.len()).into_bytes();
+    let mut v = format!(
+        "DSSEv1 {} {} {} ",
+        payload_type.len(),
+        payload_type,
+        payload.len()
+    )
+    .into_bytes();
     v.extend_from_slice(payload);
     v
 }
 
 /// Signs a manifest and returns the bundle JSON.
 pub fn sign(m: &Manifest, key: &SigningKey, material: &Material) -> Result<String, SignError> {
-    let payload = serde_json::to_vec_pretty(&statement(m)).map_err(|e| SignError::Bundle(e.to_string()))?;
+    let payload =
+        serde_json::to_vec_pretty(&statement(m)).map_err(|e| SignError::Bundle(e.to_string()))?;
     let sig = key.sign_der(&pae(PAYLOAD_TYPE, &payload));
     let vm = match material {
-        Material::PublicKey => json!({"publicKey": {"hint": key.verifying_key().hint()?}, "tlogEntries": []}),
+        Material::PublicKey => {
+            json!({"publicKey": {"hint": key.verifying_key().hint()?}, "tlogEntries": []})
+        }
         Material::Certificates(chain) => {
-            let certs: Vec<Value> = chain.iter().map(|c| json!({"rawBytes": B64.encode(c)})).collect();
+            let certs: Vec<Value> = chain
+                .iter()
+                .map(|c| json!({"rawBytes": B64.encode(c)}))
+                .collect();
             json!({"x509CertificateChain": {"certificates": certs}, "tlogEntries": []})
         }
     };
@@ -140,14 +160,19 @@ pub fn sign(m: &Manifest, key: &SigningKey, material: &Material) -> Result<Strin
 fn field<'a>(v: &'a Value, path: &[&str]) -> Result<&'a Value, SignError> {
     let mut cur = v;
     for p in path {
-        cur = cur.get(p).ok_or_else(|| SignError::Bundle(format!("missing `{}`", path.join("."))))?;
+        cur = cur
+            .get(p)
+            .ok_or_else(|| SignError::Bundle(format!("missing `{}`", path.join("."))))?;
     }
     Ok(cur)
 }
 
 fn b64(v: &Value, what: &str) -> Result<Vec<u8>, SignError> {
-    let s = v.as_str().ok_or_else(|| SignError::Bundle(format!("`{what}` is not a string")))?;
-    B64.decode(s.trim()).map_err(|e| SignError::Bundle(format!("`{what}` is not base64: {e}")))
+    let s = v
+        .as_str()
+        .ok_or_else(|| SignError::Bundle(format!("`{what}` is not a string")))?;
+    B64.decode(s.trim())
+        .map_err(|e| SignError::Bundle(format!("`{what}` is not base64: {e}")))
 }
 
 /// What a verified bundle says.
@@ -161,10 +186,13 @@ pub struct Verified {
 
 /// Verifies a bundle's signature and trust, and returns the manifest it signs.
 pub fn verify_bundle(bundle: &[u8], trust: &Trust) -> Result<Verified, SignError> {
-    let v: Value = serde_json::from_slice(bundle).map_err(|e| SignError::Bundle(format!("not JSON: {e}")))?;
+    let v: Value =
+        serde_json::from_slice(bundle).map_err(|e| SignError::Bundle(format!("not JSON: {e}")))?;
     let media = field(&v, &["mediaType"])?.as_str().unwrap_or("");
     if media != BUNDLE_MEDIA_TYPE {
-        return Err(SignError::Bundle(format!("media type `{media}`, expected `{BUNDLE_MEDIA_TYPE}`")));
+        return Err(SignError::Bundle(format!(
+            "media type `{media}`, expected `{BUNDLE_MEDIA_TYPE}`"
+        )));
     }
     let env = field(&v, &["dsseEnvelope"])?;
     let payload_type = field(env, &["payloadType"])?.as_str().unwrap_or("");
@@ -172,19 +200,30 @@ pub fn verify_bundle(bundle: &[u8], trust: &Trust) -> Result<Verified, SignError
         return Err(SignError::Bundle(format!("payload type `{payload_type}`")));
     }
     let payload = b64(field(env, &["payload"])?, "payload")?;
-    let sigs = field(env, &["signatures"])?.as_array().ok_or_else(|| SignError::Bundle("`signatures` is not a list".into()))?;
+    let sigs = field(env, &["signatures"])?
+        .as_array()
+        .ok_or_else(|| SignError::Bundle("`signatures` is not a list".into()))?;
     let [sig] = sigs.as_slice() else {
-        return Err(SignError::Bundle(format!("expected exactly one signature, found {}", sigs.len())));
+        return Err(SignError::Bundle(format!(
+            "expected exactly one signature, found {}",
+            sigs.len()
+        )));
     };
     let sig = b64(field(sig, &["sig"])?, "sig")?;
     let vm = field(&v, &["verificationMaterial"])?;
     let mut signer = None;
     let key = match trust {
         Trust::Key(k) => {
-            if let Some(hint) = vm.get("publicKey").and_then(|p| p.get("hint")).and_then(Value::as_str) {
-                if !hint.is_empty() && hint != k.hint()? {
-                    return Err(SignError::BadSignature("the bundle's public-key hint does not match the supplied key".into()));
-                }
+            if let Some(hint) = vm
+                .get("publicKey")
+                .and_then(|p| p.get("hint"))
+                .and_then(Value::as_str)
+                && !hint.is_empty()
+                && hint != k.hint()?
+            {
+                return Err(SignError::BadSignature(
+                    "the bundle's public-key hint does not match the supplied key".into(),
+                ));
             }
             k.clone()
         }
@@ -192,19 +231,26 @@ pub fn verify_bundle(bundle: &[u8], trust: &Trust) -> Result<Verified, SignError
             let certs = field(vm, &["x509CertificateChain", "certificates"])?
                 .as_array()
                 .ok_or_else(|| SignError::Bundle("certificates is not a list".into()))?;
-            let chain: Vec<Vec<u8>> = certs.iter().map(|c| field(c, &["rawBytes"]).and_then(|r| b64(r, "rawBytes"))).collect::<Result<_, _>>()?;
+            let chain: Vec<Vec<u8>> = certs
+                .iter()
+                .map(|c| field(c, &["rawBytes"]).and_then(|r| b64(r, "rawBytes")))
+                .collect::<Result<_, _>>()?;
             let (key, subject) = x509::validate_chain(&chain, roots, *now)?;
             signer = Some(subject);
             key
         }
     };
     key.verify_der(&pae(PAYLOAD_TYPE, &payload), &sig)?;
-    Ok(Verified { manifest: parse_statement(&payload)?, signer })
+    Ok(Verified {
+        manifest: parse_statement(&payload)?,
+        signer,
+    })
 }
 
 /// Parses a verified statement into a manifest and checks the subject digest.
 pub fn parse_statement(payload: &[u8]) -> Result<Manifest, SignError> {
-    let st: Value = serde_json::from_slice(payload).map_err(|e| SignError::Bundle(format!("payload is not JSON: {e}")))?;
+    let st: Value = serde_json::from_slice(payload)
+        .map_err(|e| SignError::Bundle(format!("payload is not JSON: {e}")))?;
     let t = field(&st, &["_type"])?.as_str().unwrap_or("");
     if t != STATEMENT_TYPE {
         return Err(SignError::Bundle(format!("statement type `{t}`")));
@@ -213,39 +259,74 @@ pub fn parse_statement(payload: &[u8]) -> Result<Manifest, SignError> {
     if pt != PREDICATE_TYPE {
         return Err(SignError::Unsupported(format!("predicate type `{pt}`")));
     }
-    let subjects = field(&st, &["subject"])?.as_array().ok_or_else(|| SignError::Bundle("subject is not a list".into()))?;
+    let subjects = field(&st, &["subject"])?
+        .as_array()
+        .ok_or_else(|| SignError::Bundle("subject is not a list".into()))?;
     let [subject] = subjects.as_slice() else {
-        return Err(SignError::Bundle(format!("expected one subject, found {}", subjects.len())));
+        return Err(SignError::Bundle(format!(
+            "expected one subject, found {}",
+            subjects.len()
+        )));
     };
-    let model_name = field(subject, &["name"])?.as_str().unwrap_or("").to_string();
-    let expected = field(subject, &["digest", "sha256"])?.as_str().unwrap_or("").to_ascii_lowercase();
+    let model_name = field(subject, &["name"])?
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    let expected = field(subject, &["digest", "sha256"])?
+        .as_str()
+        .unwrap_or("")
+        .to_ascii_lowercase();
     let pred = field(&st, &["predicate"])?;
     let serialization = field(pred, &["serialization"])?.clone();
     let opts = manifest::options_from_serialization(&serialization)?;
-    let resources = field(pred, &["resources"])?.as_array().ok_or_else(|| SignError::Bundle("resources is not a list".into()))?;
+    let resources = field(pred, &["resources"])?
+        .as_array()
+        .ok_or_else(|| SignError::Bundle("resources is not a list".into()))?;
     let mut items = Vec::with_capacity(resources.len().min(1 << 20));
     for r in resources {
-        let name = field(r, &["name"])?.as_str().ok_or_else(|| SignError::Bundle("resource name".into()))?.to_string();
+        let name = field(r, &["name"])?
+            .as_str()
+            .ok_or_else(|| SignError::Bundle("resource name".into()))?
+            .to_string();
         let algorithm = field(r, &["algorithm"])?.as_str().unwrap_or("").to_string();
         if !algorithm.starts_with("sha256") {
-            return Err(SignError::Unsupported(format!("digest algorithm `{algorithm}`")));
+            return Err(SignError::Unsupported(format!(
+                "digest algorithm `{algorithm}`"
+            )));
         }
-        let digest = hex::decode(field(r, &["digest"])?.as_str().unwrap_or("")).map_err(|e| SignError::Bundle(format!("digest of `{name}`: {e}")))?;
+        let digest = hex::decode(field(r, &["digest"])?.as_str().unwrap_or(""))
+            .map_err(|e| SignError::Bundle(format!("digest of `{name}`: {e}")))?;
         if digest.len() != 32 {
-            return Err(SignError::Bundle(format!("digest of `{name}` is not 32 bytes")));
+            return Err(SignError::Bundle(format!(
+                "digest of `{name}` is not 32 bytes"
+            )));
         }
         if let Method::Shards(_) = opts.method {
             let mut parts = name.rsplitn(3, ':');
-            let ok = parts.next().is_some_and(|e| e.parse::<u64>().is_ok()) && parts.next().is_some_and(|s| s.parse::<u64>().is_ok()) && parts.next().is_some();
+            let ok = parts.next().is_some_and(|e| e.parse::<u64>().is_ok())
+                && parts.next().is_some_and(|s| s.parse::<u64>().is_ok())
+                && parts.next().is_some();
             if !ok {
-                return Err(SignError::Bundle(format!("shard name `{name}` is not path:start:end")));
+                return Err(SignError::Bundle(format!(
+                    "shard name `{name}` is not path:start:end"
+                )));
             }
         }
-        items.push(Item { name, algorithm, digest });
+        items.push(Item {
+            name,
+            algorithm,
+            digest,
+        });
     }
-    let m = Manifest { model_name, items, serialization };
+    let m = Manifest {
+        model_name,
+        items,
+        serialization,
+    };
     if hex::encode(m.root_digest()) != expected {
-        return Err(SignError::BadSignature("subject digest does not match the listed resources".into()));
+        return Err(SignError::BadSignature(
+            "subject digest does not match the listed resources".into(),
+        ));
     }
     Ok(m)
 }
@@ -265,8 +346,16 @@ pub enum Diff {
 /// Compares a signed manifest with the model as hashed now.
 pub fn compare(signed: &Manifest, actual: &Manifest, ignore_unsigned: bool) -> Vec<Diff> {
     use std::collections::BTreeMap;
-    let s: BTreeMap<&str, &[u8]> = signed.items.iter().map(|i| (i.name.as_str(), i.digest.as_slice())).collect();
-    let a: BTreeMap<&str, &[u8]> = actual.items.iter().map(|i| (i.name.as_str(), i.digest.as_slice())).collect();
+    let s: BTreeMap<&str, &[u8]> = signed
+        .items
+        .iter()
+        .map(|i| (i.name.as_str(), i.digest.as_slice()))
+        .collect();
+    let a: BTreeMap<&str, &[u8]> = actual
+        .items
+        .iter()
+        .map(|i| (i.name.as_str(), i.digest.as_slice()))
+        .collect();
     let mut out = Vec::new();
     for (name, d) in &a {
         match s.get(name) {
@@ -294,10 +383,18 @@ pub struct Verification {
 }
 
 /// Verifies `model` against the bundle at `signature`.
-pub fn verify_model(model: &Path, signature: &Path, trust: &Trust, ignore_unsigned: bool, extra_ignores: &[String]) -> Result<Verification, SignError> {
+pub fn verify_model(
+    model: &Path,
+    signature: &Path,
+    trust: &Trust,
+    ignore_unsigned: bool,
+    extra_ignores: &[String],
+) -> Result<Verification, SignError> {
     let bytes = std::fs::read(signature).map_err(|e| SignError::Io(signature.to_path_buf(), e))?;
     if bytes.len() > 256 * 1024 * 1024 {
-        return Err(SignError::Bundle("signature file larger than 256 MiB".into()));
+        return Err(SignError::Bundle(
+            "signature file larger than 256 MiB".into(),
+        ));
     }
     let verified = verify_bundle(&bytes, trust)?;
     let mut opts = manifest::options_from_serialization(&verified.manifest.serialization)?;
@@ -325,7 +422,10 @@ pub fn verify_model(model: &Path, signature: &Path, trust: &Trust, ignore_unsign
 
 /// Current time in seconds since the Unix epoch.
 pub fn unix_now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use p256::pkcs8::{EncodePrivateKey, LineEnding};
 use x509_cert::builder::profile::BuilderProfile;
 use x509_cert::builder::{Builder, CertificateBuilder};
 use x509_cert::certificate::TbsCertificate;
-use x509_cert::ext::pkix::BasicConstraints;
+use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, KeyUsages};
 use x509_cert::ext::{Extension, ToExtension};
 use x509_cert::name::Name;
 use x509_cert::serial_number::SerialNumber;
@@ -20,7 +20,7 @@ fn key(seed: u8) -> SigningKey {
     bytes[31] = seed;
     bytes[0] = 0x11;
     let sk = p256::ecdsa::SigningKey::from_slice(&bytes).ok();
-    SigningKey::P256(sk.unwrap_or_else(|| unreachable_key()))
+    SigningKey::P256(sk.unwrap_or_else(unreachable_key))
 }
 
 fn unreachable_key() -> p256::ecdsa::SigningKey {
@@ -49,9 +49,13 @@ fn model_dir() -> tempfile::TempDir {
 fn key_sign_verify_roundtrip_and_tamper_detection() {
     let d = model_dir();
     let k = key(1);
-    let m = hash_model(d.path(), &HashOptions::default(), &[], None).unwrap_or_else(|e| panic!("{e}"));
+    let m =
+        hash_model(d.path(), &HashOptions::default(), &[], None).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(m.items.len(), 2, "{m:?}");
-    assert_eq!(m.items.first().map(|i| i.name.as_str()), Some("config.json"));
+    assert_eq!(
+        m.items.first().map(|i| i.name.as_str()),
+        Some("config.json")
+    );
     let bundle = sign(&m, &k, &Material::PublicKey).unwrap_or_default();
     let sig = d.path().join("model.sig");
     std::fs::write(&sig, &bundle).ok();
@@ -79,7 +83,8 @@ fn key_sign_verify_roundtrip_and_tamper_detection() {
 fn payload_tampering_breaks_the_signature() {
     let d = model_dir();
     let k = key(3);
-    let m = hash_model(d.path(), &HashOptions::default(), &[], None).unwrap_or_else(|e| panic!("{e}"));
+    let m =
+        hash_model(d.path(), &HashOptions::default(), &[], None).unwrap_or_else(|e| panic!("{e}"));
     let bundle = sign(&m, &k, &Material::PublicKey).unwrap_or_default();
     let mut v: Value = serde_json::from_str(&bundle).unwrap_or_default();
     let mut st = statement(&m);
@@ -93,7 +98,11 @@ fn payload_tampering_breaks_the_signature() {
 #[test]
 fn malformed_bundles_are_malformed() {
     let t = Trust::Key(key(1).verifying_key());
-    for b in [&b"not json"[..], b"{}", br#"{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json"}"#] {
+    for b in [
+        &b"not json"[..],
+        b"{}",
+        br#"{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json"}"#,
+    ] {
         let e = verify_bundle(b, &t).err();
         assert!(e.as_ref().is_some_and(SignError::is_malformed), "{e:?}");
     }
@@ -107,7 +116,10 @@ fn symlinks_error_unless_allowed() {
         std::os::unix::fs::symlink(d.path().join("config.json"), d.path().join("link.json")).ok();
         let e = hash_model(d.path(), &HashOptions::default(), &[], None).err();
         assert!(matches!(e, Some(SignError::Symlink(_))), "{e:?}");
-        let opts = HashOptions { allow_symlinks: true, ..HashOptions::default() };
+        let opts = HashOptions {
+            allow_symlinks: true,
+            ..HashOptions::default()
+        };
         let m = hash_model(d.path(), &opts, &[], None).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(m.items.len(), 3);
     }
@@ -120,20 +132,46 @@ fn ignore_paths_and_single_file_and_shards() {
     opts.ignore_paths.push("sub".into());
     let m = hash_model(d.path(), &opts, &[], None).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(m.items.len(), 1);
-    let single = hash_model(&d.path().join("config.json"), &HashOptions::default(), &[], None).unwrap_or_else(|e| panic!("{e}"));
+    let single = hash_model(
+        &d.path().join("config.json"),
+        &HashOptions::default(),
+        &[],
+        None,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(single.items.first().map(|i| i.name.as_str()), Some("."));
     assert_eq!(single.model_name, "config.json");
-    let shards = HashOptions { method: Method::Shards(40_000), ..HashOptions::default() };
+    let shards = HashOptions {
+        method: Method::Shards(40_000),
+        ..HashOptions::default()
+    };
     let m = hash_model(d.path(), &shards, &[], None).unwrap_or_else(|e| panic!("{e}"));
     let names: Vec<&str> = m.items.iter().map(|i| i.name.as_str()).collect();
-    assert_eq!(names, ["config.json:0:7", "sub/weights.bin:0:40000", "sub/weights.bin:40000:80000", "sub/weights.bin:80000:100000"]);
+    assert_eq!(
+        names,
+        [
+            "config.json:0:7",
+            "sub/weights.bin:0:40000",
+            "sub/weights.bin:40000:80000",
+            "sub/weights.bin:80000:100000"
+        ]
+    );
+    assert!(
+        m.items
+            .iter()
+            .all(|i| i.algorithm == "sha256-sharded-40000")
+    );
 }
 
 #[test]
 fn python_path_ordering() {
     let mut items: Vec<Item> = ["a.txt", "a/b", "B", "a/a.txt"]
         .iter()
-        .map(|n| Item { name: (*n).into(), algorithm: "sha256".into(), digest: vec![0; 32] })
+        .map(|n| Item {
+            name: (*n).into(),
+            algorithm: "sha256".into(),
+            digest: vec![0; 32],
+        })
         .collect();
     manifest::sort_items(&mut items, Method::Files);
     let names: Vec<&str> = items.iter().map(|i| i.name.as_str()).collect();
@@ -142,8 +180,13 @@ fn python_path_ordering() {
 
 #[test]
 fn float_shard_size_from_the_reference_tool_is_accepted() {
-    let o = manifest::options_from_serialization(&json!({"method":"shards","hash_type":"sha256","shard_size":1000000000.0,"allow_symlinks":false}));
-    assert!(matches!(o.map(|o| o.method), Ok(Method::Shards(1_000_000_000))));
+    let o = manifest::options_from_serialization(
+        &json!({"method":"shards","hash_type":"sha256","shard_size":1000000000.0,"allow_symlinks":false}),
+    );
+    assert!(matches!(
+        o.map(|o| o.method),
+        Ok(Method::Shards(1_000_000_000))
+    ));
 }
 
 // --- certificate chains -------------------------------------------------------------------
@@ -167,12 +210,30 @@ impl BuilderProfile for Profile {
         _issuer_spk: SubjectPublicKeyInfoRef<'_>,
         tbs: &TbsCertificate,
     ) -> x509_cert::builder::Result<Vec<Extension>> {
-        let bc = BasicConstraints { ca: self.ca, path_len_constraint: None };
-        Ok(vec![bc.to_extension(tbs.subject(), &[])?])
+        let bc = BasicConstraints {
+            ca: self.ca,
+            path_len_constraint: None,
+        };
+        let usage = if self.ca {
+            KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign)
+        } else {
+            KeyUsage(KeyUsages::DigitalSignature.into())
+        };
+        Ok(vec![
+            bc.to_extension(tbs.subject(), &[])?,
+            usage.to_extension(tbs.subject(), &[])?,
+        ])
     }
 }
 
-pub(crate) fn make_cert(subject: &str, issuer: &str, subject_key: &SigningKey, issuer_key: &SigningKey, ca: bool, validity: Validity) -> Vec<u8> {
+pub(crate) fn make_cert(
+    subject: &str,
+    issuer: &str,
+    subject_key: &SigningKey,
+    issuer_key: &SigningKey,
+    ca: bool,
+    validity: Validity,
+) -> Vec<u8> {
     let spki = SubjectPublicKeyInfo::from_key(p256_of(subject_key).verifying_key());
     let spki = spki.unwrap_or_else(|_| std::process::abort());
     let profile = Profile {
@@ -180,7 +241,8 @@ pub(crate) fn make_cert(subject: &str, issuer: &str, subject_key: &SigningKey, i
         subject: Name::from_str(subject).unwrap_or_default(),
         ca,
     };
-    let b = CertificateBuilder::new(profile, SerialNumber::from(7u32), validity, spki).unwrap_or_else(|_| std::process::abort());
+    let b = CertificateBuilder::new(profile, SerialNumber::from(7u32), validity, spki)
+        .unwrap_or_else(|_| std::process::abort());
     let cert = b
         .build::<_, p256::ecdsa::DerSignature>(&p256_of(issuer_key))
         .unwrap_or_else(|_| std::process::abort());
@@ -196,28 +258,80 @@ fn certificate_chain_sign_and_verify() {
     let d = model_dir();
     let (ca_k, int_k, leaf_k) = (key(10), key(11), key(12));
     let ca = make_cert("CN=Test Root", "CN=Test Root", &ca_k, &ca_k, true, year());
-    let int = make_cert("CN=Test Intermediate", "CN=Test Root", &int_k, &ca_k, true, year());
-    let leaf = make_cert("CN=model-signer", "CN=Test Intermediate", &leaf_k, &int_k, false, year());
-    let m = hash_model(d.path(), &HashOptions::default(), &[], None).unwrap_or_else(|e| panic!("{e}"));
-    let bundle = sign(&m, &leaf_k, &Material::Certificates(vec![leaf.clone(), int.clone()])).unwrap_or_default();
-    let trust = Trust::Ca { roots: vec![ca.clone()], now: unix_now() };
+    let int = make_cert(
+        "CN=Test Intermediate",
+        "CN=Test Root",
+        &int_k,
+        &ca_k,
+        true,
+        year(),
+    );
+    let leaf = make_cert(
+        "CN=model-signer",
+        "CN=Test Intermediate",
+        &leaf_k,
+        &int_k,
+        false,
+        year(),
+    );
+    let m =
+        hash_model(d.path(), &HashOptions::default(), &[], None).unwrap_or_else(|e| panic!("{e}"));
+    let bundle = sign(
+        &m,
+        &leaf_k,
+        &Material::Certificates(vec![leaf.clone(), int.clone()]),
+    )
+    .unwrap_or_default();
+    let trust = Trust::Ca {
+        roots: vec![ca.clone()],
+        now: unix_now(),
+    };
     let v = verify_bundle(bundle.as_bytes(), &trust).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(v.signer.as_deref(), Some("CN=model-signer"));
 
     // An unrelated CA does not anchor the chain.
     let other_ca = make_cert("CN=Other", "CN=Other", &key(20), &key(20), true, year());
-    let e = verify_bundle(bundle.as_bytes(), &Trust::Ca { roots: vec![other_ca], now: unix_now() }).err();
+    let e = verify_bundle(
+        bundle.as_bytes(),
+        &Trust::Ca {
+            roots: vec![other_ca],
+            now: unix_now(),
+        },
+    )
+    .err();
     assert!(matches!(e, Some(SignError::Certificate(_))), "{e:?}");
 
     // Validity periods are checked: two years from now the chain has expired.
     let later = unix_now() + 2 * 365 * 86400;
-    let e = verify_bundle(bundle.as_bytes(), &Trust::Ca { roots: vec![ca.clone()], now: later }).err();
-    assert!(matches!(e, Some(SignError::Certificate(ref m)) if m.contains("not valid")), "{e:?}");
+    let e = verify_bundle(
+        bundle.as_bytes(),
+        &Trust::Ca {
+            roots: vec![ca.clone()],
+            now: later,
+        },
+    )
+    .err();
+    assert!(
+        matches!(e, Some(SignError::Certificate(ref m)) if m.contains("not valid")),
+        "{e:?}"
+    );
 
     // A leaf used as an issuer (not a CA) is refused.
     let rogue_k = key(13);
-    let rogue = make_cert("CN=rogue", "CN=model-signer", &rogue_k, &leaf_k, false, year());
-    let bundle = sign(&m, &rogue_k, &Material::Certificates(vec![rogue, leaf, int])).unwrap_or_default();
+    let rogue = make_cert(
+        "CN=rogue",
+        "CN=model-signer",
+        &rogue_k,
+        &leaf_k,
+        false,
+        year(),
+    );
+    let bundle = sign(
+        &m,
+        &rogue_k,
+        &Material::Certificates(vec![rogue, leaf, int]),
+    )
+    .unwrap_or_default();
     let e = verify_bundle(bundle.as_bytes(), &trust).err();
     assert!(matches!(e, Some(SignError::Certificate(_))), "{e:?}");
 }
@@ -225,10 +339,16 @@ fn certificate_chain_sign_and_verify() {
 #[test]
 fn pem_keys_load() {
     let k = p256_of(&key(5));
-    let pem = k.to_pkcs8_pem(LineEnding::LF).map(|p| p.to_string()).unwrap_or_default();
+    let pem = k
+        .to_pkcs8_pem(LineEnding::LF)
+        .map(|p| p.to_string())
+        .unwrap_or_default();
     let loaded = SigningKey::from_pem(&pem).unwrap_or_else(|e| panic!("{e}"));
     let pubpem = loaded.verifying_key().to_pem().unwrap_or_default();
     assert!(pubpem.starts_with("-----BEGIN PUBLIC KEY-----\n"));
-    assert_eq!(VerifyingKey::from_pem(&pubpem).ok(), Some(loaded.verifying_key()));
+    assert_eq!(
+        VerifyingKey::from_pem(&pubpem).ok(),
+        Some(loaded.verifying_key())
+    );
     assert!(SigningKey::from_pem("garbage").is_err());
 }
