@@ -175,7 +175,8 @@ pub(crate) fn iban_prefix_len(s: &str) -> Option<usize> {
     if bytes.len() < 4 {
         return None;
     }
-    let want = iban_len(bytes.get(..2)?)?;
+    let cc = [bytes[0].to_ascii_uppercase(), bytes[1].to_ascii_uppercase()];
+    let want = iban_len(&cc)?;
     let mut alnum = Vec::with_capacity(want);
     let mut consumed = 0;
     for (i, &b) in bytes.iter().enumerate() {
@@ -642,6 +643,7 @@ mod tests {
         assert_eq!(iban_prefix_len("DE89 3704 0044 0532 0130 01"), None);
         assert_eq!(iban_prefix_len("DE89 3704 0044 0532 0130 00 TO"), Some(27));
         assert_eq!(iban_prefix_len("XX89370400440532013000"), None);
+        assert_eq!(iban_prefix_len("gb82west12345698765432"), Some(22));
     }
 
     #[test]

@@ -1022,6 +1022,17 @@ fn adjacent_digitish(before: Option<char>, after: Option<char>) -> bool {
 }
 
 fn looks_like_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    // ISO date at the start: 2019-05-12 ...
+    let iso = b.len() >= 10
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && b[4] == b'-'
+        && b[5..7].iter().all(u8::is_ascii_digit)
+        && b[7] == b'-'
+        && b[8..10].iter().all(u8::is_ascii_digit);
+    if iso {
+        return true;
+    }
     let parts: Vec<&str> = s.split(['.', '-', '/']).collect();
     parts.len() == 3
         && parts

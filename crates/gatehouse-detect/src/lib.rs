@@ -36,6 +36,7 @@ mod config;
 pub mod decode;
 mod engine;
 mod error;
+pub mod injection;
 mod names;
 mod names_data;
 pub mod normalize;
@@ -43,12 +44,13 @@ mod phone;
 mod redact;
 mod rules;
 mod stream;
-pub mod injection;
 
-pub use config::{Action, CustomPattern, DetectConfig, MAX_CUSTOM_PATTERN_LEN, MAX_CUSTOM_PATTERNS, MaskStyle};
+pub use config::{
+    Action, CustomPattern, DetectConfig, MAX_CUSTOM_PATTERN_LEN, MAX_CUSTOM_PATTERNS, MaskStyle,
+};
 pub use engine::{Detection, Engine, ScanOutcome};
 pub use error::{Error, ErrorKind};
-pub use redact::{Pseudonymizer, Restorer};
+pub use redact::{Pseudonymizer, RestoreStream, Restorer};
 pub use rules::{RuleDef, Validator};
 pub use stream::{StreamOutput, StreamScanner};
 

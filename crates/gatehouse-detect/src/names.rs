@@ -76,7 +76,8 @@ fn tokens(text: &str) -> Vec<Token> {
             let x = b[end];
             if is_word_byte(x) {
                 end += 1;
-            } else if (x == b'\'' || x == b'-') && b.get(end + 1).is_some_and(|&y| is_word_byte(y)) {
+            } else if (x == b'\'' || x == b'-') && b.get(end + 1).is_some_and(|&y| is_word_byte(y))
+            {
                 end += 1;
             } else {
                 break;
@@ -113,7 +114,12 @@ fn tokens(text: &str) -> Vec<Token> {
         }
         let initial = n == 1;
         let cap = !all_upper || n == 1;
-        out.push(Token { start, end: start + end_trim, cap, initial });
+        out.push(Token {
+            start,
+            end: start + end_trim,
+            cap,
+            initial,
+        });
     }
     out
 }
@@ -296,9 +302,8 @@ pub(crate) fn find_persons(text: &str) -> Vec<(usize, usize, f32)> {
                 } else if initials > 0 && !r[0].initial && !r[n - 1].initial && n >= 3 {
                     // "Janka M. Szász", "Ravil G Yefimov": a middle initial marks a name.
                     score = 0.8;
-                } else if !at_start && r.iter().all(|t| t.end - t.start >= 3) {
-                    // Two or three unknown capitalised words mid-sentence.
-                    score = if weak_ctx { 0.6 } else { 0.55 };
+                } else if weak_ctx && !at_start {
+                    score = 0.55;
                 }
             } else if n == 1 && !r[0].initial {
                 let w = k[0].as_str();

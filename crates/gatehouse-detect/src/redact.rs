@@ -96,6 +96,39 @@ impl Pseudonymizer {
             pending: String::new(),
         }
     }
+    /// An owning streaming restorer (no borrow to keep alive across an async stream).
+    pub fn into_restore_stream(self) -> RestoreStream {
+        RestoreStream {
+            ps: self,
+            pending: String::new(),
+        }
+    }
+}
+
+/// Like [`Restorer`], but owns its [`Pseudonymizer`].
+#[derive(Debug)]
+pub struct RestoreStream {
+    ps: Pseudonymizer,
+    pending: String,
+}
+
+impl RestoreStream {
+    /// Feeds a delta; returns what can be emitted now.
+    pub fn push(&mut self, delta: &str) -> String {
+        let mut r = Restorer {
+            ps: &self.ps,
+            pending: std::mem::take(&mut self.pending),
+        };
+        let out = r.push(delta);
+        self.pending = r.pending;
+        out
+    }
+
+    /// Ends the stream; returns the rest.
+    pub fn finish(&mut self) -> String {
+        let rest = std::mem::take(&mut self.pending);
+        self.ps.restore(&rest)
+    }
 }
 
 /// Restores placeholders in a stream of deltas, holding back only a suffix that could still
@@ -253,6 +286,12 @@ mod tests {
                 got += &r.push(&t[j..]);
                 got += &r.finish();
                 assert_eq!(got, want, "split at {i},{j}");
+                let mut o = ps.clone().into_restore_stream();
+                let mut got2 = o.push(&t[..i]);
+                got2 += &o.push(&t[i..j]);
+                got2 += &o.push(&t[j..]);
+                got2 += &o.finish();
+                assert_eq!(got2, want, "owned, split at {i},{j}");
             }
         }
     }

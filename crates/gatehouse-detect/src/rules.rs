@@ -220,7 +220,7 @@ pub(crate) fn pii_rules() -> Vec<Rule> {
                 r"(?:\(0\d{{1,4}}\)[ ]?|{B}0\d{{1,4}}[ .\-/])\d{{2,4}}(?:[ .\-]\d{{2,4}}){{0,3}}{B}"
             ),
             V::PhoneTrunk,
-            0.45,
+            0.6,
             PHONE_CTX,
         ),
         Rule::pii(

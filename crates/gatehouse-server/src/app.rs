@@ -35,6 +35,12 @@ pub struct App {
     pub model_order: Vec<String>,
     /// Blocklist guardrail, when configured.
     pub blocklist: Option<Arc<Blocklist>>,
+    /// PII / secret engine, when `[detect]` is configured.
+    pub detect: Option<gatehouse_detect::Engine>,
+    /// Prompt-injection detector, when `[injection]` is configured.
+    pub injection: Option<gatehouse_detect::injection::InjectionDetector>,
+    /// Exfiltration / active-content sanitizer, when configured.
+    pub exfil: Option<Arc<gatehouse_detect::injection::exfil::ExfilDetector>>,
 }
 
 /// Why the app could not be built.
@@ -183,6 +189,25 @@ impl App {
                 Blocklist::new(&config.guardrails.blocklist).map_err(BuildError::Guardrail)?,
             ))
         };
+        let detect = config
+            .detect
+            .as_ref()
+            .map(gatehouse_detect::Engine::new)
+            .transpose()
+            .map_err(|e| BuildError::Guardrail(format!("detect: {e}")))?;
+        let injection = config
+            .injection
+            .as_ref()
+            .map(gatehouse_detect::injection::InjectionDetector::new)
+            .transpose()
+            .map_err(|e| BuildError::Guardrail(format!("injection: {e}")))?;
+        let exfil = config
+            .guardrails
+            .exfiltration
+            .as_ref()
+            .map(|c| gatehouse_detect::injection::exfil::ExfilDetector::new(c).map(Arc::new))
+            .transpose()
+            .map_err(|e| BuildError::Guardrail(format!("exfiltration: {e}")))?;
         Ok(App {
             config,
             keys,
@@ -190,6 +215,9 @@ impl App {
             models,
             model_order,
             blocklist,
+            detect,
+            injection,
+            exfil,
         })
     }
 

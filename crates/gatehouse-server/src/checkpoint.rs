@@ -6,12 +6,17 @@
 
 use crate::app::{App, ModelRoute};
 use crate::error::{Protocol, error_response};
-use crate::inspect::OutputChain;
+use crate::inspect::{OutputChain, stages};
 use axum::response::Response;
 use bytes::Bytes;
 use gatehouse_audit::{AuditEvent, SCHEMA_VERSION, Tokens, now_rfc3339};
+use gatehouse_core::{Direction, Verdict};
 use gatehouse_core::{ErrorCode, Finding, Hop, Principal, Rejection, RequestId};
+use gatehouse_detect::Pseudonymizer;
+use gatehouse_detect::injection::canary::Canary;
+use gatehouse_detect::injection::leak::LeakDetector;
 use gatehouse_identity::AuthFailure;
+use gatehouse_llm::openai::{ChatRequest, Content, ContentPart, Message, Role};
 use http::HeaderMap;
 use http_body_util::BodyExt;
 use std::net::SocketAddr;
@@ -54,6 +59,51 @@ pub struct Ctx {
     pub upstream_status: Option<u16>,
     /// Reason code of a refusal.
     pub reason: Option<String>,
+    /// Highest injection score seen in the request, 0–1000.
+    pub injection_score: u32,
+}
+
+/// What inspect(in) hands to inspect(out) for the same request. Lives only as long as the
+/// request; the pseudonym mapping is never stored or logged.
+#[derive(Debug, Default)]
+pub struct RequestGuards {
+    /// Placeholders given to the prompt's PII.
+    pub pseudonyms: Pseudonymizer,
+    /// The canary inserted into the system prompt.
+    pub canary: Option<Canary>,
+    /// The request's system prompt (for the leak check).
+    pub system_prompt: String,
+}
+
+fn attack_rejection(kind: &str) -> Rejection {
+    let mut r = Rejection::new(
+        ErrorCode::BlockedByGuardrail,
+        format!("the request was blocked by a guardrail: prompt attack detected ({kind})"),
+    );
+    r.finding_types = vec![kind.to_owned()];
+    r.at("inspect_in")
+}
+
+fn data_rejection(ctx: &mut Ctx, findings: Vec<Finding>) -> Rejection {
+    let mut kinds: Vec<String> = Vec::new();
+    for f in &findings {
+        if f.detector == "secrets" && !kinds.contains(&f.kind) {
+            kinds.push(f.kind.clone());
+        }
+    }
+    if kinds.is_empty() {
+        kinds = findings.iter().map(|f| f.kind.clone()).take(3).collect();
+    }
+    ctx.findings.extend(findings);
+    let mut r = Rejection::new(
+        ErrorCode::BlockedByGuardrail,
+        format!(
+            "the request was blocked by a guardrail: it contains a secret or sensitive data ({})",
+            kinds.join(", ")
+        ),
+    );
+    r.finding_types = kinds;
+    r.at("inspect_in")
 }
 
 impl Ctx {
@@ -80,6 +130,7 @@ impl Ctx {
             attempts: 0,
             upstream_status: None,
             reason: None,
+            injection_score: 0,
         }
     }
 
@@ -219,47 +270,177 @@ impl App {
             .collect()
     }
 
-    /// inspect(in): guardrails over every text the caller sends.
+    /// inspect(in) for texts that are not rewritten (embeddings): the blocklist, and a block
+    /// on secrets or attacks. Redaction is not applied to embedding inputs.
     pub fn inspect_input<'a>(
         &self,
         ctx: &mut Ctx,
         texts: impl IntoIterator<Item = &'a str>,
     ) -> Result<(), Rejection> {
-        let Some(list) = &self.blocklist else {
-            return Ok(());
-        };
         for t in texts {
-            if let Some((s, e)) = list.find(t) {
-                let start = t[..s].chars().count();
-                ctx.findings.push(Finding {
-                    detector: "blocklist".into(),
-                    kind: "blocked_term".into(),
-                    score: 1.0,
-                    start,
-                    end: start + t[s..e].chars().count(),
-                });
-                let mut r = Rejection::new(
-                    ErrorCode::BlockedByGuardrail,
-                    "the request was blocked by a content guardrail (blocked_term)",
-                );
-                r.finding_types = vec!["blocked_term".into()];
-                return Err(r.at("inspect_in"));
+            self.check_blocklist(ctx, t)?;
+            if let Some(inj) = &self.injection {
+                let r = inj.score(t, Direction::Input);
+                ctx.injection_score = ctx.injection_score.max(r.score_milli);
+                if r.is_attack {
+                    ctx.findings.extend(r.findings);
+                    return Err(attack_rejection(
+                        r.kind.map(|k| k.as_str()).unwrap_or("injection"),
+                    ));
+                }
+            }
+            if let Some(engine) = &self.detect {
+                let out = engine.scan(t, Direction::Input);
+                if out.verdict == Verdict::Block {
+                    return Err(data_rejection(ctx, out.findings));
+                }
+                ctx.findings.extend(out.findings);
             }
         }
         Ok(())
     }
 
+    fn check_blocklist(&self, ctx: &mut Ctx, t: &str) -> Result<(), Rejection> {
+        let Some(list) = &self.blocklist else {
+            return Ok(());
+        };
+        if let Some((s, e)) = list.find(t) {
+            let start = t[..s].chars().count();
+            ctx.findings.push(Finding {
+                detector: "blocklist".into(),
+                kind: "blocked_term".into(),
+                score: 1.0,
+                start,
+                end: start + t[s..e].chars().count(),
+            });
+            let mut r = Rejection::new(
+                ErrorCode::BlockedByGuardrail,
+                "the request was blocked by a content guardrail (blocked_term)",
+            );
+            r.finding_types = vec!["blocked_term".into()];
+            return Err(r.at("inspect_in"));
+        }
+        Ok(())
+    }
+
+    /// inspect(in) for a chat request: every message's text passes the blocklist, the
+    /// injection detector (user text as `input`, tool results as `tool_result`, where planted
+    /// instructions are suspicious by themselves) and the PII/secret engine. Secrets and attacks
+    /// block; PII is replaced in place by placeholders (restored in the answer by the output
+    /// chain) or masks. Adds the canary to the system prompt when configured.
+    pub fn inspect_request(
+        &self,
+        ctx: &mut Ctx,
+        req: &mut ChatRequest,
+    ) -> Result<RequestGuards, Rejection> {
+        let mut ps = Pseudonymizer::new();
+        let mut system_prompt = String::new();
+        for m in &mut req.messages {
+            let direction = match m.role {
+                Role::Tool | Role::Function => Direction::ToolResult,
+                _ => Direction::Input,
+            };
+            let is_instructions = matches!(m.role, Role::System | Role::Developer);
+            let Some(content) = m.content.as_mut() else {
+                continue;
+            };
+            for t in content.texts_mut() {
+                self.check_blocklist(ctx, t)?;
+                if is_instructions {
+                    // The application's own instructions: not scored as an attack, but kept for
+                    // the leak check and still scanned for secrets and PII below.
+                    system_prompt.push_str(t);
+                    system_prompt.push('\n');
+                } else if matches!(m.role, Role::User | Role::Tool | Role::Function) {
+                    if let Some(inj) = &self.injection {
+                        let r = inj.score(t, direction);
+                        ctx.injection_score = ctx.injection_score.max(r.score_milli);
+                        if r.is_attack {
+                            ctx.findings.extend(r.findings);
+                            let kind = r.kind.map(|k| k.as_str()).unwrap_or("injection");
+                            return Err(attack_rejection(kind));
+                        }
+                    }
+                }
+                if let Some(engine) = &self.detect {
+                    let out = if self.config.guardrails.pseudonymize {
+                        engine.pseudonymize(t, direction, &mut ps)
+                    } else {
+                        engine.scan(t, direction)
+                    };
+                    if out.verdict == Verdict::Block {
+                        return Err(data_rejection(ctx, out.findings));
+                    }
+                    ctx.findings.extend(out.findings);
+                    if let Some(r) = out.redacted {
+                        *t = r;
+                    }
+                }
+            }
+        }
+        let canary = self.config.guardrails.canary.then(Canary::random);
+        if let Some(c) = &canary {
+            let line = c.system_prompt_line();
+            match req
+                .messages
+                .iter_mut()
+                .find(|m| matches!(m.role, Role::System | Role::Developer))
+            {
+                Some(m) => match m.content.as_mut() {
+                    Some(Content::Text(t)) => {
+                        t.push_str("\n\n");
+                        t.push_str(&line);
+                    }
+                    Some(Content::Parts(parts)) => parts.push(ContentPart {
+                        kind: "text".into(),
+                        text: Some(line),
+                        extra: Default::default(),
+                    }),
+                    None => m.content = Some(Content::Text(line)),
+                },
+                None => req.messages.insert(0, Message::text(Role::System, line)),
+            }
+        }
+        Ok(RequestGuards {
+            pseudonyms: ps,
+            canary,
+            system_prompt,
+        })
+    }
     /// admit: limits and budgets. The limits issue makes this real; until then every
     /// identified and authorized request is admitted.
     pub fn admit(&self, _ctx: &mut Ctx) -> Result<(), Rejection> {
         Ok(())
     }
 
-    /// A fresh output-inspection chain for one answer.
-    pub fn output_chain(&self) -> OutputChain {
+    /// A fresh output-inspection chain for one answer. Order: canary and leak checks see the
+    /// model's own words, then links are sanitized, then PII/secrets are redacted, and last the
+    /// caller's own values are put back in place of their placeholders.
+    pub fn output_chain(&self, guards: RequestGuards) -> OutputChain {
         let mut c = OutputChain::default();
         if let Some(list) = &self.blocklist {
             c.push_stage(Box::new(list.scanner()));
+        }
+        if let Some(canary) = guards.canary {
+            c.push_stage(Box::new(stages::CanaryGuard::new(canary)));
+        }
+        let min_words = self.config.guardrails.leak_min_words;
+        if min_words > 0 && !guards.system_prompt.trim().is_empty() {
+            c.push_stage(Box::new(stages::Leak::new(LeakDetector::new(
+                &guards.system_prompt,
+                min_words,
+            ))));
+        }
+        if let Some(ex) = &self.exfil {
+            c.push_stage(Box::new(stages::Exfil::new(ex.clone())));
+        }
+        if let Some(engine) = &self.detect {
+            c.push_stage(Box::new(stages::Pii::new(
+                engine.stream_scanner(Direction::Output),
+            )));
+        }
+        if !guards.pseudonyms.is_empty() {
+            c.push_stage(Box::new(stages::Restore::new(guards.pseudonyms)));
         }
         c
     }

@@ -248,3 +248,239 @@ mod tests {
         assert_eq!((f.start, f.end), (6, 15));
     }
 }
+
+/// Detector-backed output stages. Each wraps a streaming scanner from `gatehouse-detect` (the
+/// detection logic lives there); this module only adapts them to [`OutputInspector`]. Scanners
+/// that borrow their detector are held together with it by `self_cell`.
+pub mod stages {
+    use super::OutputInspector;
+    use gatehouse_core::{ErrorCode, Finding, Rejection, Verdict};
+    use gatehouse_detect::injection::canary::{Canary, CanaryStream};
+    use gatehouse_detect::injection::exfil::{ExfilDetector, ExfilStream};
+    use gatehouse_detect::injection::leak::{LeakDetector, LeakStream};
+    use gatehouse_detect::{Pseudonymizer, Restorer, StreamScanner};
+    use std::sync::Arc;
+
+    fn blocked(kind: &str, what: &str) -> Rejection {
+        let mut r = Rejection::new(
+            ErrorCode::BlockedByGuardrail,
+            format!("the response was stopped by a guardrail: {what} ({kind})"),
+        );
+        r.finding_types = vec![kind.to_owned()];
+        r.at("inspect_out")
+    }
+
+    /// PII and secrets in the answer: redacted mid-stream; a blocking finding ends it.
+    pub struct Pii {
+        scanner: StreamScanner,
+        findings: Vec<Finding>,
+    }
+
+    impl Pii {
+        /// Wraps a scanner.
+        pub fn new(scanner: StreamScanner) -> Pii {
+            Pii {
+                scanner,
+                findings: Vec::new(),
+            }
+        }
+        fn take(&mut self, out: gatehouse_detect::StreamOutput) -> Result<String, Rejection> {
+            let kinds: Vec<String> = out.findings.iter().map(|f| f.kind.clone()).collect();
+            self.findings.extend(out.findings);
+            if out.verdict == Verdict::Block {
+                let kind = kinds
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| "secret".to_owned());
+                return Err(blocked(&kind, "sensitive data in the answer"));
+            }
+            Ok(out.text)
+        }
+    }
+
+    impl OutputInspector for Pii {
+        fn push(&mut self, text: &str) -> Result<String, Rejection> {
+            let out = self.scanner.push(text);
+            self.take(out)
+        }
+        fn finish(&mut self) -> Result<String, Rejection> {
+            let out = self.scanner.finish();
+            self.take(out)
+        }
+        fn findings(&self) -> &[Finding] {
+            &self.findings
+        }
+    }
+
+    self_cell::self_cell!(
+        struct RestoreCell {
+            owner: Pseudonymizer,
+            #[covariant]
+            dependent: Restorer,
+        }
+    );
+
+    /// Puts the caller's originals back where the prompt's PII was replaced by placeholders.
+    pub struct Restore(RestoreCell);
+
+    impl Restore {
+        /// For this request's mapping.
+        pub fn new(ps: Pseudonymizer) -> Restore {
+            Restore(RestoreCell::new(ps, |ps| ps.restorer()))
+        }
+    }
+
+    impl OutputInspector for Restore {
+        fn push(&mut self, text: &str) -> Result<String, Rejection> {
+            Ok(self.0.with_dependent_mut(|_, r| r.push(text)))
+        }
+        fn finish(&mut self) -> Result<String, Rejection> {
+            Ok(self.0.with_dependent_mut(|_, r| r.finish()))
+        }
+        fn findings(&self) -> &[Finding] {
+            &[]
+        }
+    }
+
+    self_cell::self_cell!(
+        struct ExfilCell {
+            owner: Arc<ExfilDetector>,
+            #[covariant]
+            dependent: ExfilStream,
+        }
+    );
+
+    /// Links, images and active content pointing outside the allow-list are removed.
+    pub struct Exfil {
+        cell: ExfilCell,
+        findings: Vec<Finding>,
+    }
+
+    impl Exfil {
+        /// Over a shared detector.
+        pub fn new(det: Arc<ExfilDetector>) -> Exfil {
+            Exfil {
+                cell: ExfilCell::new(det, |d| d.stream()),
+                findings: Vec::new(),
+            }
+        }
+    }
+
+    impl OutputInspector for Exfil {
+        fn push(&mut self, text: &str) -> Result<String, Rejection> {
+            let out = self.cell.with_dependent_mut(|_, s| s.push(text));
+            self.findings.extend(out.findings);
+            Ok(out.release)
+        }
+        fn finish(&mut self) -> Result<String, Rejection> {
+            let out = self.cell.with_dependent_mut(|_, s| s.finish());
+            self.findings.extend(out.findings);
+            Ok(out.release)
+        }
+        fn findings(&self) -> &[Finding] {
+            &self.findings
+        }
+    }
+
+    self_cell::self_cell!(
+        struct CanaryCell {
+            owner: Canary,
+            #[covariant]
+            dependent: CanaryStream,
+        }
+    );
+
+    /// Stops an answer that contains this request's canary.
+    pub struct CanaryGuard {
+        cell: CanaryCell,
+        findings: Vec<Finding>,
+    }
+
+    impl CanaryGuard {
+        /// For this request's canary.
+        pub fn new(c: Canary) -> CanaryGuard {
+            CanaryGuard {
+                cell: CanaryCell::new(c, |c| c.stream()),
+                findings: Vec::new(),
+            }
+        }
+        fn take(
+            &mut self,
+            out: gatehouse_detect::injection::canary::CanaryOutput,
+        ) -> Result<String, Rejection> {
+            if !out.findings.is_empty() {
+                self.findings.extend(out.findings);
+                return Err(blocked(
+                    "canary",
+                    "the system prompt's canary appeared in the answer",
+                ));
+            }
+            Ok(out.release)
+        }
+    }
+
+    impl OutputInspector for CanaryGuard {
+        fn push(&mut self, text: &str) -> Result<String, Rejection> {
+            let out = self.cell.with_dependent_mut(|_, s| s.push(text));
+            self.take(out)
+        }
+        fn finish(&mut self) -> Result<String, Rejection> {
+            let out = self.cell.with_dependent_mut(|_, s| s.finish());
+            self.take(out)
+        }
+        fn findings(&self) -> &[Finding] {
+            &self.findings
+        }
+    }
+
+    self_cell::self_cell!(
+        struct LeakCell {
+            owner: LeakDetector,
+            #[covariant]
+            dependent: LeakStream,
+        }
+    );
+
+    /// Stops an answer that reproduces a long run of the system prompt.
+    pub struct Leak {
+        cell: LeakCell,
+        findings: Vec<Finding>,
+    }
+
+    impl Leak {
+        /// For this request's system prompt.
+        pub fn new(det: LeakDetector) -> Leak {
+            Leak {
+                cell: LeakCell::new(det, |d| d.stream()),
+                findings: Vec::new(),
+            }
+        }
+        fn take(
+            &mut self,
+            out: gatehouse_detect::injection::leak::LeakOutput,
+        ) -> Result<String, Rejection> {
+            if !out.findings.is_empty() {
+                self.findings.extend(out.findings);
+                return Err(blocked(
+                    "system_prompt_leak",
+                    "the answer reproduces the system prompt",
+                ));
+            }
+            Ok(out.release)
+        }
+    }
+
+    impl OutputInspector for Leak {
+        fn push(&mut self, text: &str) -> Result<String, Rejection> {
+            let out = self.cell.with_dependent_mut(|_, s| s.push(text));
+            self.take(out)
+        }
+        fn finish(&mut self) -> Result<String, Rejection> {
+            let out = self.cell.with_dependent_mut(|_, s| s.finish());
+            self.take(out)
+        }
+        fn findings(&self) -> &[Finding] {
+            &self.findings
+        }
+    }
+}

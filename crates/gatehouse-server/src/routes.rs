@@ -11,7 +11,7 @@ use axum::extract::{Extension, State};
 use axum::response::Response;
 use axum::routing::{get, post};
 use gatehouse_core::{ErrorCode, Rejection, RequestId};
-use gatehouse_llm::openai::{ChatRequest, Content, EmbeddingsRequest};
+use gatehouse_llm::openai::{ChatRequest, EmbeddingsRequest};
 use gatehouse_llm::provider::route as forward;
 use gatehouse_llm::{anthropic, parse_json, translate};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -121,13 +121,9 @@ async fn chat(
             translate::messages_to_chat(&r)
         }
     };
+    let mut req = req;
     let model_route = app.authorize(ctx, &principal, &req.model)?;
-    let texts: Vec<String> = req
-        .messages
-        .iter()
-        .filter_map(|m| m.content.as_ref().map(Content::text))
-        .collect();
-    app.inspect_input(ctx, texts.iter().map(String::as_str))?;
+    let guards = app.inspect_request(ctx, &mut req)?;
     app.admit(ctx)?;
     ctx.stream = req.stream;
 
@@ -147,10 +143,12 @@ async fn chat(
             ctx,
             Ctx::new(ctx.protocol, ctx.route, ctx.action, ctx.client),
         );
+        let chain = app.output_chain(guards);
         return Ok(sse_response(
             app.clone(),
             moved,
             routed.value,
+            chain,
             req.model.clone(),
             req.include_usage(),
             now_secs(),
@@ -174,26 +172,37 @@ async fn chat(
         ctx.tokens.input = u.prompt_tokens;
         ctx.tokens.output = u.completion_tokens;
     }
-    // inspect(out): the same chain as for streams, fed the whole text at once.
-    let mut chain = app.output_chain();
-    if !chain.is_empty() {
-        for choice in &mut completion.choices {
-            if let Some(content) = choice.message.content.as_mut() {
-                for t in content.texts_mut() {
-                    let mut out = chain
-                        .push(t)
-                        .inspect_err(|_| ctx.findings.extend(chain.findings()))?;
-                    out.push_str(
-                        &chain
-                            .finish()
-                            .inspect_err(|_| ctx.findings.extend(chain.findings()))?,
-                    );
-                    *t = out;
-                    chain = app.output_chain();
-                }
+    // inspect(out): the same chain as for streams, fed the whole text at once. Only the first
+    // choice is inspected, so n > 1 answers are refused rather than passed uninspected.
+    let mut chain = app.output_chain(guards);
+    if completion.choices.len() > 1 && !chain.is_empty() {
+        return Err(
+            Rejection::invalid("n > 1 is not supported while output guardrails are on")
+                .at("inspect_out"),
+        );
+    }
+    if let Some(content) = completion
+        .choices
+        .first_mut()
+        .and_then(|c| c.message.content.as_mut())
+    {
+        let texts = content.texts_mut();
+        let n = texts.len();
+        for (i, t) in texts.into_iter().enumerate() {
+            let mut out = chain
+                .push(t)
+                .inspect_err(|_| ctx.findings.extend(chain.findings()))?;
+            if i + 1 == n {
+                out.push_str(
+                    &chain
+                        .finish()
+                        .inspect_err(|_| ctx.findings.extend(chain.findings()))?,
+                );
             }
+            *t = out;
         }
     }
+    ctx.findings.extend(chain.findings());
     let body = match ctx.protocol {
         Protocol::OpenAi => serde_json::to_string(&completion),
         Protocol::Anthropic => {

@@ -155,6 +155,7 @@ pub fn sse_response(
     app: Arc<App>,
     ctx: Ctx,
     upstream: EventStream,
+    chain: OutputChain,
     public_model: String,
     include_usage: bool,
     created: u64,
@@ -172,7 +173,6 @@ pub fn sse_response(
         )),
     };
     let rid = HeaderValue::from_str(ctx.rid.as_str()).ok();
-    let chain = app.output_chain();
     let state = StreamState {
         app,
         ctx,

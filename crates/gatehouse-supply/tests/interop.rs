@@ -294,6 +294,56 @@ fn signature_inside_the_model_directory_both_ways() {
     assert!(v.diffs.is_empty(), "{:?}", v.diffs);
 }
 
+const SHARDS_PY: &str = r#"
+import sys, pathlib, model_signing
+mode, model, sig, key = sys.argv[1:5]
+if mode == "sign":
+    hc = model_signing.hashing.Config().use_shard_serialization(shard_size=100000)
+    model_signing.signing.Config().use_elliptic_key_signer(private_key=key).set_hashing_config(hc).sign(pathlib.Path(model), pathlib.Path(sig))
+else:
+    model_signing.verifying.Config().use_elliptic_key_verifier(public_key=key).verify(pathlib.Path(model), pathlib.Path(sig))
+"#;
+
+/// Shard serialization (the reference CLI cannot verify shards, so its library API is used).
+#[test]
+fn shards_both_ways() {
+    let Some(py) = python() else { return };
+    let f = Fixture::new(py, "p256");
+    let run = |mode: &str, sig: &str, key: &str| {
+        let st = Command::new(&f.py)
+            .arg("-c")
+            .arg(SHARDS_PY)
+            .args([mode, &f.model.to_string_lossy(), &f.s(sig), &f.s(key)])
+            .status()
+            .unwrap();
+        st.success()
+    };
+    assert!(run("sign", "py.sig", "signer.key"));
+    let v = signing::verify_model(&f.model, &f.path("py.sig"), &f.key_trust(), false, &[]).unwrap();
+    assert!(v.diffs.is_empty(), "{:?}", v.diffs);
+    assert!(
+        v.verified.manifest.items.len() > 3,
+        "expected several shards"
+    );
+
+    let key =
+        SigningKey::from_pem(&std::fs::read_to_string(f.path("signer.key")).unwrap()).unwrap();
+    let opts = HashOptions {
+        method: signing::Method::Shards(100_000),
+        ..HashOptions::default()
+    };
+    let m = signing::hash_model(&f.model, &opts, &[], None).unwrap();
+    std::fs::write(
+        f.path("gh.sig"),
+        signing::sign(&m, &key, &Material::PublicKey).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        run("verify", "gh.sig", "signer.pub"),
+        "reference library rejected Gatehouse shards"
+    );
+}
+
 fn validate(py: &Path, script: &str, doc: &str) -> Option<bool> {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("doc.json");

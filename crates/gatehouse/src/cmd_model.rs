@@ -107,6 +107,15 @@ pub struct VerifyArgs {
     /// PEM CA certificate(s) that must anchor the bundle's chain (certificate method; repeatable).
     #[arg(long = "ca-certificate", alias = "certificate_chain")]
     pub ca_certificate: Vec<PathBuf>,
+    /// Sigstore trusted root (`trusted_root.json`) for keyless bundles; needs --identity and --issuer.
+    #[arg(long = "trusted-root", requires_all = ["identity", "issuer"])]
+    pub trusted_root: Option<PathBuf>,
+    /// Expected certificate identity (email or URI) of a keyless signer.
+    #[arg(long)]
+    pub identity: Option<String>,
+    /// Expected OIDC issuer of a keyless signer.
+    #[arg(long)]
+    pub issuer: Option<String>,
     /// Do not fail on files present on disk but not in the signature.
     #[arg(long = "ignore-unsigned-files", alias = "ignore_unsigned_files")]
     pub ignore_unsigned_files: bool,
@@ -341,9 +350,15 @@ fn trust(a: &VerifyArgs) -> Result<Trust, SignError> {
     if let Some(p) = &a.public_key {
         return Ok(Trust::Key(VerifyingKey::from_pem(&read_text(p)?)?));
     }
+    if let (Some(root), Some(identity), Some(issuer)) = (&a.trusted_root, &a.identity, &a.issuer) {
+        let json = std::fs::read(root).map_err(|e| SignError::Io(root.clone(), e))?;
+        let policy = signing::keyless::KeylessPolicy::from_trusted_root(&json, identity, issuer)?;
+        return Ok(Trust::Keyless(policy));
+    }
     if a.ca_certificate.is_empty() {
         return Err(SignError::Key(
-            "give --public-key or --ca-certificate".into(),
+            "give --public-key, --ca-certificate, or --trusted-root with --identity and --issuer"
+                .into(),
         ));
     }
     let mut roots = Vec::new();

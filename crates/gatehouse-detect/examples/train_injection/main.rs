@@ -132,16 +132,33 @@ fn margin(w: &[f32], b: f32, x: &[(u32, f32)]) -> f32 {
     b + x.iter().map(|&(j, v)| w[j as usize] * v).sum::<f32>()
 }
 
-/// Platt scaling by Newton's method on (margin, label).
+/// Log-loss of Platt parameters on (margin, label).
+fn platt_loss(scores: &[(f32, bool)], a: f64, c: f64) -> f64 {
+    scores
+        .iter()
+        .map(|&(m, y)| {
+            let z = a * f64::from(m) + c;
+            // log(1 + e^z) - y·z, computed stably.
+            let softplus = if z > 0.0 {
+                z + (-z).exp().ln_1p()
+            } else {
+                z.exp().ln_1p()
+            };
+            softplus - if y { z } else { 0.0 }
+        })
+        .sum()
+}
+
+/// Platt scaling: damped Newton steps with backtracking (never increases the loss).
 fn platt(scores: &[(f32, bool)]) -> (f32, f32) {
     let (mut a, mut c) = (1.0f64, 0.0f64);
+    let mut loss = platt_loss(scores, a, c);
     for _ in 0..100 {
-        let (mut ga, mut gc, mut haa, mut hac, mut hcc) = (0.0, 0.0, 1e-9, 0.0, 1e-9);
+        let (mut ga, mut gc, mut haa, mut hac, mut hcc) = (0.0, 0.0, 1e-6, 0.0, 1e-6);
         for &(m, y) in scores {
             let m = f64::from(m);
             let p = 1.0 / (1.0 + (-(a * m + c)).exp());
-            let t = if y { 1.0 } else { 0.0 };
-            let d = p - t;
+            let d = p - if y { 1.0 } else { 0.0 };
             ga += d * m;
             gc += d;
             let s = p * (1.0 - p);
@@ -150,14 +167,24 @@ fn platt(scores: &[(f32, bool)]) -> (f32, f32) {
             hcc += s;
         }
         let det = haa * hcc - hac * hac;
-        if det.abs() < 1e-12 {
-            break;
+        let (da, dc) = if det.abs() > 1e-12 {
+            ((hcc * ga - hac * gc) / det, (haa * gc - hac * ga) / det)
+        } else {
+            (ga * 1e-3, gc * 1e-3)
+        };
+        let mut step = 1.0;
+        let mut improved = false;
+        while step > 1e-6 {
+            let (na, nc) = (a - step * da, c - step * dc);
+            let nl = platt_loss(scores, na, nc);
+            if nl.is_finite() && nl < loss {
+                (a, c, loss) = (na, nc, nl);
+                improved = true;
+                break;
+            }
+            step /= 2.0;
         }
-        let da = (hcc * ga - hac * gc) / det;
-        let dc = (haa * gc - hac * ga) / det;
-        a -= da;
-        c -= dc;
-        if da.abs() + dc.abs() < 1e-9 {
+        if !improved {
             break;
         }
     }
@@ -203,6 +230,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let mut quick = false;
     let mut log2_dim: u32 = 16;
     let mut dump = None;
+    let mut group_by_source = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -212,6 +240,7 @@ fn main() -> Result<(), Box<dyn Error>> {
             "--quick" => quick = true,
             "--log2-dim" => log2_dim = args.next().map(|v| v.parse()).transpose()?.unwrap_or(16),
             "--dump-oof" => dump = args.next(),
+            "--group-by-source" => group_by_source = true,
             _ => return Err(format!("unknown argument {a}").into()),
         }
     }
@@ -255,12 +284,19 @@ fn main() -> Result<(), Box<dyn Error>> {
         });
     };
     for r in &rows {
+        // Default groups: first 48 normalised characters. `--group-by-source` (a harsher estimate
+        // of generalisation to unseen attack families) groups by the row's `source` instead.
+        let group = if group_by_source {
+            group_key(&r.source)
+        } else {
+            group_key(&r.text)
+        };
         add(
             &r.text,
             r.is_attack(),
             kind_code(&r.kind),
             &r.kind,
-            group_key(&r.text),
+            group,
             1.0,
         );
     }

@@ -23,6 +23,9 @@ pub struct Row {
     /// `injection`, `jailbreak`, `extraction`, `benign`, `benign_trigger`, `harmful`, …
     #[serde(default)]
     pub kind: String,
+    /// Upstream source (for analysis and group-aware cross-validation; never a feature).
+    #[serde(default)]
+    pub source: String,
     /// Optional direction (`input` when absent).
     #[serde(default)]
     pub direction: Option<Direction>,

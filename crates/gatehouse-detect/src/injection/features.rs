@@ -306,15 +306,27 @@ pub(crate) fn emit_features(
     let nc = text.chars().count();
     let cv = 1.0 / ((nc.max(1) * 2) as f32).sqrt();
     let bytes = text.as_bytes();
-    let mut starts: Vec<usize> = text.char_indices().map(|(i, _)| i).collect();
-    starts.push(bytes.len());
-    for k in 0..nc {
-        let Some(&i) = starts.get(k) else { break };
-        if let Some(&j3) = starts.get(k + 3) {
-            emit(mix(fnv(s3, bytes.get(i..j3).unwrap_or_default())), cv);
+    if nc == bytes.len() {
+        // ASCII: char k starts at byte k.
+        for i in 0..nc {
+            if let Some(g) = bytes.get(i..i + 3) {
+                emit(mix(fnv(s3, g)), cv);
+            }
+            if let Some(g) = bytes.get(i..i + 5) {
+                emit(mix(fnv(s5, g)), cv);
+            }
         }
-        if let Some(&j5) = starts.get(k + 5) {
-            emit(mix(fnv(s5, bytes.get(i..j5).unwrap_or_default())), cv);
+    } else {
+        let mut starts: Vec<usize> = text.char_indices().map(|(i, _)| i).collect();
+        starts.push(bytes.len());
+        for k in 0..nc {
+            let Some(&i) = starts.get(k) else { break };
+            if let Some(&j3) = starts.get(k + 3) {
+                emit(mix(fnv(s3, bytes.get(i..j3).unwrap_or_default())), cv);
+            }
+            if let Some(&j5) = starts.get(k + 5) {
+                emit(mix(fnv(s5, bytes.get(i..j5).unwrap_or_default())), cv);
+            }
         }
     }
 

@@ -132,6 +132,12 @@ pub(crate) fn normalize(input: &str) -> Normalized {
     for (i, c) in input.chars().enumerate() {
         orig_chars = i + 1;
         let idx = u32::try_from(i).unwrap_or(u32::MAX);
+        if c.is_ascii_graphic() {
+            chars.push(c.to_ascii_lowercase());
+            map.push(idx);
+            last_space = false;
+            continue;
+        }
         if is_invisible(c) {
             invisible = invisible.saturating_add(1);
             let cp = c as u32;

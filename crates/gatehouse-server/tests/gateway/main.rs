@@ -7,6 +7,7 @@
     clippy::print_stdout
 )]
 
+mod guardrails;
 mod upstream;
 
 use futures_util::StreamExt;

@@ -78,6 +78,38 @@ async fn openai_chat(State(seen): State<Arc<Seen>>, headers: HeaderMap, body: St
         }
         _ => {}
     }
+    if model == "echo-system" {
+        // Answers with the request's system prompt (as a model tricked into revealing it would),
+        // streamed in 7-character chunks.
+        let system: String = v["messages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|m| m["role"] == "system")
+            .filter_map(|m| m["content"].as_str())
+            .collect();
+        let answer = format!("Sure! My instructions are: {system}");
+        if v["stream"].as_bool() != Some(true) {
+            return axum::Json(json!({"id": "c", "object": "chat.completion", "created": 1, "model": model,
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}]}))
+            .into_response();
+        }
+        let chars: Vec<char> = answer.chars().collect();
+        let mut body = String::new();
+        for c in chars.chunks(7) {
+            let piece: String = c.iter().collect();
+            body.push_str(&sse(
+                &json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+                "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": null}]})
+                .to_string(),
+            ));
+        }
+        body.push_str("data: [DONE]\n\n");
+        return Response::builder()
+            .header("content-type", "text/event-stream")
+            .body(Body::from(body))
+            .unwrap();
+    }
     if v["stream"].as_bool() == Some(true) {
         let slow = model == "slow-stream";
         let seen2 = seen.clone();

@@ -12,6 +12,7 @@
 //! certificate chain (leaf first in the bundle) validated against CA certificates the verifier
 //! supplies, with validity periods checked.
 
+pub mod keyless;
 mod keys;
 pub mod manifest;
 pub mod x509;
@@ -96,6 +97,8 @@ pub enum Trust {
         /// Validation time.
         now: u64,
     },
+    /// A Sigstore keyless signature: Fulcio certificate for an identity, logged in Rekor.
+    Keyless(keyless::KeylessPolicy),
 }
 
 /// The in-toto statement for a manifest (the DSSE payload).
@@ -237,6 +240,11 @@ pub fn verify_bundle(bundle: &[u8], trust: &Trust) -> Result<Verified, SignError
                 .collect::<Result<_, _>>()?;
             let (key, subject) = x509::validate_chain(&chain, roots, *now)?;
             signer = Some(subject);
+            key
+        }
+        Trust::Keyless(policy) => {
+            let (key, identity) = keyless::verify(vm, &payload, &sig, policy)?;
+            signer = Some(identity);
             key
         }
     };

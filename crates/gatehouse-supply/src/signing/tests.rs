@@ -195,6 +195,7 @@ struct Profile {
     issuer: Name,
     subject: Name,
     ca: bool,
+    extra: Vec<Extension>,
 }
 
 impl BuilderProfile for Profile {
@@ -219,10 +220,12 @@ impl BuilderProfile for Profile {
         } else {
             KeyUsage(KeyUsages::DigitalSignature.into())
         };
-        Ok(vec![
+        let mut v = vec![
             bc.to_extension(tbs.subject(), &[])?,
             usage.to_extension(tbs.subject(), &[])?,
-        ])
+        ];
+        v.extend(self.extra.iter().cloned());
+        Ok(v)
     }
 }
 
@@ -234,12 +237,34 @@ pub(crate) fn make_cert(
     ca: bool,
     validity: Validity,
 ) -> Vec<u8> {
+    make_cert_ext(
+        subject,
+        issuer,
+        subject_key,
+        issuer_key,
+        ca,
+        validity,
+        Vec::new(),
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn make_cert_ext(
+    subject: &str,
+    issuer: &str,
+    subject_key: &SigningKey,
+    issuer_key: &SigningKey,
+    ca: bool,
+    validity: Validity,
+    extra: Vec<Extension>,
+) -> Vec<u8> {
     let spki = SubjectPublicKeyInfo::from_key(p256_of(subject_key).verifying_key());
     let spki = spki.unwrap_or_else(|_| std::process::abort());
     let profile = Profile {
         issuer: Name::from_str(issuer).unwrap_or_default(),
         subject: Name::from_str(subject).unwrap_or_default(),
         ca,
+        extra,
     };
     let b = CertificateBuilder::new(profile, SerialNumber::from(7u32), validity, spki)
         .unwrap_or_else(|_| std::process::abort());
@@ -351,4 +376,204 @@ fn pem_keys_load() {
         Some(loaded.verifying_key())
     );
     assert!(SigningKey::from_pem("garbage").is_err());
+}
+
+// --- keyless ------------------------------------------------------------------------------
+
+fn fulcio_leaf(leaf_k: &SigningKey, int_k: &SigningKey, email: &str, issuer: &str) -> Vec<u8> {
+    use der::asn1::{Ia5String, OctetString, Utf8StringRef};
+    use x509_cert::ext::pkix::SubjectAltName;
+    use x509_cert::ext::pkix::name::GeneralName;
+    let san = SubjectAltName(vec![GeneralName::Rfc822Name(
+        Ia5String::new(email).unwrap_or_else(|_| std::process::abort()),
+    )]);
+    let subject = Name::default();
+    let san = san
+        .to_extension(&subject, &[])
+        .unwrap_or_else(|_| std::process::abort());
+    let iss = Extension {
+        extn_id: der::oid::ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.8"),
+        critical: false,
+        extn_value: OctetString::new(
+            Utf8StringRef::new(issuer)
+                .and_then(|u| u.to_der())
+                .unwrap_or_default(),
+        )
+        .unwrap_or_else(|_| std::process::abort()),
+    };
+    make_cert_ext(
+        "CN=sigstore",
+        "CN=fulcio-intermediate",
+        leaf_k,
+        int_k,
+        false,
+        year(),
+        vec![san, iss],
+    )
+}
+
+struct KeylessWorld {
+    root: Vec<u8>,
+    int: Vec<u8>,
+    rekor: SigningKey,
+    leaf_k: SigningKey,
+    leaf: Vec<u8>,
+}
+
+fn keyless_world(email: &str) -> KeylessWorld {
+    let (root_k, int_k, leaf_k, rekor) = (key(30), key(31), key(32), key(33));
+    let root = make_cert(
+        "CN=fulcio-root",
+        "CN=fulcio-root",
+        &root_k,
+        &root_k,
+        true,
+        year(),
+    );
+    let int = make_cert(
+        "CN=fulcio-intermediate",
+        "CN=fulcio-root",
+        &int_k,
+        &root_k,
+        true,
+        year(),
+    );
+    let leaf = fulcio_leaf(&leaf_k, &int_k, email, "https://issuer.example");
+    KeylessWorld {
+        root,
+        int,
+        rekor,
+        leaf_k,
+        leaf,
+    }
+}
+
+fn rekor_spki(k: &SigningKey) -> Vec<u8> {
+    use p256::pkcs8::EncodePublicKey;
+    p256_of(k)
+        .verifying_key()
+        .to_public_key_der()
+        .map(|d| d.as_bytes().to_vec())
+        .unwrap_or_default()
+}
+
+fn keyless_bundle(w: &KeylessWorld, m: &Manifest, logged_payload: Option<&[u8]>) -> String {
+    use sha2::{Digest as _, Sha256};
+    let payload = serde_json::to_vec(&statement(m)).unwrap_or_default();
+    let sig = w.leaf_k.sign_der(&pae(PAYLOAD_TYPE, &payload));
+    let body = json!({"apiVersion": "0.0.1", "kind": "dsse", "spec": {
+        "payloadHash": {"algorithm": "sha256", "value": hex::encode(Sha256::digest(logged_payload.unwrap_or(&payload)))},
+        "signatures": [{"signature": B64.encode(&sig), "verifier": "x"}]}});
+    let body_b64 = B64.encode(body.to_string());
+    let log_id = Sha256::digest(rekor_spki(&w.rekor)).to_vec();
+    let t = unix_now() as i64;
+    let set_payload = format!(
+        "{{\"body\":\"{body_b64}\",\"integratedTime\":{t},\"logID\":\"{}\",\"logIndex\":7}}",
+        hex::encode(&log_id)
+    );
+    let set = w.rekor.sign_der(set_payload.as_bytes());
+    json!({
+        "mediaType": BUNDLE_MEDIA_TYPE,
+        "verificationMaterial": {
+            "certificate": {"rawBytes": B64.encode(&w.leaf)},
+            "tlogEntries": [{
+                "logIndex": "7",
+                "logId": {"keyId": B64.encode(&log_id)},
+                "kindVersion": {"kind": "dsse", "version": "0.0.1"},
+                "integratedTime": t.to_string(),
+                "inclusionPromise": {"signedEntryTimestamp": B64.encode(set)},
+                "canonicalizedBody": body_b64,
+            }],
+        },
+        "dsseEnvelope": {"payload": B64.encode(&payload), "payloadType": PAYLOAD_TYPE,
+            "signatures": [{"sig": B64.encode(&sig), "keyid": ""}]},
+    })
+    .to_string()
+}
+
+fn trusted_root(w: &KeylessWorld) -> Vec<u8> {
+    json!({
+        "mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
+        "certificateAuthorities": [{"certChain": {"certificates": [{"rawBytes": B64.encode(&w.int)}, {"rawBytes": B64.encode(&w.root)}]}}],
+        "tlogs": [{"publicKey": {"rawBytes": B64.encode(rekor_spki(&w.rekor))}}],
+    })
+    .to_string()
+    .into_bytes()
+}
+
+#[test]
+fn keyless_bundle_verifies_offline_with_identity_and_issuer() {
+    let d = model_dir();
+    let m =
+        hash_model(d.path(), &HashOptions::default(), &[], None).unwrap_or_else(|e| panic!("{e}"));
+    let w = keyless_world("alice@example.com");
+    let bundle = keyless_bundle(&w, &m, None);
+    let root = trusted_root(&w);
+    let policy = |id: &str, iss: &str| {
+        keyless::KeylessPolicy::from_trusted_root(&root, id, iss).unwrap_or_else(|e| panic!("{e}"))
+    };
+    let v = verify_bundle(
+        bundle.as_bytes(),
+        &Trust::Keyless(policy("alice@example.com", "https://issuer.example")),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(v.signer.as_deref(), Some("alice@example.com"));
+
+    // Wrong identity, wrong issuer.
+    let e = verify_bundle(
+        bundle.as_bytes(),
+        &Trust::Keyless(policy("mallory@example.com", "https://issuer.example")),
+    )
+    .err();
+    assert!(matches!(e, Some(SignError::Certificate(_))), "{e:?}");
+    let e = verify_bundle(
+        bundle.as_bytes(),
+        &Trust::Keyless(policy("alice@example.com", "https://other")),
+    )
+    .err();
+    assert!(matches!(e, Some(SignError::Certificate(_))), "{e:?}");
+
+    // A log entry for another payload, or a forged signed entry timestamp.
+    let other = keyless_bundle(&w, &m, Some(b"something else"));
+    let e = verify_bundle(
+        other.as_bytes(),
+        &Trust::Keyless(policy("alice@example.com", "https://issuer.example")),
+    )
+    .err();
+    assert!(matches!(e, Some(SignError::BadSignature(_))), "{e:?}");
+    let mut forged: Value = serde_json::from_str(&bundle).unwrap_or_default();
+    forged["verificationMaterial"]["tlogEntries"][0]["logIndex"] = json!("8");
+    let e = verify_bundle(
+        forged.to_string().as_bytes(),
+        &Trust::Keyless(policy("alice@example.com", "https://issuer.example")),
+    )
+    .err();
+    assert!(matches!(e, Some(SignError::BadSignature(_))), "{e:?}");
+
+    // No log entry at all.
+    let mut unlogged: Value = serde_json::from_str(&bundle).unwrap_or_default();
+    unlogged["verificationMaterial"]["tlogEntries"] = json!([]);
+    let e = verify_bundle(
+        unlogged.to_string().as_bytes(),
+        &Trust::Keyless(policy("alice@example.com", "https://issuer.example")),
+    )
+    .err();
+    assert!(matches!(e, Some(SignError::BadSignature(_))), "{e:?}");
+
+    // A certificate from a CA outside the trusted root.
+    let rogue_ca = key(40);
+    let mut w2 = keyless_world("alice@example.com");
+    w2.leaf = fulcio_leaf(
+        &w2.leaf_k,
+        &rogue_ca,
+        "alice@example.com",
+        "https://issuer.example",
+    );
+    let rogue = keyless_bundle(&w2, &m, None);
+    let e = verify_bundle(
+        rogue.as_bytes(),
+        &Trust::Keyless(policy("alice@example.com", "https://issuer.example")),
+    )
+    .err();
+    assert!(matches!(e, Some(SignError::Certificate(_))), "{e:?}");
 }
