@@ -73,6 +73,9 @@ pub struct RequestGuards {
     pub canary: Option<Canary>,
     /// The request's system prompt (for the leak check).
     pub system_prompt: String,
+    /// Whether inspection rewrote the request (redaction, canary); if not, the original body
+    /// may be forwarded as it came.
+    pub modified: bool,
 }
 
 fn attack_rejection(kind: &str) -> Rejection {
@@ -335,6 +338,7 @@ impl App {
     ) -> Result<RequestGuards, Rejection> {
         let mut ps = Pseudonymizer::new();
         let mut system_prompt = String::new();
+        let mut modified = false;
         for m in &mut req.messages {
             let direction = match m.role {
                 Role::Tool | Role::Function => Direction::ToolResult,
@@ -374,6 +378,7 @@ impl App {
                     ctx.findings.extend(out.findings);
                     if let Some(r) = out.redacted {
                         *t = r;
+                        modified = true;
                     }
                 }
             }
@@ -401,12 +406,15 @@ impl App {
                 None => req.messages.insert(0, Message::text(Role::System, line)),
             }
         }
+        modified |= canary.is_some();
         Ok(RequestGuards {
             pseudonyms: ps,
             canary,
             system_prompt,
+            modified,
         })
     }
+
     /// admit: limits and budgets. The limits issue makes this real; until then every
     /// identified and authorized request is admitted.
     pub fn admit(&self, _ctx: &mut Ctx) -> Result<(), Rejection> {

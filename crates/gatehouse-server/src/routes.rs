@@ -124,6 +124,7 @@ async fn chat(
     let mut req = req;
     let model_route = app.authorize(ctx, &principal, &req.model)?;
     let guards = app.inspect_request(ctx, &mut req)?;
+    let raw = (ctx.protocol == Protocol::OpenAi && !guards.modified).then_some(&bytes);
     app.admit(ctx)?;
     ctx.stream = req.stream;
 
@@ -156,7 +157,7 @@ async fn chat(
     }
 
     let routed = forward(&model_route.targets, |t| {
-        t.provider.chat(&req, &t.upstream_model)
+        t.provider.chat(&req, &t.upstream_model, raw)
     })
     .await
     .map_err(|e| upstream_rejection(ctx, &e))?;

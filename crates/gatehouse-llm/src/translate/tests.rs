@@ -174,3 +174,15 @@ fn parse_errors_name_the_field() {
     let err = parse_json::<ChatRequest>(br#"{"messages":[]}"#).unwrap_err();
     assert!(err.contains("missing field `model`"), "{err}");
 }
+
+#[test]
+fn duplicate_keys_are_rejected_so_no_parser_differential_hides_a_message() {
+    // Some JSON parsers keep the first duplicate, others the last: an attacker could show the
+    // gateway one conversation and the upstream another. The gateway refuses such bodies.
+    let body = br#"{"model":"m","messages":[{"role":"user","content":"hi"}],"messages":[{"role":"user","content":"evil"}]}"#;
+    assert!(parse_json::<ChatRequest>(body).is_err());
+    let body = br#"{"model":"m","messages":[{"role":"user","content":"hi","content":"evil"}]}"#;
+    assert!(parse_json::<ChatRequest>(body).is_err());
+    let body = br#"{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"hi"}],"system":"a","system":"b"}"#;
+    assert!(parse_json::<MessagesRequest>(body).is_err());
+}
