@@ -50,6 +50,40 @@ fn cpu_ns() -> Option<u64> {
     s.split_whitespace().next()?.parse().ok()
 }
 
+/// Streaming: 16-byte deltas (about four tokens each); time per push and bytes held back.
+fn stream_latency(text: &str) {
+    let engine = Engine::new(&DetectConfig::default()).expect("engine");
+    let mut s = engine.stream_scanner(Direction::Output);
+    let mut times = Vec::new();
+    let mut max_held = 0usize;
+    let mut held_sum = 0usize;
+    let mut start = 0;
+    while start < text.len() {
+        let mut end = (start + 16).min(text.len());
+        while !text.is_char_boundary(end) {
+            end += 1;
+        }
+        let t0 = Instant::now();
+        let _ = s.push(&text[start..end]);
+        times.push(t0.elapsed().as_secs_f64() * 1e6);
+        max_held = max_held.max(s.held_back());
+        held_sum += s.held_back();
+        start = end;
+    }
+    let _ = s.finish();
+    times.sort_by(f64::total_cmp);
+    let n = times.len().max(1);
+    println!(
+        "stream: {} pushes of 16 B: p50 {:.1} us, p99 {:.1} us per push; held back avg {:.1} B, max {} B (bound {} B)",
+        times.len(),
+        times[n / 2],
+        times[(n * 99 / 100).min(n - 1)],
+        held_sum as f64 / n as f64,
+        max_held,
+        engine.max_pattern_len()
+    );
+}
+
 fn main() {
     let mb: usize = std::env::args()
         .nth(1)
@@ -88,6 +122,7 @@ fn main() {
             },
         ),
     ];
+    stream_latency(&text[..text.len().min(256 << 10)]);
     let which = std::env::var("VARIANTS")
         .map(|v| v == "all")
         .unwrap_or(false);
