@@ -18,6 +18,41 @@ pub struct ModelRoute {
     pub name: String,
     /// Targets in fallback order.
     pub targets: Vec<Target>,
+    /// Why the model may not be used (its signed artifacts failed verification at start-up).
+    pub unavailable: Option<String>,
+}
+
+/// Verifies a model's signed artifact directory; `Err` says why it must not be served.
+fn verify_artifact(a: &crate::config::ArtifactConfig) -> Result<(), String> {
+    use gatehouse_supply::signing::{self, Trust, VerifyingKey};
+    let trust = if let Some(p) = &a.public_key {
+        let pem = std::fs::read_to_string(p)
+            .map_err(|e| format!("public key {}: {}", p.display(), e.kind()))?;
+        Trust::Key(VerifyingKey::from_pem(&pem).map_err(|e| e.to_string())?)
+    } else {
+        let mut roots = Vec::new();
+        for p in &a.ca_certificates {
+            let pem = std::fs::read(p).map_err(|e| format!("CA {}: {}", p.display(), e.kind()))?;
+            roots.extend(signing::x509::pem_certificates(&pem).map_err(|e| e.to_string())?);
+        }
+        Trust::Ca {
+            roots,
+            now: signing::unix_now(),
+        }
+    };
+    let sig = a
+        .signature
+        .clone()
+        .unwrap_or_else(|| a.path.join("model.sig"));
+    let v = signing::verify_model(&a.path, &sig, &trust, false, &[]).map_err(|e| e.to_string())?;
+    if v.diffs.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} file(s) differ from the signed manifest",
+            v.diffs.len()
+        ))
+    }
 }
 
 /// Everything a request needs, shared by all connections.
@@ -161,12 +196,26 @@ impl App {
                     })
                 })
                 .collect();
+            let unavailable = match &m.artifact {
+                None => None,
+                Some(a) => match verify_artifact(a) {
+                    Ok(()) => {
+                        tracing::info!(model = %m.name, "model artifacts verified");
+                        None
+                    }
+                    Err(why) => {
+                        tracing::error!(model = %m.name, reason = %why, "model artifacts failed verification; the model will not be served");
+                        Some(why)
+                    }
+                },
+            };
             model_order.push(m.name.clone());
             models.insert(
                 m.name.clone(),
                 ModelRoute {
                     name: m.name.clone(),
                     targets,
+                    unavailable,
                 },
             );
         }
@@ -182,6 +231,37 @@ impl App {
         };
         let auditor = Auditor::start(sink, config.audit.strict, config.audit.queue)
             .map_err(|e| BuildError::Audit(e.to_string()))?;
+        for m in &config.models {
+            if m.artifact.is_some() {
+                let why = models
+                    .get(&m.name)
+                    .and_then(|r: &ModelRoute| r.unavailable.clone());
+                auditor.record_detached(gatehouse_audit::AuditEvent {
+                    v: gatehouse_audit::SCHEMA_VERSION,
+                    ts: gatehouse_audit::now_rfc3339(),
+                    request_id: gatehouse_core::RequestId::new().as_str().to_owned(),
+                    hop: gatehouse_core::Hop::Admin,
+                    route: "startup",
+                    action: "verify_model",
+                    principal: None,
+                    key_id: None,
+                    model: Some(m.name.clone()),
+                    provider: None,
+                    decision: if why.is_some() { "block" } else { "allow" },
+                    code: why.as_ref().map(|_| "unavailable"),
+                    reason: why,
+                    stage: Some("verify_artifacts"),
+                    status: 0,
+                    findings: Vec::new(),
+                    tokens: gatehouse_audit::Tokens::default(),
+                    stream: false,
+                    upstream_attempts: 0,
+                    upstream_status: None,
+                    latency_us: 0,
+                    client: None,
+                });
+            }
+        }
         let blocklist = if config.guardrails.blocklist.is_empty() {
             None
         } else {
@@ -226,6 +306,13 @@ impl App {
         let mut r = Vec::new();
         if !self.auditor.healthy() {
             r.push("audit sink is failing".to_owned());
+        }
+        for name in &self.model_order {
+            if let Some(why) = self.models.get(name).and_then(|m| m.unavailable.as_ref()) {
+                r.push(format!(
+                    "model {name:?} failed artifact verification: {why}"
+                ));
+            }
         }
         r
     }

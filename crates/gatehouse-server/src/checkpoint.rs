@@ -252,6 +252,13 @@ impl App {
             )
             .at("authorize"));
         };
+        if route.unavailable.is_some() {
+            return Err(Rejection::new(
+                ErrorCode::Unavailable,
+                format!("model {model:?} is unavailable: its signed artifacts failed verification"),
+            )
+            .at("authorize"));
+        }
         if !principal.allowed_models.is_empty()
             && !principal.allowed_models.iter().any(|m| m == model)
         {

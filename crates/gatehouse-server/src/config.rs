@@ -246,6 +246,24 @@ pub struct ModelConfig {
     /// Ordered targets: the first that answers wins.
     #[serde(default)]
     pub targets: Vec<TargetConfig>,
+    /// A local model directory signed with OpenSSF model-signing: verified at start-up; if the
+    /// verification fails the gateway refuses to route to this model (503, `/readyz`, audit).
+    pub artifact: Option<ArtifactConfig>,
+}
+
+/// `[models.artifact]`: where the model's files and signature are and whom to trust.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArtifactConfig {
+    /// The model directory.
+    pub path: PathBuf,
+    /// The signature bundle (default `<path>/model.sig`).
+    pub signature: Option<PathBuf>,
+    /// PEM public key of the signer (ECDSA P-256/P-384).
+    pub public_key: Option<PathBuf>,
+    /// PEM CA certificates that must anchor the signing certificate chain.
+    #[serde(default)]
+    pub ca_certificates: Vec<PathBuf>,
 }
 
 impl ModelConfig {
@@ -466,6 +484,14 @@ impl Config {
                     );
                 }
             }
+            if let Some(a) = &m.artifact {
+                if a.public_key.is_some() == !a.ca_certificates.is_empty() {
+                    err(
+                        format!("{at}.artifact"),
+                        "set exactly one of public_key or ca_certificates".into(),
+                    );
+                }
+            }
             if m.resolved_targets().is_empty() {
                 err(at.clone(), "needs provider or targets".into());
             }
@@ -508,6 +534,7 @@ impl Config {
             provider: Some("mock".to_owned()),
             upstream_model: None,
             targets: Vec::new(),
+            artifact: None,
         };
         Config {
             server: ServerConfig::default(),

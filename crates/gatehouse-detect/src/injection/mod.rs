@@ -4,12 +4,13 @@
 //!
 //! # Input side: two layers and one score
 //!
-//! 1. **Signatures** ([`signatures`](self)): ~100 patterns in English and 13 other languages,
+//! 1. **Signatures** (`signatures.rs`): ~100 patterns in English and 13 other languages,
 //!    compiled into one multi-pattern regex and run once over the normalised text (and over
 //!    decoded base64/hex/rot13/Unicode-tag payloads). Each belongs to a class (override, persona,
 //!    developer mode, extraction, delimiter, …).
 //! 2. **A linear classifier** (logistic regression, trained by `examples/train_injection.rs`) over
-//!    hashed word 1–2-grams, character 3/5-grams, signature ids and signature-class counts. The
+//!    hashed word 1–2-grams, character 3/5-grams, signature ids, signature-class counts and
+//!    instruction-shape features (imperative sentences and questions after the opening). The
 //!    weights (`models/injection-linear.bin`) are compiled in with `include_bytes!`.
 //!
 //! Combination rule (documented in `docs/DETECTION.md`):
@@ -217,10 +218,11 @@ fn instruction_like(c: SigClass) -> bool {
     )
 }
 
-/// Cuts `text` to at most `max` bytes on char boundaries: head and tail halves.
-fn bounded(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+/// Cuts `text` to at most `max` bytes on char boundaries: head and tail halves joined by a
+/// newline. Returns the text and, when cut, `(head_chars, tail_start_char)` to map offsets back.
+fn bounded(text: &str, max: usize) -> (std::borrow::Cow<'_, str>, Option<(usize, usize)>) {
     if text.len() <= max {
-        return std::borrow::Cow::Borrowed(text);
+        return (std::borrow::Cow::Borrowed(text), None);
     }
     let mut h = max / 2;
     while !text.is_char_boundary(h) {
@@ -230,11 +232,23 @@ fn bounded(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
     while !text.is_char_boundary(t) {
         t += 1;
     }
+    let head = text.get(..h).unwrap_or_default();
+    let tail = text.get(t..).unwrap_or_default();
+    let head_chars = head.chars().count();
+    let tail_start = head_chars + text.get(h..t).map(|m| m.chars().count()).unwrap_or(0);
     let mut s = String::with_capacity(max + 1);
-    s.push_str(text.get(..h).unwrap_or_default());
+    s.push_str(head);
     s.push('\n');
-    s.push_str(text.get(t..).unwrap_or_default());
-    std::borrow::Cow::Owned(s)
+    s.push_str(tail);
+    (std::borrow::Cow::Owned(s), Some((head_chars, tail_start)))
+}
+
+/// Maps a char offset in the bounded text back to the original text.
+fn unbound(c: usize, cut: Option<(usize, usize)>) -> usize {
+    match cut {
+        Some((head, tail_start)) if c > head => c - head - 1 + tail_start,
+        _ => c,
+    }
 }
 
 impl InjectionDetector {
@@ -354,7 +368,7 @@ impl InjectionDetector {
     /// example; the detector itself folds features straight into the dot product).
     #[doc(hidden)]
     pub fn for_each_feature(&self, text: &str, mut emit: impl FnMut(u64, f32)) {
-        let text = bounded(text, self.cfg.max_bytes);
+        let (text, _) = bounded(text, self.cfg.max_bytes);
         let norm = normalize::normalize(&text);
         let ev = self.evidence(&text, &norm);
         let mut toks = Vec::new();
@@ -363,7 +377,12 @@ impl InjectionDetector {
 
     /// Scores one text. Never panics; cost is linear in the text length.
     pub fn score(&self, text: &str, direction: Direction) -> InjectionResult {
-        let text = bounded(text, self.cfg.max_bytes);
+        let full_chars = if text.len() > self.cfg.max_bytes {
+            Some(text.chars().count())
+        } else {
+            None
+        };
+        let (text, cut) = bounded(text, self.cfg.max_bytes);
         let norm = normalize::normalize(&text);
         let ev = self.evidence(&text, &norm);
         let orig_chars = norm.orig_chars;
@@ -469,13 +488,22 @@ impl InjectionDetector {
             if spans.is_empty() {
                 spans.push((0, orig_chars));
             }
+            let total = full_chars.unwrap_or(orig_chars);
             for (s, e) in spans {
+                let (s, e) = if (s, e) == (0, orig_chars) {
+                    (0, total)
+                } else {
+                    (
+                        unbound(s.min(orig_chars), cut),
+                        unbound(e.min(orig_chars), cut),
+                    )
+                };
                 findings.push(Finding {
                     detector: DETECTOR.to_owned(),
                     kind: fk.as_str().to_owned(),
                     score,
-                    start: s.min(orig_chars),
-                    end: e.min(orig_chars),
+                    start: s.min(total),
+                    end: e.min(total).max(s.min(total)),
                 });
             }
         }

@@ -282,7 +282,7 @@ fn sigs() -> Vec<Sig> {
             "jb.dual",
             RefusalSuppression,
             0.0,
-            r"\b(?:two|2|both|dual|separate) (?:different |separate )?(?:responses|answers|outputs|paragraphs|personalities|ways)\b|\[(?:🔓|🔒|jailbreak|classic|lock|unlock|normal|dan|developer mode output|normal output)[^\]]{0,20}\]",
+            r"\b(?:two|2|both|dual|separate) (?:different |separate )?(?:responses|answers|outputs|paragraphs|personalities|ways)\b|\[(?:🔓|🔒|jailbreak|classic|lock|unlock|normal|dan|developer mode output|normal output)[^\]\n]*\]",
         ),
         (
             "jb.any_request",
@@ -394,7 +394,7 @@ fn sigs() -> Vec<Sig> {
             "exfil.markdown_image",
             Exfil,
             0.0,
-            r"!\[[^\]]{0,60}\]\(https?://[^)\s]{0,200}[?&=]",
+            r"!\[[^\]\n]*\]\(https?://[^)\s]*[?&=]",
         ),
         (
             "code.exec",
@@ -596,7 +596,7 @@ fn sigs() -> Vec<Sig> {
             "zh.override",
             Override,
             0.9,
-            r"(?:忽略|无视|無視|忽視|忘记|忘記|不要理会|不要理會|不要遵守|不要遵循)(?:掉)?(?:你)?(?:之前|以上|前面|上面|先前|所有|原来|原來|原始|此前|系统|系統)[^。！？\n]{0,8}(?:指令|指示|说明|說明|提示|规则|規則|要求|命令|设定|設定)",
+            r"(?:忽略|无视|無視|忽視|忘记|忘記|不要理会|不要理會|不要遵守|不要遵循)(?:掉)?(?:你)?(?:之前|以上|前面|上面|先前|所有|原来|原來|原始|此前|系统|系統)[^。！？\n]*(?:指令|指示|说明|說明|提示|规则|規則|要求|命令|设定|設定)",
         ),
         (
             "zh.persona",
@@ -689,7 +689,7 @@ fn sigs() -> Vec<Sig> {
             "zh.extract_verb",
             Extraction,
             0.85,
-            r"(?:显示|顯示|输出|輸出|告诉我|告訴我|透露|泄露|洩露|重复|重複|打印|给我看|給我看)[^。！？\n]{0,8}(?:系统提示|系統提示|系统指令|系統指令|初始指令|提示词|提示詞)",
+            r"(?:显示|顯示|输出|輸出|告诉我|告訴我|透露|泄露|洩露|重复|重複|打印|给我看|給我看)[^。！？\n]*(?:系统提示|系統提示|系统指令|系統指令|初始指令|提示词|提示詞)",
         ),
         (
             "ja.extract_verb",

@@ -7,6 +7,7 @@
     clippy::print_stdout
 )]
 
+mod artifacts;
 mod guardrails;
 mod upstream;
 
