@@ -214,6 +214,7 @@ fn compile_set(
                 | "password-assignment"
                 | "high-entropy-string"
                 | "authorization-header"
+                | "provider-credential"
         ) || r.kind.starts_with("curl-");
         compiled.push(CompiledRule {
             regex: r.regex.clone(),
@@ -586,26 +587,19 @@ impl Engine {
 
     /// Runs every pattern set over `text` (one pass per set) and appends confirmed hits.
     pub(crate) fn pattern_hits(&self, text: &str, out: &mut Vec<Hit>) {
-        let mut ctx_cache: Option<Vec<(usize, usize, u32)>> = None;
         for set in &self.inner.sets {
-            self.run_set(set, text, &mut ctx_cache, out);
+            self.run_set(set, text, out);
         }
     }
 
-    fn run_set(
-        &self,
-        set: &PatternSet,
-        text: &str,
-        ctx: &mut Option<Vec<(usize, usize, u32)>>,
-        out: &mut Vec<Hit>,
-    ) {
+    fn run_set(&self, set: &PatternSet, text: &str, out: &mut Vec<Hit>) {
         let mut cache = set
             .caches
             .lock()
             .ok()
             .and_then(|mut v| v.pop())
             .unwrap_or_else(|| set.re.create_cache());
-        self.run_set_with(set, text, ctx, out, &mut cache);
+        self.run_set_with(set, text, out, &mut cache);
         if let Ok(mut v) = set.caches.lock()
             && v.len() < 64
         {
@@ -617,7 +611,6 @@ impl Engine {
         &self,
         set: &PatternSet,
         text: &str,
-        ctx: &mut Option<Vec<(usize, usize, u32)>>,
         out: &mut Vec<Hit>,
         cache: &mut meta::Cache,
     ) {
@@ -629,7 +622,7 @@ impl Engine {
                 break;
             };
             let (s, e, pid) = (m.start(), m.end(), m.pattern().as_usize());
-            let mut accepted = self.confirm(set, text, pid, s, e, ctx, cache);
+            let mut accepted = self.confirm(set, text, pid, s, e, cache);
             if accepted.is_none() && set.fallback {
                 for alt in pid + 1..set.rules.len() {
                     let Some(alt_pid) = regex_automata::PatternID::new(alt).ok() else {
@@ -639,7 +632,7 @@ impl Engine {
                         .range(s..)
                         .anchored(Anchored::Pattern(alt_pid));
                     if let Some(m2) = set.re.search_with(cache, &ai)
-                        && let Some(h) = self.confirm(set, text, alt, s, m2.end(), ctx, cache)
+                        && let Some(h) = self.confirm(set, text, alt, s, m2.end(), cache)
                     {
                         accepted = Some(h);
                         break;
@@ -658,8 +651,6 @@ impl Engine {
                 pos += 1;
             }
         }
-        // Generic rules may have matched around a provider-specific token: prefer the specific.
-        let _ = &set.family;
     }
 
     /// Confirms the match of rule `pid` at `s..e`; returns the hit and where to resume.
@@ -671,7 +662,6 @@ impl Engine {
         pid: usize,
         s: usize,
         e: usize,
-        ctx: &mut Option<Vec<(usize, usize, u32)>>,
         cache: &mut meta::Cache,
     ) -> Option<(Hit, usize)> {
         let rule = set.rules.get(pid)?;
@@ -714,7 +704,6 @@ impl Engine {
                         m.pattern().as_usize(),
                         m.start(),
                         m.end(),
-                        ctx,
                         cache,
                     );
                 }
@@ -748,13 +737,13 @@ impl Engine {
         }
         let mut score = rule.score;
         match validate(rule.validator, text, vs, ve) {
-            Verdict2::Reject => return None,
-            Verdict2::Accept => {}
-            Verdict2::Weak(sc) => score = score.min(sc),
-            Verdict2::Trim(new_end) => ve = new_end,
+            Check::Reject => return None,
+            Check::Accept => {}
+            Check::Weak(sc) => score = score.min(sc),
+            Check::Trim(new_end) => ve = new_end,
         }
         if !rule.ctx_ids.is_empty() {
-            let has = self.has_context(text, vs, ve, &rule.ctx_ids, ctx);
+            let has = self.has_context(text, vs, ve, &rule.ctx_ids);
             if has {
                 score = (score + 0.35).min(1.0);
             } else if rule.context_required {
@@ -778,35 +767,24 @@ impl Engine {
         ))
     }
 
-    fn has_context(
-        &self,
-        text: &str,
-        s: usize,
-        e: usize,
-        ids: &[u32],
-        cache: &mut Option<Vec<(usize, usize, u32)>>,
-    ) -> bool {
+    /// Whether a context word of `ids` occurs near `s..e` (64 bytes before, 32 after), as a
+    /// whole word. Only the window is searched, so the cost is per match, not per text.
+    fn has_context(&self, text: &str, s: usize, e: usize, ids: &[u32]) -> bool {
         let Some(ac) = &self.inner.ctx else {
             return false;
         };
-        let occ = cache.get_or_insert_with(|| {
-            let b = text.as_bytes();
-            ac.find_overlapping_iter(text)
-                .filter(|m| {
-                    let before_ok = m.start() == 0 || !b[m.start() - 1].is_ascii_alphabetic();
-                    let after_ok = b.get(m.end()).is_none_or(|c| !c.is_ascii_alphabetic());
-                    before_ok && after_ok
-                })
-                .map(|m| (m.start(), m.end(), m.pattern().as_u32()))
-                .collect()
-        });
+        let b = text.as_bytes();
         let lo = s.saturating_sub(64);
-        let hi = e + 32;
-        let first = occ.partition_point(|&(os, _, _)| os < lo);
-        occ[first..]
-            .iter()
-            .take_while(|&&(os, _, _)| os <= hi)
-            .any(|&(os, oe, id)| (oe <= s || os >= e) && ids.contains(&id))
+        let hi = (e + 32).min(b.len());
+        let input = aho_corasick::Input::new(b).range(lo..hi);
+        ac.find_overlapping_iter(input).any(|m| {
+            let before_ok = m.start() == 0 || !b[m.start() - 1].is_ascii_alphabetic();
+            let after_ok = b.get(m.end()).is_none_or(|c| !c.is_ascii_alphabetic());
+            before_ok
+                && after_ok
+                && (m.end() <= s || m.start() >= e)
+                && ids.contains(&m.pattern().as_u32())
+        })
     }
 
     fn to_detections(&self, text: &str, hits: Vec<Hit>, direction: Direction) -> Vec<Detection> {
@@ -859,31 +837,28 @@ pub(crate) fn byte_to_char_offsets(text: &str, offsets: &[usize]) -> Vec<usize> 
     out
 }
 
-enum Verdict2 {
+/// Outcome of a validator.
+enum Check {
     Reject,
     Accept,
     Weak(f32),
     Trim(usize),
 }
 
-fn validate(v: Validator, text: &str, s: usize, e: usize) -> Verdict2 {
+fn validate(v: Validator, text: &str, s: usize, e: usize) -> Check {
     let Some(m) = text.get(s..e) else {
-        return Verdict2::Reject;
+        return Check::Reject;
     };
     let ok = |b: bool| {
-        if b {
-            Verdict2::Accept
-        } else {
-            Verdict2::Reject
-        }
+        if b { Check::Accept } else { Check::Reject }
     };
     let before = text.get(..s).and_then(|t| t.chars().next_back());
     let after = text.get(e..).and_then(|t| t.chars().next());
     match v {
-        Validator::None => Verdict2::Accept,
+        Validator::None => Check::Accept,
         Validator::Email => {
             let Some((local, domain)) = m.rsplit_once('@') else {
-                return Verdict2::Reject;
+                return Check::Reject;
             };
             ok(!local.starts_with('.')
                 && !local.ends_with('.')
@@ -912,13 +887,13 @@ fn validate(v: Validator, text: &str, s: usize, e: usize) -> Verdict2 {
                 d.remove(0);
             }
             if d.len() != 10 || adjacent_digitish(before, after) {
-                return Verdict2::Reject;
+                return Check::Reject;
             }
             if crate::phone::nanp_valid(&d) {
-                Verdict2::Accept
+                Check::Accept
             } else {
                 // Phone-shaped but outside the numbering plan: keep only with context.
-                Verdict2::Weak(0.4)
+                Check::Weak(0.4)
             }
         }
         Validator::PhoneTrunk => {
@@ -927,9 +902,9 @@ fn validate(v: Validator, text: &str, s: usize, e: usize) -> Verdict2 {
                 || adjacent_digitish(before, after)
                 || looks_like_date(m)
             {
-                return Verdict2::Reject;
+                return Check::Reject;
             }
-            Verdict2::Accept
+            Check::Accept
         }
         Validator::PhoneLocal => {
             let d = checksum::digits(m);
@@ -940,9 +915,9 @@ fn validate(v: Validator, text: &str, s: usize, e: usize) -> Verdict2 {
         }
         Validator::CreditCard => ok(checksum::credit_card(m) && !adjacent_digitish(before, after)),
         Validator::Iban => match checksum::iban_prefix_len(m) {
-            Some(n) if n == m.len() => Verdict2::Accept,
-            Some(n) => Verdict2::Trim(s + n),
-            None => Verdict2::Reject,
+            Some(n) if n == m.len() => Check::Accept,
+            Some(n) => Check::Trim(s + n),
+            None => Check::Reject,
         },
         Validator::UsSsn => ok(checksum::us_ssn(m) && !adjacent_digitish(before, after)),
         Validator::AbaRouting => ok(checksum::aba_routing(m)),
@@ -971,7 +946,7 @@ fn validate(v: Validator, text: &str, s: usize, e: usize) -> Verdict2 {
             let hexish =
                 |c: Option<char>| c.is_some_and(|c| c.is_ascii_hexdigit() || c == ':' || c == '.');
             if hexish(before) || hexish(after) || m.matches(':').count() < 2 {
-                return Verdict2::Reject;
+                return Check::Reject;
             }
             let parsed = m.parse::<std::net::Ipv6Addr>().is_ok();
             // "12:30:45" and "::" alone are not worth a finding.
@@ -994,11 +969,11 @@ fn validate(v: Validator, text: &str, s: usize, e: usize) -> Verdict2 {
         Validator::Date => ok(plausible_date(m)),
         Validator::GithubChecksum => {
             if checksum::github_token_checksum(m) {
-                Verdict2::Accept
+                Check::Accept
             } else {
                 // Token-shaped without a valid checksum: maybe mistyped or truncated; still
                 // reported (fail closed) with lower confidence.
-                Verdict2::Weak(0.7)
+                Check::Weak(0.7)
             }
         }
         Validator::Jwt => ok(jwt_header_ok(m)),

@@ -40,6 +40,13 @@ const AMBIGUOUS: &[&str] = &[
 ];
 
 fn fold(word: &str) -> String {
+    if word.is_ascii() {
+        return word
+            .bytes()
+            .filter(|&b| b != b'\'')
+            .map(|b| char::from(b.to_ascii_lowercase()))
+            .collect();
+    }
     word.nfd()
         .filter(|c| c.is_alphabetic() || *c == '\'' || *c == '-')
         .flat_map(char::to_lowercase)
@@ -74,14 +81,12 @@ fn tokens(text: &str) -> Vec<Token> {
         let mut end = i;
         while end < b.len() {
             let x = b[end];
-            if is_word_byte(x) {
-                end += 1;
-            } else if (x == b'\'' || x == b'-') && b.get(end + 1).is_some_and(|&y| is_word_byte(y))
-            {
-                end += 1;
-            } else {
+            let inner_joiner =
+                (x == b'\'' || x == b'-') && b.get(end + 1).is_some_and(|&y| is_word_byte(y));
+            if !(is_word_byte(x) || inner_joiner) {
                 break;
             }
+            end += 1;
         }
         i = end.max(start + 1);
         let upper_ascii = c.is_ascii_uppercase();

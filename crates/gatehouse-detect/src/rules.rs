@@ -152,7 +152,7 @@ pub(crate) fn pii_rules() -> Vec<Rule> {
         Rule::pii(
             "EMAIL_ADDRESS",
             &format!(
-                r"{B}[A-Za-z0-9](?:[A-Za-z0-9._%+\-]{{0,63}})@(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{{0,61}}[A-Za-z0-9])?\.){{1,8}}[A-Za-z]{{2,24}}{B}"
+                r"[A-Za-z0-9\x80-\xFF](?:[A-Za-z0-9._%+\-\x80-\xFF]{{0,63}})@(?:[A-Za-z0-9\x80-\xFF](?:[A-Za-z0-9\-\x80-\xFF]{{0,61}}[A-Za-z0-9\x80-\xFF])?\.){{1,8}}[A-Za-z]{{2,24}}{B}"
             ),
             V::Email,
             1.0,

@@ -360,3 +360,20 @@ mod props {
         }
     }
 }
+
+#[test]
+fn international_email_local_part() {
+    let e = engine();
+    assert!(has(
+        &e,
+        "Mail jöhn@example.com now",
+        "EMAIL_ADDRESS",
+        "jöhn@example.com"
+    ));
+    assert!(has(
+        &e,
+        "write to ana@exämple.de.",
+        "EMAIL_ADDRESS",
+        "ana@exämple.de"
+    ));
+}

@@ -362,15 +362,15 @@ impl App {
                     // the leak check and still scanned for secrets and PII below.
                     system_prompt.push_str(t);
                     system_prompt.push('\n');
-                } else if matches!(m.role, Role::User | Role::Tool | Role::Function) {
-                    if let Some(inj) = &self.injection {
-                        let r = inj.score(t, direction);
-                        ctx.injection_score = ctx.injection_score.max(r.score_milli);
-                        if r.is_attack {
-                            ctx.findings.extend(r.findings);
-                            let kind = r.kind.map(|k| k.as_str()).unwrap_or("injection");
-                            return Err(attack_rejection(kind));
-                        }
+                } else if matches!(m.role, Role::User | Role::Tool | Role::Function)
+                    && let Some(inj) = &self.injection
+                {
+                    let r = inj.score(t, direction);
+                    ctx.injection_score = ctx.injection_score.max(r.score_milli);
+                    if r.is_attack {
+                        ctx.findings.extend(r.findings);
+                        let kind = r.kind.map(|k| k.as_str()).unwrap_or("injection");
+                        return Err(attack_rejection(kind));
                     }
                 }
                 if let Some(engine) = &self.detect {

@@ -484,13 +484,13 @@ impl Config {
                     );
                 }
             }
-            if let Some(a) = &m.artifact {
-                if a.public_key.is_some() == !a.ca_certificates.is_empty() {
-                    err(
-                        format!("{at}.artifact"),
-                        "set exactly one of public_key or ca_certificates".into(),
-                    );
-                }
+            if let Some(a) = &m.artifact
+                && a.public_key.is_some() != a.ca_certificates.is_empty()
+            {
+                err(
+                    format!("{at}.artifact"),
+                    "set exactly one of public_key or ca_certificates".into(),
+                );
             }
             if m.resolved_targets().is_empty() {
                 err(at.clone(), "needs provider or targets".into());

@@ -67,7 +67,10 @@ fn parse_lifetime(s: &str) -> Option<Duration> {
 fn fmt_time(t: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(t)
         .ok()
-        .and_then(|d| d.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|d| {
+            d.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_else(|| t.to_string())
 }
 
@@ -94,7 +97,13 @@ pub fn run(args: KeysArgs) -> ExitCode {
         }
     };
     match args.command {
-        KeysCommand::Create { principal, team, expires, models, name } => {
+        KeysCommand::Create {
+            principal,
+            team,
+            expires,
+            models,
+            name,
+        } => {
             let expires_in = match expires.as_deref().map(parse_lifetime) {
                 Some(None) => {
                     eprintln!("--expires: use a number and a unit, e.g. 30d, 12h, 90m");
@@ -103,10 +112,19 @@ pub fn run(args: KeysArgs) -> ExitCode {
                 Some(Some(d)) => Some(d),
                 None => None,
             };
-            match store.create(&NewKey { principal, team, name, models, expires_in }) {
+            match store.create(&NewKey {
+                principal,
+                team,
+                name,
+                models,
+                expires_in,
+            }) {
                 Ok((rec, secret)) => {
                     println!("{secret}");
-                    eprintln!("created key {} for {} (the secret above is shown only once)", rec.id, rec.principal);
+                    eprintln!(
+                        "created key {} for {} (the secret above is shown only once)",
+                        rec.id, rec.principal
+                    );
                     ExitCode::SUCCESS
                 }
                 Err(e) => {
@@ -118,9 +136,15 @@ pub fn run(args: KeysArgs) -> ExitCode {
         KeysCommand::List { json } => match store.list() {
             Ok(keys) => {
                 if json {
-                    println!("{}", serde_json::to_string_pretty(&keys).unwrap_or_default());
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&keys).unwrap_or_default()
+                    );
                 } else {
-                    println!("{:<14} {:<24} {:<12} {:<8} {:<26} models", "id", "principal", "team", "status", "expires");
+                    println!(
+                        "{:<14} {:<24} {:<12} {:<8} {:<26} models",
+                        "id", "principal", "team", "status", "expires"
+                    );
                     let now = time::OffsetDateTime::now_utc().unix_timestamp();
                     for k in keys {
                         let status = if k.revoked_at.is_some() {
@@ -137,7 +161,11 @@ pub fn run(args: KeysArgs) -> ExitCode {
                             k.team.as_deref().unwrap_or("-"),
                             status,
                             k.expires_at.map(fmt_time).unwrap_or_else(|| "never".into()),
-                            if k.models.is_empty() { "*".to_owned() } else { k.models.join(",") }
+                            if k.models.is_empty() {
+                                "*".to_owned()
+                            } else {
+                                k.models.join(",")
+                            }
                         );
                     }
                 }

@@ -7,6 +7,8 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use gatehouse_core::{Direction, Finding, Verdict};
+use gatehouse_detect::injection::exfil::{ExfilConfig, ExfilDetector};
+use gatehouse_detect::injection::{InjectionConfig, InjectionDetector};
 use gatehouse_detect::{DetectConfig, Engine, ScanOutcome};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -87,9 +89,51 @@ fn load_config(path: Option<&PathBuf>) -> Result<DetectConfig, String> {
     toml::from_str(&s).map_err(|e| format!("{}: {e}", p.display()))
 }
 
-fn build_engine(path: Option<&PathBuf>) -> Result<Engine, String> {
+fn build_engine(path: Option<&PathBuf>) -> Result<Scanner, String> {
     let cfg = load_config(path)?;
-    Engine::new(&cfg).map_err(|e| e.to_string())
+    let engine = Engine::new(&cfg).map_err(|e| e.to_string())?;
+    let injection =
+        InjectionDetector::new(&InjectionConfig::default()).map_err(|e| e.to_string())?;
+    let exfil = ExfilDetector::new(&ExfilConfig::default()).map_err(|e| e.to_string())?;
+    Ok(Scanner {
+        engine,
+        injection,
+        exfil,
+    })
+}
+
+/// Every detector `scan` reports: PII and secrets (the engine), prompt attacks on input and
+/// tool results, and exfiltration / active content on output.
+struct Scanner {
+    engine: Engine,
+    injection: InjectionDetector,
+    exfil: ExfilDetector,
+}
+
+impl Scanner {
+    fn scan(&self, text: &str, dir: Direction) -> ScanOutcome {
+        let mut out = self.engine.scan(text, dir);
+        match dir {
+            Direction::Input | Direction::ToolResult => {
+                let r = self.injection.score(text, dir);
+                if r.is_attack {
+                    out.verdict = Verdict::Block;
+                }
+                out.findings.extend(r.findings);
+            }
+            Direction::Output => {
+                let base = out.redacted.clone().unwrap_or_else(|| text.to_owned());
+                let found = self.exfil.scan(text);
+                if !found.is_empty() {
+                    out.verdict = out.verdict.max(Verdict::Redact);
+                    out.redacted = Some(self.exfil.sanitize(&base).0);
+                    out.findings.extend(found);
+                }
+            }
+        }
+        out.findings.sort_by_key(|f| (f.start, f.end));
+        out
+    }
 }
 
 fn verdict_str(v: Verdict) -> &'static str {
@@ -200,7 +244,7 @@ fn parse_direction(v: Option<&Value>, default: Direction) -> Result<Direction, S
     }
 }
 
-fn scan_jsonl(engine: &Engine, default_dir: Direction) -> ExitCode {
+fn scan_jsonl(engine: &Scanner, default_dir: Direction) -> ExitCode {
     let stdin = std::io::stdin();
     let mut out = BufWriter::new(std::io::stdout().lock());
     let mut any_findings = false;
@@ -267,6 +311,8 @@ pub enum EvalTask {
     Pii,
     /// Span task on `secrets/*.jsonl` (`spans[].rule`, `label`).
     Secrets,
+    /// Row classification on `injection/*.jsonl` (`label`, `kind`).
+    Injection,
 }
 
 impl EvalTask {
@@ -275,6 +321,7 @@ impl EvalTask {
         match s {
             "pii" => Some(EvalTask::Pii),
             "secrets" => Some(EvalTask::Secrets),
+            "injection" => Some(EvalTask::Injection),
             _ => None,
         }
     }
@@ -283,9 +330,15 @@ impl EvalTask {
 /// Runs `gatehouse eval`.
 pub fn run_eval(args: EvalArgs) -> ExitCode {
     let Some(task) = EvalTask::parse(&args.task) else {
-        eprintln!("eval: unknown task {:?} (known: pii, secrets)", args.task);
+        eprintln!(
+            "eval: unknown task {:?} (known: pii, secrets, injection)",
+            args.task
+        );
         return ExitCode::from(2);
     };
+    if task == EvalTask::Injection {
+        return eval_injection(&args.data);
+    }
     let rows = match read_rows(&args.data) {
         Ok(r) => r,
         Err(e) => {
@@ -302,7 +355,37 @@ pub fn run_eval(args: EvalArgs) -> ExitCode {
     };
     match task {
         EvalTask::Pii | EvalTask::Secrets => eval_spans(&engine, task, &rows, args.errors),
+        EvalTask::Injection => ExitCode::from(2),
     }
+}
+
+/// `eval --task injection`: precision, recall, F1, ROC AUC, TPR at 1% FPR, per-kind recall,
+/// false positives on `benign_trigger`, and throughput.
+fn eval_injection(path: &PathBuf) -> ExitCode {
+    let data = match std::fs::read_to_string(path) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("eval: {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    };
+    let rows = match gatehouse_detect::injection::eval::parse_jsonl(&data) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("eval: {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    };
+    let det = match InjectionDetector::new(&InjectionConfig::default()) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("eval: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let report = gatehouse_detect::injection::eval::evaluate(&det, &rows);
+    println!("{report}");
+    ExitCode::SUCCESS
 }
 
 fn read_rows(path: &PathBuf) -> Result<Vec<Value>, String> {
@@ -402,7 +485,7 @@ const PATTERN_TYPES: &[&str] = &[
 fn eval_spans(engine: &Engine, task: EvalTask, rows: &[Value], show_errors: usize) -> ExitCode {
     let detector = match task {
         EvalTask::Pii => "pii",
-        EvalTask::Secrets => "secrets",
+        EvalTask::Secrets | EvalTask::Injection => "secrets",
     };
     // For secrets, dataset rule ids (gitleaks / detect-secrets) and ours are different
     // vocabularies: spans match on location only, and per-rule rows report recall by gold rule.

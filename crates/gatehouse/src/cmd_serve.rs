@@ -27,12 +27,23 @@ pub struct ServeArgs {
 fn init_logging(format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("GATEHOUSE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if format == "json" {
         builder.json().flatten_event(true).init();
     } else {
         builder.init();
     }
+}
+
+/// Writes a line to stderr, ignoring a closed stderr: the gateway must not die because whoever
+/// started it stopped reading (`eprintln!` would panic).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
 }
 
 /// Runs the gateway until SIGINT/SIGTERM.
@@ -64,7 +75,10 @@ pub fn run(args: ServeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cannot start the runtime: {e}");
@@ -98,15 +112,15 @@ pub fn run(args: ServeArgs) -> ExitCode {
             });
             match key {
                 Ok((_, secret)) => {
-                    eprintln!("Gatehouse demo gateway listening on {scheme}://{local} (mock provider; state in ./gatehouse-data)");
-                    eprintln!("Demo API key for user:demo (valid 24 h, shown once): {secret}");
-                    eprintln!("Try:\n");
-                    eprintln!(
+                    say!("Gatehouse demo gateway listening on {scheme}://{local} (mock provider; state in ./gatehouse-data)");
+                    say!("Demo API key for user:demo (valid 24 h, shown once): {secret}");
+                    say!("Try:\n");
+                    say!(
                         "curl -s {scheme}://{local}/v1/chat/completions -H \"Authorization: Bearer {secret}\" -H 'Content-Type: application/json' -d '{{\"model\":\"gpt-4o-mini\",\"messages\":[{{\"role\":\"user\",\"content\":\"Hello, Gatehouse!\"}}]}}'\n"
                     );
                 }
                 Err(e) => {
-                    eprintln!("cannot create the demo key: {e}");
+                    say!("cannot create the demo key: {e}");
                     return ExitCode::from(2);
                 }
             }
@@ -126,13 +140,14 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}

@@ -59,7 +59,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => cmd_serve::run(args),
-        Command::Config { command: ConfigCommand::Check { config } } => config_check(&config),
+        Command::Config {
+            command: ConfigCommand::Check { config },
+        } => config_check(&config),
         Command::Keys(args) => cmd_keys::run(args),
         Command::Scan(args) => cmd_scan::run_scan(args),
         Command::Eval(args) => cmd_scan::run_eval(args),

@@ -1,9 +1,14 @@
 //! The binary as its users run it: `serve --demo` and its printed curl, `config check`, `keys`.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stdout)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout
+)]
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_gatehouse");
 
@@ -27,23 +32,42 @@ fn demo_prints_a_curl_that_gets_a_completion() {
         .unwrap();
     let stderr = child.stderr.take().unwrap();
     let _guard = Kill(child);
-    let mut curl = None;
-    let start = Instant::now();
-    for line in BufReader::new(stderr).lines() {
-        let line = line.unwrap();
-        if line.starts_with("curl ") {
-            curl = Some(line);
-            break;
+    // Read stderr on a thread for the whole test, as a terminal would.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.starts_with("curl ") {
+                let _ = tx.send(line);
+            }
         }
-        assert!(start.elapsed() < Duration::from_secs(30));
-    }
-    let curl = curl.expect("the demo prints a curl command");
+    });
+    let curl = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the demo prints a curl command");
     // Pull the URL, key and body out of the printed command and send exactly that.
     let url = curl.split_whitespace().nth(2).unwrap().to_owned();
-    let key = curl.split("Bearer ").nth(1).unwrap().split('"').next().unwrap().to_owned();
-    let body = curl.split("-d '").nth(1).unwrap().trim_end_matches('\'').to_owned();
-    assert!(dir.path().join("gatehouse-data/gatehouse.db").exists(), "state lives under ./gatehouse-data");
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let key = curl
+        .split("Bearer ")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let body = curl
+        .split("-d '")
+        .nth(1)
+        .unwrap()
+        .trim_end_matches('\'')
+        .to_owned();
+    assert!(
+        dir.path().join("gatehouse-data/gatehouse.db").exists(),
+        "state lives under ./gatehouse-data"
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let r = reqwest::Client::new()
             .post(&url)
@@ -70,17 +94,41 @@ fn config_check_prints_every_error_with_its_path() {
          [[models]]\nname = \"c\"\nprovider = \"opnai\"\n[server]\nlisten = \"nowhere\"\n",
     )
     .unwrap();
-    let out = Command::new(BIN).args(["config", "check", "--config"]).arg(&bad).output().unwrap();
+    let out = Command::new(BIN)
+        .args(["config", "check", "--config"])
+        .arg(&bad)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("models[2].provider: unknown provider \"opnai\""), "{err}");
+    assert!(
+        err.contains("models[2].provider: unknown provider \"opnai\""),
+        "{err}"
+    );
     assert!(err.contains("server.listen: not a socket address"), "{err}");
 
-    let out = Command::new(BIN).args(["config", "check", "--config", "../../gatehouse.example.toml"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(BIN)
+        .args([
+            "config",
+            "check",
+            "--config",
+            "../../gatehouse.example.toml",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     std::fs::write(&bad, "[server]\nlisen = \"127.0.0.1:1\"\n").unwrap();
-    let out = Command::new(BIN).args(["config", "check", "--config"]).arg(&bad).output().unwrap();
+    let out = Command::new(BIN)
+        .args(["config", "check", "--config"])
+        .arg(&bad)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown field `lisen`"));
 }
@@ -90,7 +138,19 @@ fn keys_create_list_revoke() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("k.db");
     let out = Command::new(BIN)
-        .args(["keys", "create", "--principal", "user:alice", "--team", "payments", "--expires", "30d", "--models", "a,b", "--store"])
+        .args([
+            "keys",
+            "create",
+            "--principal",
+            "user:alice",
+            "--team",
+            "payments",
+            "--expires",
+            "30d",
+            "--models",
+            "a,b",
+            "--store",
+        ])
         .arg(&store)
         .output()
         .unwrap();
@@ -98,14 +158,33 @@ fn keys_create_list_revoke() {
     let secret = String::from_utf8(out.stdout).unwrap().trim().to_owned();
     assert!(secret.starts_with("gh_"));
     let id = secret.split('_').nth(1).unwrap().to_owned();
-    let list = Command::new(BIN).args(["keys", "list", "--store"]).arg(&store).output().unwrap();
+    let list = Command::new(BIN)
+        .args(["keys", "list", "--store"])
+        .arg(&store)
+        .output()
+        .unwrap();
     let listed = String::from_utf8(list.stdout).unwrap();
     assert!(listed.contains(&id) && listed.contains("user:alice") && listed.contains("active"));
-    assert!(!listed.contains(secret.rsplit('_').next().unwrap()), "list never shows the secret");
-    let rev = Command::new(BIN).args(["keys", "revoke", &id, "--store"]).arg(&store).output().unwrap();
+    assert!(
+        !listed.contains(secret.rsplit('_').next().unwrap()),
+        "list never shows the secret"
+    );
+    let rev = Command::new(BIN)
+        .args(["keys", "revoke", &id, "--store"])
+        .arg(&store)
+        .output()
+        .unwrap();
     assert!(rev.status.success());
-    let list = Command::new(BIN).args(["keys", "list", "--store"]).arg(&store).output().unwrap();
+    let list = Command::new(BIN)
+        .args(["keys", "list", "--store"])
+        .arg(&store)
+        .output()
+        .unwrap();
     assert!(String::from_utf8(list.stdout).unwrap().contains("revoked"));
-    let bad = Command::new(BIN).args(["keys", "create", "--principal", "alice", "--store"]).arg(&store).output().unwrap();
+    let bad = Command::new(BIN)
+        .args(["keys", "create", "--principal", "alice", "--store"])
+        .arg(&store)
+        .output()
+        .unwrap();
     assert_eq!(bad.status.code(), Some(2));
 }
