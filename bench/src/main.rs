@@ -297,16 +297,17 @@ fn main() -> anyhow::Result<()> {
     let gateway_bin = arg("--gateway").unwrap_or_else(|| "target/release/gatehouse".to_owned());
     let out = arg("--out");
     let scale: f64 = arg("--scale").and_then(|s| s.parse().ok()).unwrap_or(1.0);
+    let detectors = std::env::args().any(|a| a == "--detectors");
     // The load generator and the mock share one runtime with one worker: the gateway gets the
     // other core, as on a 2-core machine where everything shares the cores.
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()?;
-    rt.block_on(run(gateway_bin, out, scale))
+    rt.block_on(run(gateway_bin, out, scale, detectors))
 }
 
-async fn run(gateway_bin: String, out: Option<String>, scale: f64) -> anyhow::Result<()> {
+async fn run(gateway_bin: String, out: Option<String>, scale: f64, detectors: bool) -> anyhow::Result<()> {
     let up = TcpListener::bind("127.0.0.1:0").await?;
     let up_addr = up.local_addr()?;
     tokio::spawn(mock_upstream(up));
@@ -333,9 +334,10 @@ name = "bench"
 provider = "up"
 [guardrails]
 blocklist = ["kryptonite", "exfiltrate-now", "do-not-say-this"]
-"#,
+{detect}"#,
         db = dir.path().join("g.db").display(),
         audit = dir.path().join("audit.jsonl").display(),
+        detect = if detectors { "[detect]\n[injection]\n" } else { "" },
     );
     let cfg_path = dir.path().join("gatehouse.toml");
     std::fs::write(&cfg_path, cfg)?;
@@ -497,7 +499,7 @@ blocklist = ["kryptonite", "exfiltrate-now", "do-not-say-this"]
     println!("throughput direct {dt:.0} gateway {gt:.0}");
 
     // 4. Streaming time to first token.
-    let sn = (500.0 * scale) as usize;
+    let sn = (200.0 * scale) as usize;
     let ds = pcts(closed_loop_one(&direct, &sbody, sn, true).await);
     let gs = pcts(closed_loop_one(&gateway, &sbody, sn, true).await);
     writeln!(

@@ -119,6 +119,10 @@ pub(crate) struct Inner {
     sets: Vec<PatternSet>,
     ctx: Option<AhoCorasick>,
     pub(crate) liveness: Option<regex_automata::hybrid::dfa::DFA>,
+    /// Warm lazy-DFA caches for stream scanners. A fresh cache re-determinises the DFA from
+    /// scratch, which cost ~3 M instructions per streamed answer in the gateway profile; scanners
+    /// take one from here and give it back when dropped.
+    pub(crate) liveness_caches: std::sync::Mutex<Vec<regex_automata::hybrid::dfa::Cache>>,
     pub(crate) max_pattern_len: usize,
     pub(crate) hash_key: Vec<u8>,
     placeholder_kind: Arc<str>,
@@ -379,6 +383,7 @@ impl Engine {
                 sets,
                 ctx,
                 liveness,
+                liveness_caches: std::sync::Mutex::new(Vec::new()),
                 max_pattern_len,
                 hash_key,
                 placeholder_kind: Arc::from("placeholder"),

@@ -56,9 +56,31 @@ impl std::fmt::Debug for StreamScanner {
     }
 }
 
+/// Most warm caches kept per engine (one per concurrently streamed answer is enough).
+const CACHE_POOL_MAX: usize = 256;
+
+impl Drop for StreamScanner {
+    fn drop(&mut self) {
+        if let Some(cache) = self.cache.take()
+            && let Ok(mut pool) = self.engine.inner.liveness_caches.lock()
+            && pool.len() < CACHE_POOL_MAX
+        {
+            pool.push(cache);
+        }
+    }
+}
+
 impl StreamScanner {
     pub(crate) fn new(engine: Engine, direction: Direction) -> StreamScanner {
-        let cache = engine.inner.liveness.as_ref().map(|d| d.create_cache());
+        let cache = engine.inner.liveness.as_ref().map(|d| {
+            engine
+                .inner
+                .liveness_caches
+                .lock()
+                .ok()
+                .and_then(|mut pool| pool.pop())
+                .unwrap_or_else(|| d.create_cache())
+        });
         StreamScanner {
             engine,
             direction,
