@@ -307,7 +307,12 @@ fn main() -> anyhow::Result<()> {
     rt.block_on(run(gateway_bin, out, scale, detectors))
 }
 
-async fn run(gateway_bin: String, out: Option<String>, scale: f64, detectors: bool) -> anyhow::Result<()> {
+async fn run(
+    gateway_bin: String,
+    out: Option<String>,
+    scale: f64,
+    detectors: bool,
+) -> anyhow::Result<()> {
     let up = TcpListener::bind("127.0.0.1:0").await?;
     let up_addr = up.local_addr()?;
     tokio::spawn(mock_upstream(up));
@@ -337,7 +342,11 @@ blocklist = ["kryptonite", "exfiltrate-now", "do-not-say-this"]
 {detect}"#,
         db = dir.path().join("g.db").display(),
         audit = dir.path().join("audit.jsonl").display(),
-        detect = if detectors { "[detect]\n[injection]\n" } else { "" },
+        detect = if detectors {
+            "[detect]\n[injection]\n"
+        } else {
+            ""
+        },
     );
     let cfg_path = dir.path().join("gatehouse.toml");
     std::fs::write(&cfg_path, cfg)?;
