@@ -20,6 +20,10 @@ pub struct ModelRoute {
     pub targets: Vec<Target>,
     /// Why the model may not be used (its signed artifacts failed verification at start-up).
     pub unavailable: Option<String>,
+    /// The route's own system prompt.
+    pub system_prompt: Option<String>,
+    /// Whether clients may add system/developer messages when the route has its own.
+    pub allow_client_system_prompt: bool,
 }
 
 /// Verifies a model's signed artifact directory; `Err` says why it must not be served.
@@ -216,6 +220,8 @@ impl App {
                     name: m.name.clone(),
                     targets,
                     unavailable,
+                    system_prompt: m.system_prompt.clone(),
+                    allow_client_system_prompt: m.allow_client_system_prompt,
                 },
             );
         }

@@ -341,11 +341,29 @@ impl App {
     pub fn inspect_request(
         &self,
         ctx: &mut Ctx,
+        route: &ModelRoute,
         req: &mut ChatRequest,
     ) -> Result<RequestGuards, Rejection> {
         let mut ps = Pseudonymizer::new();
         let mut system_prompt = String::new();
         let mut modified = false;
+        if let Some(own) = &route.system_prompt {
+            let overrides = req
+                .messages
+                .iter()
+                .any(|m| matches!(m.role, Role::System | Role::Developer));
+            if overrides && !route.allow_client_system_prompt {
+                let mut r = Rejection::new(
+                    ErrorCode::BlockedByGuardrail,
+                    "this model has its own system prompt; requests may not set or override it (send user messages only)",
+                );
+                r.finding_types = vec!["system_prompt_override".into()];
+                return Err(r.at("inspect_in"));
+            }
+            req.messages
+                .insert(0, Message::text(Role::System, own.clone()));
+            modified = true;
+        }
         for m in &mut req.messages {
             let direction = match m.role {
                 Role::Tool | Role::Function => Direction::ToolResult,

@@ -249,6 +249,13 @@ pub struct ModelConfig {
     /// A local model directory signed with OpenSSF model-signing: verified at start-up; if the
     /// verification fails the gateway refuses to route to this model (503, `/readyz`, audit).
     pub artifact: Option<ArtifactConfig>,
+    /// The route's own system prompt, put first in every request to this model.
+    pub system_prompt: Option<String>,
+    /// With `system_prompt` set: whether clients may add their own system/developer messages.
+    /// Default false: a request that tries to set or override the system prompt is refused, and
+    /// clients may only add user content.
+    #[serde(default)]
+    pub allow_client_system_prompt: bool,
 }
 
 /// `[models.artifact]`: where the model's files and signature are and whom to trust.
@@ -535,6 +542,8 @@ impl Config {
             upstream_model: None,
             targets: Vec::new(),
             artifact: None,
+            system_prompt: None,
+            allow_client_system_prompt: false,
         };
         Config {
             server: ServerConfig::default(),

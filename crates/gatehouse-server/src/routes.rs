@@ -123,7 +123,7 @@ async fn chat(
     };
     let mut req = req;
     let model_route = app.authorize(ctx, &principal, &req.model)?;
-    let guards = app.inspect_request(ctx, &mut req)?;
+    let guards = app.inspect_request(ctx, model_route, &mut req)?;
     let raw = (ctx.protocol == Protocol::OpenAi && !guards.modified).then_some(&bytes);
     app.admit(ctx)?;
     ctx.stream = req.stream;
