@@ -35,6 +35,16 @@ impl Gateway {
     }
 }
 
+/// Serves `app` on a fresh 127.0.0.1 port until the test ends; returns the address.
+async fn serve(app: Arc<App>) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        gatehouse_server::listener::serve(app, listener, std::future::pending()).await
+    });
+    addr
+}
+
 /// Starts a gateway with `extra` TOML appended to a base config that points at `upstream`.
 async fn gateway(upstream: &str, extra: &str) -> Gateway {
     let dir = tempfile::tempdir().unwrap();
@@ -658,12 +668,7 @@ async fn a_failing_stage_fails_closed_with_a_request_id() {
             ..NewKey::default()
         })
         .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let a = app.clone();
-    tokio::spawn(async move {
-        gatehouse_server::listener::serve(a, listener, std::future::pending()).await
-    });
+    let url = format!("http://{}", serve(app.clone()).await);
     let r = reqwest::Client::new()
         .post(format!("{url}/v1/chat/completions"))
         .bearer_auth(&key)
@@ -762,11 +767,7 @@ async fn tls_termination_serves_http2_and_http1() {
             ..NewKey::default()
         })
         .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        gatehouse_server::listener::serve(app, listener, std::future::pending()).await
-    });
+    let port = serve(app).await.port();
     let root = reqwest::Certificate::from_pem(cert.cert.pem().as_bytes()).unwrap();
     for http1 in [false, true] {
         let mut b = reqwest::Client::builder()
