@@ -1,7 +1,7 @@
 //! The detector-backed guardrails end to end: PII pseudonymised before the model and restored
 //! after it, secrets and prompt attacks blocked, and answers stopped or sanitised mid-stream.
 
-use super::{chat, data_lines, gateway, sse_text, upstream};
+use super::{chat, data_lines, gateway, sse_text, streamed_text, upstream};
 use serde_json::{Value, json};
 
 /// The demo's guardrail settings (see `Config::demo`), on top of the test providers.
@@ -66,10 +66,7 @@ async fn prompt_pii_is_pseudonymised_for_the_model_and_restored_for_the_caller()
             .unwrap(),
     )
     .await;
-    let joined: String = data_lines(&text)
-        .iter()
-        .filter_map(|c| c["choices"][0]["delta"]["content"].as_str())
-        .collect();
+    let joined: String = streamed_text(&data_lines(&text));
     assert_eq!(joined, prompt);
     // The audit row has the finding types and spans, never the values.
     let audit = super::audit_lines(&g);
@@ -130,10 +127,7 @@ async fn pii_in_a_streamed_answer_is_redacted_and_exfiltration_links_removed_mid
     assert_eq!(resp.status(), 200);
     let text = sse_text(resp).await;
     let chunks = data_lines(&text);
-    let joined: String = chunks
-        .iter()
-        .filter_map(|c| c["choices"][0]["delta"]["content"].as_str())
-        .collect();
+    let joined: String = streamed_text(&chunks);
     assert!(
         !text.contains("jane.roe") && !text.contains("corp-mail"),
         "{text}"
@@ -241,10 +235,7 @@ async fn an_answer_echoing_the_canary_or_the_system_prompt_is_stopped_mid_stream
         !text.contains(token_part),
         "no part of the canary reached the client: {text}"
     );
-    let released: String = chunks
-        .iter()
-        .filter_map(|c| c["choices"][0]["delta"]["content"].as_str())
-        .collect();
+    let released: String = streamed_text(&chunks);
     assert!(
         released.starts_with("Sure! My instructions are: Be terse."),
         "text before it was released: {released}"

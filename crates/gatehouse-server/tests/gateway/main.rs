@@ -163,6 +163,14 @@ fn data_lines(body: &str) -> Vec<Value> {
         .collect()
 }
 
+/// The text of an OpenAI stream's chunks, joined.
+fn streamed_text(chunks: &[Value]) -> String {
+    chunks
+        .iter()
+        .filter_map(|c| c["choices"][0]["delta"]["content"].as_str())
+        .collect()
+}
+
 fn audit_lines(g: &Gateway) -> Vec<Value> {
     g.app.auditor.flush();
     let path = g.app.config.audit.path.clone().unwrap();
@@ -225,10 +233,7 @@ async fn streamed_answer_arrives_as_ordered_sse_chunks_with_usage_when_asked() {
     let text = sse_text(resp).await;
     assert!(text.trim_end().ends_with("data: [DONE]"));
     let chunks = data_lines(&text);
-    let content: String = chunks
-        .iter()
-        .filter_map(|c| c["choices"][0]["delta"]["content"].as_str())
-        .collect();
+    let content: String = streamed_text(&chunks);
     assert_eq!(content, "[1:s][2:s][3:s]");
     assert_eq!(chunks.last().unwrap()["usage"]["total_tokens"], 10);
     assert!(chunks.iter().all(|c| c["model"] == "ok"));
@@ -316,10 +321,7 @@ async fn openai_client_reaches_an_anthropic_upstream_streaming() {
     )
     .await;
     let chunks = data_lines(&text);
-    let content: String = chunks
-        .iter()
-        .filter_map(|c| c["choices"][0]["delta"]["content"].as_str())
-        .collect();
+    let content: String = streamed_text(&chunks);
     assert_eq!(content, "claude streams");
     assert_eq!(chunks.last().unwrap()["usage"]["prompt_tokens"], 21);
 }
@@ -612,10 +614,7 @@ async fn streamed_forbidden_word_stops_the_stream_without_leaking_any_part() {
     assert_eq!(resp.status(), 200);
     let text = sse_text(resp).await;
     let events = data_lines(&text);
-    let released: String = events
-        .iter()
-        .filter_map(|c| c["choices"][0]["delta"]["content"].as_str())
-        .collect();
+    let released: String = streamed_text(&events);
     assert_eq!(
         released, "Here is the secret: the ",
         "text before the term is released, none of the term"
