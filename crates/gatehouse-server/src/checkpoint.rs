@@ -455,11 +455,11 @@ impl App {
             c.push_stage(Box::new(list.scanner()));
         }
         if let Some(canary) = guards.canary {
-            c.push_stage(Box::new(stages::CanaryGuard::new(canary)));
+            c.push_stage(Box::new(stages::Tripwire::canary(canary)));
         }
         let min_words = self.config.guardrails.leak_min_words;
         if min_words > 0 && !guards.system_prompt.trim().is_empty() {
-            c.push_stage(Box::new(stages::Leak::new(LeakDetector::new(
+            c.push_stage(Box::new(stages::Tripwire::leak(LeakDetector::new(
                 &guards.system_prompt,
                 min_words,
             ))));

@@ -258,7 +258,7 @@ pub mod stages {
     use gatehouse_detect::injection::canary::{Canary, CanaryStream};
     use gatehouse_detect::injection::exfil::{ExfilDetector, ExfilStream};
     use gatehouse_detect::injection::leak::{LeakDetector, LeakStream};
-    use gatehouse_detect::{Pseudonymizer, Restorer, StreamScanner};
+    use gatehouse_detect::{Pseudonymizer, RestoreStream, StreamScanner};
     use std::sync::Arc;
 
     fn blocked(kind: &str, what: &str) -> Rejection {
@@ -312,30 +312,22 @@ pub mod stages {
         }
     }
 
-    self_cell::self_cell!(
-        struct RestoreCell {
-            owner: Pseudonymizer,
-            #[covariant]
-            dependent: Restorer,
-        }
-    );
-
     /// Puts the caller's originals back where the prompt's PII was replaced by placeholders.
-    pub struct Restore(RestoreCell);
+    pub struct Restore(RestoreStream);
 
     impl Restore {
         /// For this request's mapping.
         pub fn new(ps: Pseudonymizer) -> Restore {
-            Restore(RestoreCell::new(ps, |ps| ps.restorer()))
+            Restore(ps.into_restore_stream())
         }
     }
 
     impl OutputInspector for Restore {
         fn push(&mut self, text: &str) -> Result<String, Rejection> {
-            Ok(self.0.with_dependent_mut(|_, r| r.push(text)))
+            Ok(self.0.push(text))
         }
         fn finish(&mut self) -> Result<String, Rejection> {
-            Ok(self.0.with_dependent_mut(|_, r| r.finish()))
+            Ok(self.0.finish())
         }
         fn findings(&self) -> &[Finding] {
             &[]
@@ -390,49 +382,6 @@ pub mod stages {
         }
     );
 
-    /// Stops an answer that contains this request's canary.
-    pub struct CanaryGuard {
-        cell: CanaryCell,
-        findings: Vec<Finding>,
-    }
-
-    impl CanaryGuard {
-        /// For this request's canary.
-        pub fn new(c: Canary) -> CanaryGuard {
-            CanaryGuard {
-                cell: CanaryCell::new(c, |c| c.stream()),
-                findings: Vec::new(),
-            }
-        }
-        fn take(
-            &mut self,
-            out: gatehouse_detect::injection::canary::CanaryOutput,
-        ) -> Result<String, Rejection> {
-            if !out.findings.is_empty() {
-                self.findings.extend(out.findings);
-                return Err(blocked(
-                    "canary",
-                    "the system prompt's canary appeared in the answer",
-                ));
-            }
-            Ok(out.release)
-        }
-    }
-
-    impl OutputInspector for CanaryGuard {
-        fn push(&mut self, text: &str) -> Result<String, Rejection> {
-            let out = self.cell.with_dependent_mut(|_, s| s.push(text));
-            self.take(out)
-        }
-        fn finish(&mut self) -> Result<String, Rejection> {
-            let out = self.cell.with_dependent_mut(|_, s| s.finish());
-            self.take(out)
-        }
-        fn findings(&self) -> &[Finding] {
-            &self.findings
-        }
-    }
-
     self_cell::self_cell!(
         struct LeakCell {
             owner: LeakDetector,
@@ -441,43 +390,84 @@ pub mod stages {
         }
     );
 
-    /// Stops an answer that reproduces a long run of the system prompt.
-    pub struct Leak {
-        cell: LeakCell,
+    /// A streaming scanner whose any finding ends the answer.
+    trait TripStream: Send {
+        /// Next chunk → (text safe to release, findings).
+        fn step(&mut self, text: Option<&str>) -> (String, Vec<Finding>);
+    }
+
+    impl TripStream for CanaryCell {
+        fn step(&mut self, text: Option<&str>) -> (String, Vec<Finding>) {
+            let out = self.with_dependent_mut(|_, s| match text {
+                Some(t) => s.push(t),
+                None => s.finish(),
+            });
+            (out.release, out.findings)
+        }
+    }
+
+    impl TripStream for LeakCell {
+        fn step(&mut self, text: Option<&str>) -> (String, Vec<Finding>) {
+            let out = self.with_dependent_mut(|_, s| match text {
+                Some(t) => s.push(t),
+                None => s.finish(),
+            });
+            (out.release, out.findings)
+        }
+    }
+
+    /// Stops the answer at the first finding of its scanner (canary, system-prompt leak).
+    pub struct Tripwire {
+        stream: Box<dyn TripStream>,
+        kind: &'static str,
+        what: &'static str,
         findings: Vec<Finding>,
     }
 
-    impl Leak {
-        /// For this request's system prompt.
-        pub fn new(det: LeakDetector) -> Leak {
-            Leak {
-                cell: LeakCell::new(det, |d| d.stream()),
+    impl Tripwire {
+        /// Stops an answer that contains this request's canary.
+        pub fn canary(c: Canary) -> Tripwire {
+            Tripwire::new(
+                Box::new(CanaryCell::new(c, |c| c.stream())),
+                "canary",
+                "the system prompt's canary appeared in the answer",
+            )
+        }
+
+        /// Stops an answer that reproduces a long run of the system prompt.
+        pub fn leak(det: LeakDetector) -> Tripwire {
+            Tripwire::new(
+                Box::new(LeakCell::new(det, |d| d.stream())),
+                "system_prompt_leak",
+                "the answer reproduces the system prompt",
+            )
+        }
+
+        fn new(stream: Box<dyn TripStream>, kind: &'static str, what: &'static str) -> Tripwire {
+            Tripwire {
+                stream,
+                kind,
+                what,
                 findings: Vec::new(),
             }
         }
-        fn take(
-            &mut self,
-            out: gatehouse_detect::injection::leak::LeakOutput,
-        ) -> Result<String, Rejection> {
-            if !out.findings.is_empty() {
-                self.findings.extend(out.findings);
-                return Err(blocked(
-                    "system_prompt_leak",
-                    "the answer reproduces the system prompt",
-                ));
+
+        fn step(&mut self, text: Option<&str>) -> Result<String, Rejection> {
+            let (release, found) = self.stream.step(text);
+            if !found.is_empty() {
+                self.findings.extend(found);
+                return Err(blocked(self.kind, self.what));
             }
-            Ok(out.release)
+            Ok(release)
         }
     }
 
-    impl OutputInspector for Leak {
+    impl OutputInspector for Tripwire {
         fn push(&mut self, text: &str) -> Result<String, Rejection> {
-            let out = self.cell.with_dependent_mut(|_, s| s.push(text));
-            self.take(out)
+            self.step(Some(text))
         }
         fn finish(&mut self) -> Result<String, Rejection> {
-            let out = self.cell.with_dependent_mut(|_, s| s.finish());
-            self.take(out)
+            self.step(None)
         }
         fn findings(&self) -> &[Finding] {
             &self.findings

@@ -65,16 +65,15 @@ async fn chat_completions(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let mut ctx = Ctx::new(
+    chat_route(
+        app,
         Protocol::OpenAi,
         "/v1/chat/completions",
-        "invoke_model",
-        client(addr),
-    );
-    match chat(&app, &mut ctx, &headers, body).await {
-        Ok(r) => r,
-        Err(rej) => app.reject(&ctx, rej).await,
-    }
+        addr,
+        headers,
+        body,
+    )
+    .await
 }
 
 async fn messages(
@@ -83,12 +82,26 @@ async fn messages(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let mut ctx = Ctx::new(
+    chat_route(
+        app,
         Protocol::Anthropic,
         "/v1/messages",
-        "invoke_model",
-        client(addr),
-    );
+        addr,
+        headers,
+        body,
+    )
+    .await
+}
+
+async fn chat_route(
+    app: Arc<App>,
+    protocol: Protocol,
+    route: &'static str,
+    addr: Option<Extension<ClientAddr>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let mut ctx = Ctx::new(protocol, route, "invoke_model", client(addr));
     match chat(&app, &mut ctx, &headers, body).await {
         Ok(r) => r,
         Err(rej) => app.reject(&ctx, rej).await,
