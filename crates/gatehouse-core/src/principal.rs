@@ -1,4 +1,5 @@
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// What sort of party a principal is. Policies treat users and services differently (a service may
 /// act on behalf of a user; a user may not act for anyone else).
@@ -33,6 +34,13 @@ pub struct Principal {
     /// Models this credential is restricted to; empty means "no restriction at this layer".
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allowed_models: Vec<String>,
+    /// Attributes asserted by the identity source (JWT claims mapped in config, certificate
+    /// fields, a key's metadata), e.g. `tenant`. Policies see them as the entity's attributes.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, String>,
+    /// How the principal authenticated: `api_key`, `jwt`, `mtls`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_method: Option<String>,
 }
 
 impl Principal {
@@ -63,6 +71,8 @@ impl Principal {
             groups: Vec::new(),
             key_id: None,
             allowed_models: Vec::new(),
+            attributes: BTreeMap::new(),
+            auth_method: None,
         })
     }
 }
