@@ -80,6 +80,10 @@ pub struct App {
     pub injection: Option<gatehouse_detect::injection::InjectionDetector>,
     /// Exfiltration / active-content sanitizer, when configured.
     pub exfil: Option<Arc<gatehouse_detect::injection::exfil::ExfilDetector>>,
+    /// The current, validated policy set; replaced whole on reload.
+    pub policies: arc_swap::ArcSwap<gatehouse_policy::Policies>,
+    /// Why the last reload was refused (the previous set stays in force), for `/readyz`.
+    pub policy_error: std::sync::Mutex<Option<String>>,
 }
 
 /// Why the app could not be built.
@@ -100,6 +104,9 @@ pub enum BuildError {
     /// A guardrail could not be built.
     #[error("guardrails: {0}")]
     Guardrail(String),
+    /// The policy set is invalid.
+    #[error("{0}")]
+    Policy(String),
 }
 
 fn read_credential(
@@ -294,7 +301,17 @@ impl App {
             .map(|c| gatehouse_detect::injection::exfil::ExfilDetector::new(c).map(Arc::new))
             .transpose()
             .map_err(|e| BuildError::Guardrail(format!("exfiltration: {e}")))?;
+        let policies = config
+            .compile_policies()
+            .map_err(|e| BuildError::Policy(e.to_string()))?;
+        tracing::info!(
+            policies = policies.ids().len(),
+            files = config.policy.files.len(),
+            "policy set loaded"
+        );
         Ok(App {
+            policies: arc_swap::ArcSwap::from_pointee(policies),
+            policy_error: std::sync::Mutex::new(None),
             config,
             keys,
             auditor,
@@ -310,6 +327,13 @@ impl App {
     /// Why the gateway is not ready, if it is not.
     pub fn not_ready_reasons(&self) -> Vec<String> {
         let mut r = Vec::new();
+        if let Ok(g) = self.policy_error.lock()
+            && let Some(e) = g.as_ref()
+        {
+            r.push(format!(
+                "the last policy reload was rejected (the previous policy set is in force): {e}"
+            ));
+        }
         if !self.auditor.healthy() {
             r.push("audit sink is failing".to_owned());
         }
@@ -321,5 +345,56 @@ impl App {
             }
         }
         r
+    }
+
+    /// Re-reads and validates the policy files. A valid set replaces the current one; an invalid
+    /// one is refused (the current set stays in force, the error shows on `/readyz`). Returns the
+    /// number of policies now loaded, or the error. Audited either way.
+    pub fn reload_policies(&self) -> Result<usize, String> {
+        let result = self.config.compile_policies();
+        let (decision, reason, out) = match result {
+            Ok(p) => {
+                let n = p.ids().len();
+                self.policies.store(Arc::new(p));
+                if let Ok(mut g) = self.policy_error.lock() {
+                    *g = None;
+                }
+                tracing::info!(policies = n, "policy set reloaded");
+                ("allow", None, Ok(n))
+            }
+            Err(e) => {
+                let msg = e.to_string();
+                tracing::error!(error = %msg, "policy reload rejected; the previous policy set stays in force");
+                if let Ok(mut g) = self.policy_error.lock() {
+                    *g = Some(msg.clone());
+                }
+                ("block", Some("invalid_policy_set".to_owned()), Err(msg))
+            }
+        };
+        self.auditor.record_detached(gatehouse_audit::AuditEvent {
+            v: gatehouse_audit::SCHEMA_VERSION,
+            ts: gatehouse_audit::now_rfc3339(),
+            request_id: gatehouse_core::RequestId::new().as_str().to_owned(),
+            hop: gatehouse_core::Hop::Admin,
+            route: "policy",
+            action: "reload_policies",
+            principal: None,
+            key_id: None,
+            model: None,
+            provider: None,
+            decision,
+            code: None,
+            reason,
+            stage: Some("policy_reload"),
+            status: 0,
+            findings: Vec::new(),
+            tokens: gatehouse_audit::Tokens::default(),
+            stream: false,
+            upstream_attempts: 0,
+            upstream_status: None,
+            latency_us: 0,
+            client: None,
+        });
+        out
     }
 }

@@ -17,6 +17,7 @@ use gatehouse_detect::injection::canary::Canary;
 use gatehouse_detect::injection::leak::LeakDetector;
 use gatehouse_identity::AuthFailure;
 use gatehouse_llm::openai::{ChatRequest, Content, ContentPart, Message, Role};
+use gatehouse_policy::{Action, DataAction, Facts, Phase, Query, Resource};
 use http::HeaderMap;
 use http_body_util::BodyExt;
 use std::net::SocketAddr;
@@ -61,6 +62,14 @@ pub struct Ctx {
     pub reason: Option<String>,
     /// Highest injection score seen in the request, 0–1000.
     pub injection_score: u32,
+    /// The user a service acts for (`context.on_behalf_of`).
+    pub on_behalf_of: Option<Principal>,
+    /// Determining policy ids of the decisions made so far.
+    pub policies: Vec<String>,
+    /// Obligations applied.
+    pub obligations: Vec<String>,
+    /// Estimated prompt tokens (request bytes / 4 until the limits stage counts them).
+    pub token_estimate: u64,
 }
 
 /// What inspect(in) hands to inspect(out) for the same request. Lives only as long as the
@@ -78,35 +87,109 @@ pub struct RequestGuards {
     pub modified: bool,
 }
 
-fn attack_rejection(kind: &str) -> Rejection {
-    let mut r = Rejection::new(
-        ErrorCode::BlockedByGuardrail,
-        format!("the request was blocked by a guardrail: prompt attack detected ({kind})"),
-    );
-    r.finding_types = vec![kind.to_owned()];
-    r.at("inspect_in")
+/// What inspection found, summarised for the second decision.
+#[derive(Debug, Default)]
+struct Inspected {
+    injection_attack: bool,
+    attack_kind: Option<&'static str>,
+    data_action: DataAction,
 }
 
-fn data_rejection(ctx: &mut Ctx, findings: Vec<Finding>) -> Rejection {
-    let mut kinds: Vec<String> = Vec::new();
-    for f in &findings {
-        if f.detector == "secrets" && !kinds.contains(&f.kind) {
-            kinds.push(f.kind.clone());
+fn finding_facts(ctx: &Ctx, ins: &Inspected, facts: &mut Facts) {
+    facts.phase = Phase::Post;
+    facts.injection_score = ctx.injection_score;
+    facts.injection_attack = ins.injection_attack;
+    facts.data_action = ins.data_action;
+    for f in &ctx.findings {
+        match f.detector.as_str() {
+            "secrets" => {
+                facts.secret_types.insert(f.kind.clone());
+            }
+            "pii" => {
+                facts.pii_types.insert(f.kind.clone());
+            }
+            _ => {}
         }
+        facts.finding_types.insert(f.kind.clone());
     }
-    if kinds.is_empty() {
-        kinds = findings.iter().map(|f| f.kind.clone()).take(3).collect();
+    facts.data_classification = if !facts.secret_types.is_empty() {
+        "secret"
+    } else if !facts.pii_types.is_empty() {
+        "personal"
+    } else {
+        "none"
     }
-    ctx.findings.extend(findings);
-    let mut r = Rejection::new(
-        ErrorCode::BlockedByGuardrail,
-        format!(
-            "the request was blocked by a guardrail: it contains a secret or sensitive data ({})",
-            kinds.join(", ")
-        ),
-    );
-    r.finding_types = kinds;
-    r.at("inspect_in")
+    .to_owned();
+}
+
+/// The refusal for a policy deny. The body names the deciding policies (never their text) and,
+/// for the second decision, what was found.
+fn policy_rejection(
+    ctx: &Ctx,
+    d: &gatehouse_policy::Decision,
+    phase: Phase,
+    ins: Option<&Inspected>,
+) -> Rejection {
+    let stage = match phase {
+        Phase::Pre => "authorize",
+        Phase::Post => "inspect_in",
+    };
+    let mut r = if d.error.is_some() {
+        Rejection::new(
+            ErrorCode::Forbidden,
+            "the request was denied: a policy could not be evaluated (failing closed)",
+        )
+    } else if phase == Phase::Pre {
+        let what = ctx.model.as_deref().unwrap_or("this resource");
+        if d.policies.is_empty() {
+            Rejection::new(
+                ErrorCode::Forbidden,
+                format!("no policy permits this principal to use {what:?}"),
+            )
+        } else {
+            Rejection::new(
+                ErrorCode::Forbidden,
+                format!("a policy forbids this principal to use {what:?}"),
+            )
+        }
+    } else {
+        let mut types: Vec<String> = Vec::new();
+        let attack = d.reason.as_deref() == Some("prompt_attack")
+            || (d.reason.is_none() && ins.is_some_and(|i| i.injection_attack));
+        for f in &ctx.findings {
+            let keep = if attack {
+                f.detector == "injection"
+            } else {
+                f.detector != "injection"
+            };
+            if keep && !types.contains(&f.kind) && types.len() < 5 {
+                types.push(f.kind.clone());
+            }
+        }
+        let message = if attack {
+            let kind = ins
+                .and_then(|i| i.attack_kind)
+                .unwrap_or("prompt_injection");
+            if types.is_empty() {
+                types.push(kind.to_owned());
+            }
+            format!("the request was blocked by a guardrail: prompt attack detected ({kind})")
+        } else if types.is_empty() {
+            "the request was blocked by policy".to_owned()
+        } else {
+            format!(
+                "the request was blocked by a guardrail: it contains a secret or sensitive data ({})",
+                types.join(", ")
+            )
+        };
+        let mut r = Rejection::new(ErrorCode::BlockedByGuardrail, message);
+        r.finding_types = types;
+        r
+    };
+    if !d.policies.is_empty() {
+        r.policy = Some(d.policies.join(","));
+    }
+    r.at(stage)
 }
 
 impl Ctx {
@@ -134,6 +217,10 @@ impl Ctx {
             upstream_status: None,
             reason: None,
             injection_score: 0,
+            on_behalf_of: None,
+            policies: Vec::new(),
+            obligations: Vec::new(),
+            token_estimate: 0,
         }
     }
 
@@ -237,7 +324,49 @@ impl App {
         }
     }
 
-    /// authorize: the model must be configured (default deny) and allowed for this credential.
+    /// The request attributes of the context, before inspection.
+    pub fn facts(&self, ctx: &Ctx) -> Facts {
+        Facts {
+            phase: Phase::Pre,
+            protocol: match ctx.protocol {
+                Protocol::OpenAi => "openai",
+                Protocol::Anthropic => "anthropic",
+            }
+            .to_owned(),
+            source_ip: ctx.client.map(|a| a.ip()),
+            time: unix_now(),
+            token_estimate: ctx.token_estimate,
+            stream: ctx.stream,
+            ..Facts::default()
+        }
+    }
+
+    fn decide(
+        &self,
+        ctx: &Ctx,
+        principal: &Principal,
+        model: &str,
+        facts: &Facts,
+    ) -> gatehouse_policy::Decision {
+        let resource = Resource::Model {
+            id: model.to_owned(),
+            attrs: None,
+        };
+        let d = self.policies.load().authorize(&Query {
+            principal,
+            on_behalf_of: ctx.on_behalf_of.as_ref(),
+            action: Action::InvokeModel,
+            resource: &resource,
+            facts,
+        });
+        if let Some(e) = &d.error {
+            tracing::error!(request_id = %ctx.rid, error = %e, policies = ?d.policies, "authorization failed closed");
+        }
+        d
+    }
+
+    /// authorize (first decision): the model must be configured and available, allowed for
+    /// this credential, and permitted by policy for this principal. Default deny.
     pub fn authorize(
         &self,
         ctx: &mut Ctx,
@@ -268,45 +397,88 @@ impl App {
             )
             .at("authorize"));
         }
+        let facts = self.facts(ctx);
+        let d = self.decide(ctx, principal, model, &facts);
+        ctx.policies.clone_from(&d.policies);
+        if !d.allowed {
+            ctx.reason = Some(d.reason.clone().unwrap_or_else(|| "policy_deny".into()));
+            return Err(policy_rejection(ctx, &d, Phase::Pre, None));
+        }
         Ok(route)
     }
 
-    /// Models this principal may invoke, in config order.
-    pub fn visible_models(&self, principal: &Principal) -> Vec<&str> {
+    /// Models this principal may invoke (first decision for each), in config order.
+    pub fn visible_models(&self, ctx: &Ctx, principal: &Principal) -> Vec<&str> {
+        let facts = self.facts(ctx);
         self.model_order
             .iter()
             .filter(|m| principal.allowed_models.is_empty() || principal.allowed_models.contains(m))
+            .filter(|m| {
+                self.models
+                    .get(m.as_str())
+                    .is_some_and(|r| r.unavailable.is_none())
+                    && self.decide(ctx, principal, m, &facts).allowed
+            })
             .map(String::as_str)
             .collect()
     }
 
-    /// inspect(in) for texts that are not rewritten (embeddings): the blocklist, and a block
-    /// on secrets or attacks. Redaction is not applied to embedding inputs.
+    /// The second decision, given what inspection found. A deny refuses the request; an allow
+    /// returns the obligations to apply.
+    fn decide_after_inspection(
+        &self,
+        ctx: &mut Ctx,
+        principal: &Principal,
+        ins: &Inspected,
+    ) -> Result<Vec<String>, Rejection> {
+        let model = ctx.model.clone().unwrap_or_default();
+        let mut facts = self.facts(ctx);
+        finding_facts(ctx, ins, &mut facts);
+        let d = self.decide(ctx, principal, &model, &facts);
+        ctx.policies.clone_from(&d.policies);
+        if !d.allowed {
+            ctx.reason = Some(d.reason.clone().unwrap_or_else(|| "policy_deny".into()));
+            return Err(policy_rejection(ctx, &d, Phase::Post, Some(ins)));
+        }
+        ctx.obligations.clone_from(&d.obligations);
+        Ok(d.obligations)
+    }
+
+    /// Scores one text for prompt attacks; the detector's findings are kept when it calls the
+    /// text an attack.
+    fn score_injection(&self, ctx: &mut Ctx, ins: &mut Inspected, t: &str, direction: Direction) {
+        if let Some(inj) = &self.injection {
+            let r = inj.score(t, direction);
+            ctx.injection_score = ctx.injection_score.max(r.score_milli);
+            if r.is_attack {
+                ins.injection_attack = true;
+                if ins.attack_kind.is_none() {
+                    ins.attack_kind = Some(r.kind.map(|k| k.as_str()).unwrap_or("injection"));
+                }
+                ctx.findings.extend(r.findings);
+            }
+        }
+    }
+
+    /// inspect(in) for texts that are not rewritten (embeddings): the blocklist, the detectors,
+    /// and the second decision. Redaction is not applied to embedding inputs.
     pub fn inspect_input<'a>(
         &self,
         ctx: &mut Ctx,
+        principal: &Principal,
         texts: impl IntoIterator<Item = &'a str>,
     ) -> Result<(), Rejection> {
+        let mut ins = Inspected::default();
         for t in texts {
             self.check_blocklist(ctx, t)?;
-            if let Some(inj) = &self.injection {
-                let r = inj.score(t, Direction::Input);
-                ctx.injection_score = ctx.injection_score.max(r.score_milli);
-                if r.is_attack {
-                    ctx.findings.extend(r.findings);
-                    return Err(attack_rejection(
-                        r.kind.map(|k| k.as_str()).unwrap_or("injection"),
-                    ));
-                }
-            }
+            self.score_injection(ctx, &mut ins, t, Direction::Input);
             if let Some(engine) = &self.detect {
                 let out = engine.scan(t, Direction::Input);
-                if out.verdict == Verdict::Block {
-                    return Err(data_rejection(ctx, out.findings));
-                }
+                ins.data_action = ins.data_action.max_with(out.verdict);
                 ctx.findings.extend(out.findings);
             }
         }
+        self.decide_after_inspection(ctx, principal, &ins)?;
         Ok(())
     }
 
@@ -335,12 +507,15 @@ impl App {
 
     /// inspect(in) for a chat request: every message's text passes the blocklist, the
     /// injection detector (user text as `input`, tool results as `tool_result`, where planted
-    /// instructions are suspicious by themselves) and the PII/secret engine. Secrets and attacks
-    /// block; PII is replaced in place by placeholders (restored in the answer by the output
-    /// chain) or masks. Adds the canary to the system prompt when configured.
+    /// instructions are suspicious by themselves) and the PII/secret engine. Their findings go
+    /// into the second policy decision, which blocks (attacks and secrets with the built-in
+    /// policies) or allows with obligations: `redact` replaces PII in place by placeholders
+    /// (restored in the answer by the output chain) or masks. Adds the canary to the system
+    /// prompt when configured.
     pub fn inspect_request(
         &self,
         ctx: &mut Ctx,
+        principal: &Principal,
         route: &ModelRoute,
         req: &mut ChatRequest,
     ) -> Result<RequestGuards, Rejection> {
@@ -364,12 +539,16 @@ impl App {
                 .insert(0, Message::text(Role::System, own.clone()));
             modified = true;
         }
+        let mut ins = Inspected::default();
+        // The rewritten form of every text, in iteration order, applied only if policy asks.
+        let mut rewritten: Vec<Option<String>> = Vec::new();
         for m in &mut req.messages {
             let direction = match m.role {
                 Role::Tool | Role::Function => Direction::ToolResult,
                 _ => Direction::Input,
             };
             let is_instructions = matches!(m.role, Role::System | Role::Developer);
+            let scored = matches!(m.role, Role::User | Role::Tool | Role::Function);
             let Some(content) = m.content.as_mut() else {
                 continue;
             };
@@ -380,33 +559,40 @@ impl App {
                     // the leak check and still scanned for secrets and PII below.
                     system_prompt.push_str(t);
                     system_prompt.push('\n');
-                } else if matches!(m.role, Role::User | Role::Tool | Role::Function)
-                    && let Some(inj) = &self.injection
-                {
-                    let r = inj.score(t, direction);
-                    ctx.injection_score = ctx.injection_score.max(r.score_milli);
-                    if r.is_attack {
-                        ctx.findings.extend(r.findings);
-                        let kind = r.kind.map(|k| k.as_str()).unwrap_or("injection");
-                        return Err(attack_rejection(kind));
-                    }
+                } else if scored {
+                    self.score_injection(ctx, &mut ins, t, direction);
                 }
+                let mut out_text = None;
                 if let Some(engine) = &self.detect {
                     let out = if self.config.guardrails.pseudonymize {
                         engine.pseudonymize(t, direction, &mut ps)
                     } else {
                         engine.scan(t, direction)
                     };
-                    if out.verdict == Verdict::Block {
-                        return Err(data_rejection(ctx, out.findings));
-                    }
+                    ins.data_action = ins.data_action.max_with(out.verdict);
                     ctx.findings.extend(out.findings);
-                    if let Some(r) = out.redacted {
+                    out_text = out.redacted;
+                }
+                rewritten.push(out_text);
+            }
+        }
+        let obligations = self.decide_after_inspection(ctx, principal, &ins)?;
+        if obligations.iter().any(|o| o == "redact") && rewritten.iter().any(Option::is_some) {
+            let mut next = rewritten.into_iter();
+            for m in &mut req.messages {
+                let Some(content) = m.content.as_mut() else {
+                    continue;
+                };
+                for t in content.texts_mut() {
+                    if let Some(Some(r)) = next.next() {
                         *t = r;
                         modified = true;
                     }
                 }
             }
+        } else {
+            // Nothing was replaced, so nothing may be "restored" in the answer.
+            ps = Pseudonymizer::new();
         }
         let canary = self.config.guardrails.canary.then(Canary::random);
         if let Some(c) = &canary {
@@ -542,4 +728,30 @@ pub fn upstream_rejection(ctx: &mut Ctx, e: &gatehouse_llm::UpstreamError) -> Re
         ),
     };
     r.at("forward")
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+trait MaxWith {
+    fn max_with(self, v: Verdict) -> DataAction;
+}
+
+impl MaxWith for DataAction {
+    fn max_with(self, v: Verdict) -> DataAction {
+        let other = match v {
+            Verdict::Block => DataAction::Block,
+            Verdict::Redact => DataAction::Redact,
+            _ => DataAction::Allow,
+        };
+        match (self, other) {
+            (DataAction::Block, _) | (_, DataAction::Block) => DataAction::Block,
+            (DataAction::Redact, _) | (_, DataAction::Redact) => DataAction::Redact,
+            _ => DataAction::Allow,
+        }
+    }
 }

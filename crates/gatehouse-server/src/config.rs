@@ -37,6 +37,12 @@ pub struct Config {
     /// Prompt-injection / jailbreak detection; absent = off.
     #[serde(default)]
     pub injection: Option<gatehouse_detect::injection::InjectionConfig>,
+    /// Authorization policies (Cedar).
+    #[serde(default)]
+    pub policy: gatehouse_policy::PolicyConfig,
+    /// The directory relative paths in this file are resolved against (the file's directory).
+    #[serde(skip)]
+    pub base_dir: PathBuf,
 }
 
 /// `[server]`.
@@ -256,6 +262,13 @@ pub struct ModelConfig {
     /// clients may only add user content.
     #[serde(default)]
     pub allow_client_system_prompt: bool,
+    /// Tier, visible to policies as `resource.tier` (default `standard`).
+    #[serde(default)]
+    pub tier: Option<String>,
+    /// Data classification the model is approved for, `resource.classification` (default
+    /// `internal`).
+    #[serde(default)]
+    pub classification: Option<String>,
 }
 
 /// `[models.artifact]`: where the model's files and signature are and whom to trust.
@@ -339,6 +352,16 @@ impl std::fmt::Display for ConfigError {
 impl Config {
     /// Parses TOML text. A syntax or type error is reported with its path.
     pub fn parse(text: &str) -> Result<Config, Vec<ConfigError>> {
+        let cfg = Config::parse_unchecked(text)?;
+        let errors = cfg.validate();
+        if errors.is_empty() {
+            Ok(cfg)
+        } else {
+            Err(errors)
+        }
+    }
+
+    fn parse_unchecked(text: &str) -> Result<Config, Vec<ConfigError>> {
         let de = toml::Deserializer::parse(text).map_err(|e| {
             vec![ConfigError {
                 path: "(file)".into(),
@@ -356,12 +379,7 @@ impl Config {
                 .to_owned();
             vec![ConfigError { path, message }]
         })?;
-        let errors = cfg.validate();
-        if errors.is_empty() {
-            Ok(cfg)
-        } else {
-            Err(errors)
-        }
+        Ok(cfg)
     }
 
     /// Reads and parses a file.
@@ -372,7 +390,42 @@ impl Config {
                 message: format!("cannot read: {e}"),
             }]
         })?;
-        Config::parse(&text)
+        let mut cfg = Config::parse_unchecked(&text)?;
+        cfg.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let errors = cfg.validate();
+        if errors.is_empty() {
+            Ok(cfg)
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// The `Model` entities policies see.
+    pub fn model_attrs(&self) -> Vec<gatehouse_policy::ModelAttrs> {
+        self.models
+            .iter()
+            .map(|m| gatehouse_policy::ModelAttrs {
+                name: m.name.clone(),
+                provider: m
+                    .resolved_targets()
+                    .first()
+                    .map(|t| t.provider.clone())
+                    .unwrap_or_default(),
+                tier: m.tier.clone().unwrap_or_else(|| "standard".into()),
+                classification: m
+                    .classification
+                    .clone()
+                    .unwrap_or_else(|| "internal".into()),
+            })
+            .collect()
+    }
+
+    /// Reads the policy files and compiles them with this configuration's models.
+    pub fn compile_policies(
+        &self,
+    ) -> Result<gatehouse_policy::Policies, gatehouse_policy::PolicyError> {
+        let sources = gatehouse_policy::read_sources(&self.policy.files, &self.base_dir)?;
+        gatehouse_policy::Policies::compile(&self.policy, &sources, &self.model_attrs())
     }
 
     /// Every semantic problem, each with its path.
@@ -511,6 +564,16 @@ impl Config {
                 );
             }
         }
+        if let Err(e) = self.compile_policies() {
+            match e {
+                gatehouse_policy::PolicyError::Io(m) => err("policy.files".into(), m),
+                gatehouse_policy::PolicyError::Invalid(list) => {
+                    for m in list {
+                        err("policy".into(), m);
+                    }
+                }
+            }
+        }
         errs
     }
 
@@ -544,6 +607,8 @@ impl Config {
             artifact: None,
             system_prompt: None,
             allow_client_system_prompt: false,
+            tier: Some("small".to_owned()),
+            classification: None,
         };
         Config {
             server: ServerConfig::default(),
@@ -563,6 +628,8 @@ impl Config {
             },
             detect: Some(gatehouse_detect::DetectConfig::default()),
             injection: Some(gatehouse_detect::injection::InjectionConfig::default()),
+            policy: gatehouse_policy::PolicyConfig::default(),
+            base_dir: PathBuf::new(),
         }
     }
 }

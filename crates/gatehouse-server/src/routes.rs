@@ -135,8 +135,10 @@ async fn chat(
         }
     };
     let mut req = req;
+    ctx.token_estimate = (bytes.len() / 4) as u64;
+    ctx.stream = req.stream;
     let model_route = app.authorize(ctx, &principal, &req.model)?;
-    let guards = app.inspect_request(ctx, model_route, &mut req)?;
+    let guards = app.inspect_request(ctx, &principal, model_route, &mut req)?;
     let raw = (ctx.protocol == Protocol::OpenAi && !guards.modified).then_some(&bytes);
     app.admit(ctx)?;
     ctx.stream = req.stream;
@@ -249,7 +251,7 @@ async fn embeddings(
             return Err(Rejection::invalid("input: must not be empty").at("validate"));
         }
         let model_route = app.authorize(&mut ctx, &principal, &req.model)?;
-        app.inspect_input(&mut ctx, req.input.texts())?;
+        app.inspect_input(&mut ctx, &principal, req.input.texts())?;
         app.admit(&mut ctx)?;
         let routed = forward(&model_route.targets, |t| {
             t.provider.embeddings(&req, &t.upstream_model)
@@ -288,7 +290,7 @@ async fn models(
         Err(rej) => return app.reject(&ctx, rej).await,
     };
     let data: Vec<_> = app
-        .visible_models(&principal)
+        .visible_models(&ctx, &principal)
         .into_iter()
         .map(|m| json!({"id": m, "object": "model", "created": 0, "owned_by": "gatehouse"}))
         .collect();

@@ -1,0 +1,911 @@
+use crate::{BUILTIN_POLICIES, OBLIGATIONS, SCHEMA};
+use cedar_policy::{
+    Authorizer, Context, Entities, Entity, EntityId, EntityTypeName, EntityUid, PolicyId,
+    PolicySet, Request, RestrictedExpression, Schema, ValidationMode, Validator,
+};
+use gatehouse_core::{Principal, PrincipalKind};
+use serde::Deserialize;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::IpAddr;
+use std::path::Path;
+use std::str::FromStr;
+
+/// Most policy sources (files) in one set.
+const MAX_SOURCES: usize = 10_000;
+/// Largest policy source accepted, in bytes.
+const MAX_SOURCE_BYTES: usize = 4 << 20;
+
+/// `[policy]` in `gatehouse.toml`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PolicyConfig {
+    /// Policy files (glob patterns, relative to the configuration file). Empty: the built-in
+    /// baseline (every authenticated principal may use every configured model).
+    pub files: Vec<String>,
+    /// Load the built-in guardrail policies beside the files (block prompt attacks and secrets,
+    /// redact personal data). Turn off to write your own guardrails.
+    pub builtin_guardrails: bool,
+    /// Tool arguments visible to policies as `context.arguments.<name>`, with their types.
+    pub tool_arguments: BTreeMap<String, ArgType>,
+    /// Reload when a policy file changes (SIGHUP always reloads).
+    pub watch: bool,
+    /// How often files are checked for changes, in milliseconds.
+    pub watch_interval_ms: u64,
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        PolicyConfig {
+            files: Vec::new(),
+            builtin_guardrails: true,
+            tool_arguments: BTreeMap::new(),
+            watch: true,
+            watch_interval_ms: 2_000,
+        }
+    }
+}
+
+/// The Cedar type of a tool argument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum ArgType {
+    /// A 64-bit integer (JSON integers only; `999.5` does not fit and denies).
+    Long,
+    /// A string.
+    String,
+    /// A boolean.
+    Bool,
+    /// A set of strings.
+    #[serde(rename = "Set<String>")]
+    SetOfString,
+}
+
+impl ArgType {
+    fn cedar(self) -> &'static str {
+        match self {
+            ArgType::Long => "Long",
+            ArgType::String => "String",
+            ArgType::Bool => "Bool",
+            ArgType::SetOfString => "Set<String>",
+        }
+    }
+}
+
+/// A policy file's name and text.
+#[derive(Debug, Clone)]
+pub struct PolicySource {
+    /// Where it came from (shown in errors).
+    pub name: String,
+    /// Cedar text.
+    pub text: String,
+}
+
+/// Attributes of a configured model (the `Model` entity).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelAttrs {
+    /// Public model name (entity id).
+    pub name: String,
+    /// Provider name (parent `Provider` entity).
+    pub provider: String,
+    /// Tier, e.g. `small`, `large`.
+    pub tier: String,
+    /// Data classification the model is approved for, e.g. `public`, `internal`, `confidential`.
+    pub classification: String,
+}
+
+/// A policy set could not be loaded. The message lists every problem with its source.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum PolicyError {
+    /// Files could not be read.
+    #[error("policy files: {0}")]
+    Io(String),
+    /// Parse or validation errors.
+    #[error("invalid policy set:\n{}", .0.join("\n"))]
+    Invalid(Vec<String>),
+}
+
+/// The actions of the schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// Call a model.
+    InvokeModel,
+    /// List models.
+    ListModels,
+    /// Call a tool.
+    CallTool,
+    /// List tools.
+    ListTools,
+    /// Retrieve a document.
+    Retrieve,
+    /// Ingest a document.
+    Ingest,
+    /// Read the audit log.
+    ReadAudit,
+    /// Create, list, revoke and rotate API keys.
+    ManageKeys,
+    /// Any administrative action (parent of `read_audit` and `manage_keys`).
+    Admin,
+}
+
+impl Action {
+    /// All actions.
+    pub const ALL: [Action; 9] = [
+        Action::InvokeModel,
+        Action::ListModels,
+        Action::CallTool,
+        Action::ListTools,
+        Action::Retrieve,
+        Action::Ingest,
+        Action::ReadAudit,
+        Action::ManageKeys,
+        Action::Admin,
+    ];
+
+    /// The Cedar action id.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::InvokeModel => "invoke_model",
+            Action::ListModels => "list_models",
+            Action::CallTool => "call_tool",
+            Action::ListTools => "list_tools",
+            Action::Retrieve => "retrieve",
+            Action::Ingest => "ingest",
+            Action::ReadAudit => "read_audit",
+            Action::ManageKeys => "manage_keys",
+            Action::Admin => "admin",
+        }
+    }
+
+    /// Parses a Cedar action id.
+    pub fn parse(s: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+}
+
+/// What a decision is about.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Resource {
+    /// A model: attributes from configuration, or given (for policy tests).
+    Model {
+        /// Model name.
+        id: String,
+        /// Attributes when the model is not configured.
+        attrs: Option<ModelAttrs>,
+    },
+    /// A tool of an MCP server.
+    Tool {
+        /// Tool name.
+        id: String,
+        /// Its server.
+        server: Option<String>,
+        /// Whether the tool is marked sensitive.
+        sensitive: bool,
+    },
+    /// A collection of documents.
+    Collection {
+        /// Collection id.
+        id: String,
+        /// Classification.
+        classification: String,
+    },
+    /// A document.
+    Document {
+        /// Document id.
+        id: String,
+        /// Its collection.
+        collection: Option<String>,
+        /// Labels, e.g. `restricted`.
+        labels: Vec<String>,
+        /// Classification.
+        classification: String,
+        /// Other attributes, e.g. `tenant`.
+        tags: BTreeMap<String, String>,
+    },
+    /// The gateway itself (administrative actions).
+    Gateway,
+}
+
+/// First or second decision of a hop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Phase {
+    /// Before inspection: may this principal do this at all?
+    #[default]
+    Pre,
+    /// After inspection, with the findings in the context.
+    Post,
+}
+
+/// What the data-protection engine's configured actions say about the content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DataAction {
+    /// Nothing, or only findings that are flagged.
+    #[default]
+    Allow,
+    /// Findings whose action is `redact`.
+    Redact,
+    /// Findings whose action is `block` (secrets by default).
+    Block,
+}
+
+impl DataAction {
+    fn as_str(self) -> &'static str {
+        match self {
+            DataAction::Allow => "allow",
+            DataAction::Redact => "redact",
+            DataAction::Block => "block",
+        }
+    }
+
+    /// Parses `allow` / `redact` / `block`.
+    pub fn parse(s: &str) -> Option<DataAction> {
+        match s {
+            "allow" => Some(DataAction::Allow),
+            "redact" => Some(DataAction::Redact),
+            "block" => Some(DataAction::Block),
+            _ => None,
+        }
+    }
+}
+
+/// The request attributes and findings that become the Cedar context.
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    /// Which decision.
+    pub phase: Phase,
+    /// `openai`, `anthropic`, `mcp`, `admin`.
+    pub protocol: String,
+    /// The client's address (`0.0.0.0` in the context when unknown).
+    pub source_ip: Option<IpAddr>,
+    /// Unix seconds (`hour` is derived from it, UTC).
+    pub time: i64,
+    /// Estimated prompt tokens.
+    pub token_estimate: u64,
+    /// Streamed answer requested.
+    pub stream: bool,
+    /// Highest injection score, 0–1000.
+    pub injection_score: u32,
+    /// The injection detector's own calibrated decision.
+    pub injection_attack: bool,
+    /// PII types found.
+    pub pii_types: BTreeSet<String>,
+    /// Secret types found.
+    pub secret_types: BTreeSet<String>,
+    /// All finding types.
+    pub finding_types: BTreeSet<String>,
+    /// The data-protection engine's verdict.
+    pub data_action: DataAction,
+    /// `none`, `personal`, `secret`.
+    pub data_classification: String,
+    /// Tool arguments (only those declared in `policy.tool_arguments` are passed on).
+    pub arguments: serde_json::Map<String, serde_json::Value>,
+}
+
+/// One authorization question.
+#[derive(Debug, Clone, Copy)]
+pub struct Query<'a> {
+    /// Who.
+    pub principal: &'a Principal,
+    /// The user a service acts for, if any (`context.on_behalf_of`).
+    pub on_behalf_of: Option<&'a Principal>,
+    /// What.
+    pub action: Action,
+    /// On what.
+    pub resource: &'a Resource,
+    /// In which circumstances.
+    pub facts: &'a Facts,
+}
+
+/// The answer.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Decision {
+    /// Allowed.
+    pub allowed: bool,
+    /// The determining policy ids: the satisfied permits when allowed, the satisfied forbids
+    /// (or the erroring policies) when denied. Empty for the default deny.
+    pub policies: Vec<String>,
+    /// Obligations of the determining permits (`redact`).
+    pub obligations: Vec<String>,
+    /// The `@reason` annotation of the first determining forbid, if any.
+    pub reason: Option<String>,
+    /// Why the decision failed closed (a policy evaluation error or an invalid context); never
+    /// contains request values.
+    pub error: Option<String>,
+}
+
+impl Decision {
+    fn deny_error(msg: &str) -> Decision {
+        Decision {
+            allowed: false,
+            error: Some(msg.to_owned()),
+            reason: Some("policy_error".into()),
+            ..Decision::default()
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+struct Meta {
+    obligations: Vec<String>,
+    reason: Option<String>,
+}
+
+/// A compiled, validated policy set with the configured entities. Immutable; swap a new one in
+/// to reload.
+pub struct Policies {
+    schema: Schema,
+    set: PolicySet,
+    meta: HashMap<PolicyId, Meta>,
+    ids: Vec<String>,
+    models: HashMap<String, ModelAttrs>,
+    action_entities: Vec<Entity>,
+    arg_types: BTreeMap<String, ArgType>,
+    authorizer: Authorizer,
+}
+
+impl std::fmt::Debug for Policies {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Policies")
+            .field("policies", &self.ids.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Reads the files matching `globs` (relative to `base`), sorted by path. A pattern that
+/// matches nothing is an error (a typo must not silently drop policies).
+pub fn read_sources(globs: &[String], base: &Path) -> Result<Vec<PolicySource>, PolicyError> {
+    let mut out = Vec::new();
+    for g in globs {
+        let pattern = if Path::new(g).is_absolute() {
+            g.clone()
+        } else {
+            base.join(g).to_string_lossy().into_owned()
+        };
+        let paths =
+            glob::glob(&pattern).map_err(|e| PolicyError::Io(format!("bad pattern {g:?}: {e}")))?;
+        let mut matched: Vec<_> = paths
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| PolicyError::Io(e.to_string()))?;
+        matched.sort();
+        if matched.is_empty() {
+            return Err(PolicyError::Io(format!("{g:?} matches no file")));
+        }
+        for p in matched {
+            let meta = std::fs::metadata(&p)
+                .map_err(|e| PolicyError::Io(format!("{}: {e}", p.display())))?;
+            if meta.len() > MAX_SOURCE_BYTES as u64 {
+                return Err(PolicyError::Io(format!(
+                    "{}: larger than {MAX_SOURCE_BYTES} bytes",
+                    p.display()
+                )));
+            }
+            let text = std::fs::read_to_string(&p)
+                .map_err(|e| PolicyError::Io(format!("{}: {e}", p.display())))?;
+            out.push(PolicySource {
+                name: p.display().to_string(),
+                text,
+            });
+            if out.len() > MAX_SOURCES {
+                return Err(PolicyError::Io(format!(
+                    "more than {MAX_SOURCES} policy files"
+                )));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn is_ident(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// The full schema text for these tool arguments.
+pub(crate) fn schema_text(args: &BTreeMap<String, ArgType>) -> Result<String, PolicyError> {
+    let mut s = String::from(SCHEMA);
+    s.push_str("\ntype ToolArguments = {\n");
+    for (name, ty) in args {
+        if !is_ident(name) || name.len() > 64 {
+            return Err(PolicyError::Invalid(vec![format!(
+                "policy.tool_arguments: {name:?} is not a valid attribute name (letters, digits, _)"
+            )]));
+        }
+        s.push_str(&format!("  \"{name}\"?: {},\n", ty.cedar()));
+    }
+    s.push_str("};\n");
+    Ok(s)
+}
+
+fn uid(ty: &str, id: &str) -> Result<EntityUid, String> {
+    let t = EntityTypeName::from_str(ty).map_err(|e| e.to_string())?;
+    Ok(EntityUid::from_type_name_and_id(t, EntityId::new(id)))
+}
+
+fn str_set<'a>(it: impl IntoIterator<Item = &'a String>) -> RestrictedExpression {
+    RestrictedExpression::new_set(
+        it.into_iter()
+            .map(|s| RestrictedExpression::new_string(s.clone())),
+    )
+}
+
+impl Policies {
+    /// Parses `sources` (plus the built-in policies the config asks for), assigns ids from
+    /// `@id` annotations (`<source>#<n>` otherwise; duplicates are errors), and validates the
+    /// set strictly against the schema. `models` become `Model` entities.
+    pub fn compile(
+        cfg: &PolicyConfig,
+        sources: &[PolicySource],
+        models: &[ModelAttrs],
+    ) -> Result<Policies, PolicyError> {
+        let schema_src = schema_text(&cfg.tool_arguments)?;
+        let (schema, _warnings) = Schema::from_cedarschema_str(&schema_src)
+            .map_err(|e| PolicyError::Invalid(vec![format!("schema: {e}")]))?;
+        let mut all: Vec<PolicySource> = Vec::new();
+        if sources.is_empty() || cfg.builtin_guardrails {
+            all.push(PolicySource {
+                name: "builtin".into(),
+                text: BUILTIN_POLICIES.into(),
+            });
+        }
+        all.extend(sources.iter().cloned());
+        let baseline = sources.is_empty();
+
+        let mut errors = Vec::new();
+        let mut set = PolicySet::new();
+        let mut meta = HashMap::new();
+        let mut ids = Vec::new();
+        for src in &all {
+            let parsed = match PolicySet::from_str(&src.text) {
+                Ok(p) => p,
+                Err(e) => {
+                    errors.push(format!("{}: {e}", src.name));
+                    for d in e.iter() {
+                        errors.push(format!("{}:   {d}", src.name));
+                    }
+                    continue;
+                }
+            };
+            if parsed.templates().next().is_some() {
+                errors.push(format!(
+                    "{}: policy templates are not supported; write static policies",
+                    src.name
+                ));
+                continue;
+            }
+            for (n, p) in parsed.policies().enumerate() {
+                if src.name == "builtin" && p.annotation("baseline").is_some() && !baseline {
+                    continue;
+                }
+                let id = match p.annotation("id") {
+                    Some(id) if !id.trim().is_empty() => id.trim().to_owned(),
+                    _ => format!("{}#{n}", src.name),
+                };
+                let mut m = Meta {
+                    obligations: Vec::new(),
+                    reason: p.annotation("reason").map(str::to_owned),
+                };
+                if let Some(obl) = p.annotation("obligation") {
+                    for o in obl.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+                        if !OBLIGATIONS.contains(&o) {
+                            errors.push(format!(
+                                "{}: policy {id:?}: unknown obligation {o:?} (known: {})",
+                                src.name,
+                                OBLIGATIONS.join(", ")
+                            ));
+                        }
+                        m.obligations.push(o.to_owned());
+                    }
+                    if p.effect() == cedar_policy::Effect::Forbid {
+                        errors.push(format!(
+                            "{}: policy {id:?}: obligations belong on permit policies",
+                            src.name
+                        ));
+                    }
+                }
+                let pid = PolicyId::new(&id);
+                if meta.contains_key(&pid) {
+                    errors.push(format!("{}: duplicate policy id {id:?}", src.name));
+                    continue;
+                }
+                if let Err(e) = set.add(p.new_id(pid.clone())) {
+                    errors.push(format!("{}: policy {id:?}: {e}", src.name));
+                    continue;
+                }
+                meta.insert(pid, m);
+                ids.push(id);
+            }
+        }
+        if errors.is_empty() {
+            let result = Validator::new(schema.clone()).validate(&set, ValidationMode::Strict);
+            for e in result.validation_errors() {
+                errors.push(format!("validation: {e}"));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(PolicyError::Invalid(errors));
+        }
+        let action_entities = schema
+            .action_entities()
+            .map_err(|e| PolicyError::Invalid(vec![format!("schema actions: {e}")]))?
+            .iter()
+            .cloned()
+            .collect();
+        Ok(Policies {
+            schema,
+            set,
+            meta,
+            ids,
+            models: models.iter().map(|m| (m.name.clone(), m.clone())).collect(),
+            action_entities,
+            arg_types: cfg.tool_arguments.clone(),
+            authorizer: Authorizer::new(),
+        })
+    }
+
+    /// The ids of the loaded policies, in load order.
+    pub fn ids(&self) -> &[String] {
+        &self.ids
+    }
+
+    /// Whether a model is configured (has entity attributes).
+    pub fn has_model(&self, name: &str) -> bool {
+        self.models.contains_key(name)
+    }
+
+    /// Decides one request. Never fails: problems deny, with [`Decision::error`] set.
+    pub fn authorize(&self, q: &Query<'_>) -> Decision {
+        match self.try_authorize(q) {
+            Ok(d) => d,
+            Err(msg) => Decision::deny_error(&msg),
+        }
+    }
+
+    fn principal_entities(
+        &self,
+        p: &Principal,
+        out: &mut Vec<Entity>,
+    ) -> Result<EntityUid, String> {
+        let Some((kind, name)) = Principal::parse_id(&p.id) else {
+            return Err("principal id is not valid".into());
+        };
+        let ty = match kind {
+            PrincipalKind::User => "User",
+            PrincipalKind::Service => "Service",
+        };
+        let me = uid(ty, name)?;
+        let mut parents = Vec::new();
+        for g in &p.groups {
+            let g = uid("Group", g)?;
+            if !out.iter().any(|e| e.uid() == g) {
+                out.push(Entity::with_uid(g.clone()));
+            }
+            parents.push(g);
+        }
+        if let Some(t) = &p.team {
+            let t = uid("Team", t)?;
+            if !out.iter().any(|e| e.uid() == t) {
+                out.push(Entity::with_uid(t.clone()));
+            }
+            parents.push(t);
+        }
+        let attrs = [(
+            "auth_method".to_owned(),
+            RestrictedExpression::new_string(
+                p.auth_method.clone().unwrap_or_else(|| "unknown".into()),
+            ),
+        )];
+        let tags = p
+            .attributes
+            .iter()
+            .map(|(k, v)| (k.clone(), RestrictedExpression::new_string(v.clone())));
+        let e = Entity::new_with_tags(me.clone(), attrs, parents, tags)
+            .map_err(|e| format!("principal entity: {e}"))?;
+        out.push(e);
+        Ok(me)
+    }
+
+    fn resource_entities(&self, r: &Resource, out: &mut Vec<Entity>) -> Result<EntityUid, String> {
+        match r {
+            Resource::Model { id, attrs } => {
+                let m = attrs
+                    .as_ref()
+                    .or_else(|| self.models.get(id))
+                    .ok_or_else(|| "the model is not configured".to_owned())?;
+                let provider = uid("Provider", &m.provider)?;
+                out.push(Entity::with_uid(provider.clone()));
+                let me = uid("Model", id)?;
+                let e = Entity::new(
+                    me.clone(),
+                    [
+                        (
+                            "tier".to_owned(),
+                            RestrictedExpression::new_string(m.tier.clone()),
+                        ),
+                        (
+                            "classification".to_owned(),
+                            RestrictedExpression::new_string(m.classification.clone()),
+                        ),
+                        (
+                            "provider".to_owned(),
+                            RestrictedExpression::new_string(m.provider.clone()),
+                        ),
+                    ]
+                    .into_iter()
+                    .collect(),
+                    [provider].into_iter().collect(),
+                )
+                .map_err(|e| format!("model entity: {e}"))?;
+                out.push(e);
+                Ok(me)
+            }
+            Resource::Tool {
+                id,
+                server,
+                sensitive,
+            } => {
+                let mut parents = std::collections::HashSet::new();
+                if let Some(s) = server {
+                    let s = uid("McpServer", s)?;
+                    out.push(Entity::with_uid(s.clone()));
+                    parents.insert(s);
+                }
+                let me = uid("Tool", id)?;
+                let e = Entity::new(
+                    me.clone(),
+                    [(
+                        "sensitive".to_owned(),
+                        RestrictedExpression::new_bool(*sensitive),
+                    )]
+                    .into_iter()
+                    .collect(),
+                    parents,
+                )
+                .map_err(|e| format!("tool entity: {e}"))?;
+                out.push(e);
+                Ok(me)
+            }
+            Resource::Collection { id, classification } => {
+                let me = uid("Collection", id)?;
+                let e = Entity::new(
+                    me.clone(),
+                    [(
+                        "classification".to_owned(),
+                        RestrictedExpression::new_string(classification.clone()),
+                    )]
+                    .into_iter()
+                    .collect(),
+                    Default::default(),
+                )
+                .map_err(|e| format!("collection entity: {e}"))?;
+                out.push(e);
+                Ok(me)
+            }
+            Resource::Document {
+                id,
+                collection,
+                labels,
+                classification,
+                tags,
+            } => {
+                let mut parents = Vec::new();
+                if let Some(c) = collection {
+                    let c = uid("Collection", c)?;
+                    // The collection's own attributes are not known here; give it the
+                    // document's classification so that the entity is well-formed.
+                    out.push(
+                        Entity::new(
+                            c.clone(),
+                            [(
+                                "classification".to_owned(),
+                                RestrictedExpression::new_string(classification.clone()),
+                            )]
+                            .into_iter()
+                            .collect(),
+                            Default::default(),
+                        )
+                        .map_err(|e| format!("collection entity: {e}"))?,
+                    );
+                    parents.push(c);
+                }
+                let me = uid("Document", id)?;
+                let e = Entity::new_with_tags(
+                    me.clone(),
+                    [
+                        ("labels".to_owned(), str_set(labels)),
+                        (
+                            "classification".to_owned(),
+                            RestrictedExpression::new_string(classification.clone()),
+                        ),
+                    ],
+                    parents,
+                    tags.iter()
+                        .map(|(k, v)| (k.clone(), RestrictedExpression::new_string(v.clone()))),
+                )
+                .map_err(|e| format!("document entity: {e}"))?;
+                out.push(e);
+                Ok(me)
+            }
+            Resource::Gateway => {
+                let me = uid("Gateway", "gatehouse")?;
+                out.push(Entity::with_uid(me.clone()));
+                Ok(me)
+            }
+        }
+    }
+
+    fn arguments(
+        &self,
+        args: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<RestrictedExpression, String> {
+        let mut fields = Vec::new();
+        for (name, ty) in &self.arg_types {
+            let Some(v) = args.get(name) else { continue };
+            let e = match (ty, v) {
+                (ArgType::Long, serde_json::Value::Number(n)) => match n.as_i64() {
+                    Some(i) => RestrictedExpression::new_long(i),
+                    None => {
+                        return Err(format!(
+                            "tool argument {name:?} is not an integer; it must be one"
+                        ));
+                    }
+                },
+                (ArgType::String, serde_json::Value::String(s)) => {
+                    RestrictedExpression::new_string(s.clone())
+                }
+                (ArgType::Bool, serde_json::Value::Bool(b)) => RestrictedExpression::new_bool(*b),
+                (ArgType::SetOfString, serde_json::Value::Array(a)) => {
+                    let mut items = Vec::with_capacity(a.len());
+                    for x in a {
+                        match x {
+                            serde_json::Value::String(s) => {
+                                items.push(RestrictedExpression::new_string(s.clone()))
+                            }
+                            _ => {
+                                return Err(format!(
+                                    "tool argument {name:?} must be a list of strings"
+                                ));
+                            }
+                        }
+                    }
+                    RestrictedExpression::new_set(items)
+                }
+                _ => {
+                    return Err(format!(
+                        "tool argument {name:?} is not of its declared type {}",
+                        ty.cedar()
+                    ));
+                }
+            };
+            fields.push((name.clone(), e));
+        }
+        RestrictedExpression::new_record(fields).map_err(|e| format!("arguments: {e}"))
+    }
+
+    fn try_authorize(&self, q: &Query<'_>) -> Result<Decision, String> {
+        let mut entities: Vec<Entity> = Vec::with_capacity(8 + self.action_entities.len());
+        let principal = self.principal_entities(q.principal, &mut entities)?;
+        let resource = self.resource_entities(q.resource, &mut entities)?;
+        let f = q.facts;
+        let ip = f
+            .source_ip
+            .map(|i| i.to_string())
+            .unwrap_or_else(|| "0.0.0.0".into());
+        let hour = f.time.rem_euclid(86_400) / 3_600;
+        let mut ctx = vec![
+            (
+                "phase".to_owned(),
+                RestrictedExpression::new_string(
+                    match f.phase {
+                        Phase::Pre => "pre",
+                        Phase::Post => "post",
+                    }
+                    .into(),
+                ),
+            ),
+            (
+                "protocol".to_owned(),
+                RestrictedExpression::new_string(f.protocol.clone()),
+            ),
+            ("source_ip".to_owned(), RestrictedExpression::new_ip(ip)),
+            ("time".to_owned(), RestrictedExpression::new_long(f.time)),
+            ("hour".to_owned(), RestrictedExpression::new_long(hour)),
+            (
+                "token_estimate".to_owned(),
+                RestrictedExpression::new_long(i64::try_from(f.token_estimate).unwrap_or(i64::MAX)),
+            ),
+            (
+                "stream".to_owned(),
+                RestrictedExpression::new_bool(f.stream),
+            ),
+            (
+                "injection_score".to_owned(),
+                RestrictedExpression::new_long(i64::from(f.injection_score.min(1000))),
+            ),
+            (
+                "injection_attack".to_owned(),
+                RestrictedExpression::new_bool(f.injection_attack),
+            ),
+            ("pii_types".to_owned(), str_set(&f.pii_types)),
+            ("secret_types".to_owned(), str_set(&f.secret_types)),
+            ("finding_types".to_owned(), str_set(&f.finding_types)),
+            (
+                "data_action".to_owned(),
+                RestrictedExpression::new_string(f.data_action.as_str().into()),
+            ),
+            (
+                "data_classification".to_owned(),
+                RestrictedExpression::new_string(if f.data_classification.is_empty() {
+                    "none".into()
+                } else {
+                    f.data_classification.clone()
+                }),
+            ),
+            ("arguments".to_owned(), self.arguments(&f.arguments)?),
+        ];
+        if let Some(obo) = q.on_behalf_of {
+            if obo.kind != PrincipalKind::User {
+                return Err("on_behalf_of must be a user".into());
+            }
+            let u = self.principal_entities(obo, &mut entities)?;
+            ctx.push((
+                "on_behalf_of".to_owned(),
+                RestrictedExpression::new_entity_uid(u),
+            ));
+        }
+        let context = Context::from_pairs(ctx).map_err(|e| format!("context: {e}"))?;
+        entities.extend(self.action_entities.iter().cloned());
+        let entities =
+            Entities::from_entities(entities, None).map_err(|e| format!("entities: {e}"))?;
+        let action = uid("Action", q.action.as_str())?;
+        let request = Request::new(principal, action, resource, context, Some(&self.schema))
+            .map_err(|_| "the request does not match the policy schema".to_owned())?;
+        let resp = self
+            .authorizer
+            .is_authorized(&request, &self.set, &entities);
+        let diag = resp.diagnostics();
+        let errored: Vec<String> = diag
+            .errors()
+            .map(|e| match e {
+                cedar_policy::AuthorizationError::PolicyEvaluationError(pe) => {
+                    pe.policy_id().to_string()
+                }
+            })
+            .collect();
+        if !errored.is_empty() {
+            return Ok(Decision {
+                allowed: false,
+                policies: errored,
+                obligations: Vec::new(),
+                reason: Some("policy_error".into()),
+                error: Some("a policy could not be evaluated; failing closed".into()),
+            });
+        }
+        let allowed = resp.decision() == cedar_policy::Decision::Allow;
+        let mut policies: Vec<String> = diag.reason().map(ToString::to_string).collect();
+        policies.sort_by_key(|id| self.ids.iter().position(|x| x == id));
+        let mut obligations = Vec::new();
+        let mut reason = None;
+        for id in &policies {
+            let Some(m) = self.meta.get(&PolicyId::new(id)) else {
+                continue;
+            };
+            if allowed {
+                for o in &m.obligations {
+                    if !obligations.contains(o) {
+                        obligations.push(o.clone());
+                    }
+                }
+            } else if reason.is_none() {
+                reason.clone_from(&m.reason);
+            }
+        }
+        Ok(Decision {
+            allowed,
+            policies,
+            obligations,
+            reason,
+            error: None,
+        })
+    }
+}
