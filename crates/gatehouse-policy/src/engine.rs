@@ -393,6 +393,17 @@ pub fn read_sources(globs: &[String], base: &Path) -> Result<Vec<PolicySource>, 
     Ok(out)
 }
 
+/// `line:column` of a diagnostic's first label in `text` (1-based), or `?`.
+fn location(text: &str, d: &dyn miette::Diagnostic) -> String {
+    let Some(offset) = d.labels().and_then(|mut l| l.next()).map(|l| l.offset()) else {
+        return "?".into();
+    };
+    let before = text.get(..offset.min(text.len())).unwrap_or("");
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    format!("{line}:{col}")
+}
+
 fn is_ident(s: &str) -> bool {
     let mut chars = s.chars();
     chars
@@ -401,8 +412,8 @@ fn is_ident(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-/// The full schema text for these tool arguments.
-pub(crate) fn schema_text(args: &BTreeMap<String, ArgType>) -> Result<String, PolicyError> {
+/// The full schema text (fixed part plus the generated `ToolArguments` type).
+pub fn schema_text(args: &BTreeMap<String, ArgType>) -> Result<String, PolicyError> {
     let mut s = String::from(SCHEMA);
     s.push_str("\ntype ToolArguments = {\n");
     for (name, ty) in args {
@@ -455,13 +466,13 @@ impl Policies {
         let mut set = PolicySet::new();
         let mut meta = HashMap::new();
         let mut ids = Vec::new();
+        let mut origin: HashMap<PolicyId, (String, String)> = HashMap::new();
         for src in &all {
             let parsed = match PolicySet::from_str(&src.text) {
                 Ok(p) => p,
                 Err(e) => {
-                    errors.push(format!("{}: {e}", src.name));
                     for d in e.iter() {
-                        errors.push(format!("{}:   {d}", src.name));
+                        errors.push(format!("{}:{}: {d}", src.name, location(&src.text, d)));
                     }
                     continue;
                 }
@@ -512,6 +523,7 @@ impl Policies {
                     errors.push(format!("{}: policy {id:?}: {e}", src.name));
                     continue;
                 }
+                origin.insert(pid.clone(), (src.name.clone(), src.text.clone()));
                 meta.insert(pid, m);
                 ids.push(id);
             }
@@ -519,7 +531,15 @@ impl Policies {
         if errors.is_empty() {
             let result = Validator::new(schema.clone()).validate(&set, ValidationMode::Strict);
             for e in result.validation_errors() {
-                errors.push(format!("validation: {e}"));
+                let at = set
+                    .policy(e.policy_id())
+                    .and_then(|p| {
+                        let (name, text) = origin.get(e.policy_id())?;
+                        let _ = p;
+                        Some(format!("{name}:{}", location(text, e)))
+                    })
+                    .unwrap_or_else(|| "validation".into());
+                errors.push(format!("{at}: {e}"));
             }
         }
         if !errors.is_empty() {

@@ -361,6 +361,12 @@ impl Config {
         }
     }
 
+    /// Parses TOML text without the semantic checks (policy tools read the `[policy]` and
+    /// `[[models]]` sections of a file whose other parts may not be complete).
+    pub fn parse_syntax(text: &str) -> Result<Config, Vec<ConfigError>> {
+        Config::parse_unchecked(text)
+    }
+
     fn parse_unchecked(text: &str) -> Result<Config, Vec<ConfigError>> {
         let de = toml::Deserializer::parse(text).map_err(|e| {
             vec![ConfigError {

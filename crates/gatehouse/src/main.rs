@@ -3,6 +3,7 @@
 
 mod cmd_keys;
 mod cmd_model;
+mod cmd_policy;
 mod cmd_scan;
 mod cmd_serve;
 
@@ -38,6 +39,11 @@ enum Command {
     Scan(cmd_scan::ScanArgs),
     /// Measure a detector on a labelled dataset.
     Eval(cmd_scan::EvalArgs),
+    /// Authorization policies: validate, test, print the schema.
+    Policy {
+        #[command(subcommand)]
+        command: cmd_policy::PolicyCommand,
+    },
     /// Model supply chain: scan, sign, verify, bill of materials.
     Model {
         #[command(subcommand)]
@@ -66,6 +72,7 @@ fn main() -> ExitCode {
         Command::Scan(args) => cmd_scan::run_scan(args),
         Command::Eval(args) => cmd_scan::run_eval(args),
         Command::Model { command } => cmd_model::run_model(command),
+        Command::Policy { command } => cmd_policy::run(command),
     }
 }
 
