@@ -6,9 +6,19 @@
 //! high-entropy secret needs no slow password hash: SHA-256 of it cannot be brute-forced, and the
 //! comparison is constant-time so timing reveals nothing about how much of a guess matched.
 //!
-//! Lookups are read-through cached for a short time (`cache_ttl`), so revocation reaches a
-//! running gateway within that time and garbage keys cannot turn every request into a query.
+//! The store is a SQLite file (default) or a PostgreSQL database (`postgres://…`), one
+//! [`KeyStore`] type with an async API for both; several gateways can share one PostgreSQL
+//! database (or one SQLite file on one host). Lookups are read-through cached for a short time
+//! (`cache_ttl`, default 2 s): a revocation or the end of a rotation's grace period reaches every
+//! running gateway within that time, and garbage keys cannot turn every request into a query. A
+//! database failure makes `verify` return `Err(StoreError)`, which the gateway answers with a 5xx
+//! (fail closed), never a pass.
+//!
+//! Rotation (`KeyStore::rotate`) creates a replacement with the same principal, team, models,
+//! name, attributes and lifetime; the old key keeps working for a grace period, then stops
+//! (its `expires_at` becomes the grace end). The old row records `replaced_by`, the new one
+//! `rotated_from`.
 
 mod store;
 
-pub use store::{AuthFailure, KeyRecord, KeyStore, NewKey, StoreError};
+pub use store::{AuthFailure, Clock, KeyRecord, KeyStore, NewKey, StoreError};

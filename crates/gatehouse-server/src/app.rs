@@ -141,7 +141,7 @@ fn read_credential(
 
 impl App {
     /// Builds providers, routes, the key store and the auditor.
-    pub fn build(config: Config) -> Result<App, BuildError> {
+    pub async fn build(config: Config) -> Result<App, BuildError> {
         let mut providers: HashMap<String, (Arc<Provider>, RetryPolicy)> = HashMap::new();
         for (name, p) in &config.providers {
             let retry = RetryPolicy {
@@ -232,9 +232,12 @@ impl App {
                 },
             );
         }
-        let keys = KeyStore::open(&config.store.path)
-            .map_err(|e| BuildError::Store(e.to_string()))?
-            .with_cache_ttl(Duration::from_secs(config.store.key_cache_ttl_secs));
+        let keys = match &config.store.url {
+            Some(url) => KeyStore::open(url).await,
+            None => KeyStore::open_path(&config.store.path).await,
+        }
+        .map_err(|e| BuildError::Store(e.to_string()))?
+        .with_cache_ttl(Duration::from_secs(config.store.key_cache_ttl_secs));
         let sink = match config.audit.sink {
             AuditSinkKind::None => SinkConfig::None,
             AuditSinkKind::Stdout => SinkConfig::Stdout,

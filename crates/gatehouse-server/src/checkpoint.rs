@@ -268,14 +268,18 @@ impl App {
     /// identify: the API key in `Authorization: Bearer` (both protocols) or `x-api-key`
     /// (Anthropic). Unknown, malformed, revoked and expired keys are 401 with a reason code; a
     /// store failure is a 500 (never a pass).
-    pub fn identify(&self, ctx: &mut Ctx, headers: &HeaderMap) -> Result<Principal, Rejection> {
+    pub async fn identify(
+        &self,
+        ctx: &mut Ctx,
+        headers: &HeaderMap,
+    ) -> Result<Principal, Rejection> {
         let token = bearer(headers).or_else(|| match ctx.protocol {
             Protocol::Anthropic => headers.get("x-api-key").and_then(|v| v.to_str().ok()),
             Protocol::OpenAi => None,
         });
         let failure = match token {
             None => AuthFailure::Missing,
-            Some(t) => match self.keys.verify(t) {
+            Some(t) => match self.keys.verify(t).await {
                 Ok(Ok(p)) => {
                     ctx.principal = Some(p.clone());
                     return Ok(p);

@@ -96,19 +96,35 @@ pub struct TlsConfig {
 }
 
 /// `[store]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StoreConfig {
     /// SQLite file for keys and state.
     pub path: PathBuf,
-    /// Seconds a key lookup is cached (revocations reach this gateway within it).
+    /// PostgreSQL URL (`postgres://user@host:5432/db`) for the API keys; when set it is used
+    /// instead of `path` for keys, so several gateways share them. Prefer `PGPASSWORD` over a
+    /// password in the URL. Never printed (Debug redacts it).
+    pub url: Option<String>,
+    /// Seconds a key lookup is cached (revocations and rotation grace ends reach this gateway
+    /// within it).
     pub key_cache_ttl_secs: u64,
+}
+
+impl std::fmt::Debug for StoreConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreConfig")
+            .field("path", &self.path)
+            .field("url", &self.url.as_ref().map(|_| "<redacted>"))
+            .field("key_cache_ttl_secs", &self.key_cache_ttl_secs)
+            .finish()
+    }
 }
 
 impl Default for StoreConfig {
     fn default() -> Self {
         StoreConfig {
             path: PathBuf::from("gatehouse-data/gatehouse.db"),
+            url: None,
             key_cache_ttl_secs: 2,
         }
     }
@@ -462,6 +478,17 @@ impl Config {
                 "must be at least 8192".into(),
             );
         }
+        if let Some(u) = &self.store.url
+            && !((u.starts_with("postgres://") || u.starts_with("postgresql://"))
+                && u.len() > "postgres://".len()
+                && !u.chars().any(|c| c.is_whitespace() || c.is_control()))
+        {
+            // The value is not echoed: it may hold a password.
+            err(
+                "store.url".into(),
+                "must be a postgres:// or postgresql:// URL without spaces".into(),
+            );
+        }
         if self.audit.sink == AuditSinkKind::Jsonl && self.audit.path.is_none() {
             err(
                 "audit.path".into(),
@@ -691,6 +718,16 @@ mod tests {
         );
         let errs = Config::parse("[server]\nmax_body_bytes = \"big\"\n").unwrap_err();
         assert_eq!(errs[0].path, "server.max_body_bytes");
+    }
+
+    #[test]
+    fn store_url_must_be_postgres_and_is_never_printed() {
+        let cfg =
+            Config::parse("[store]\nurl = \"postgres://gh:s3cret@127.0.0.1/keys\"\n").unwrap();
+        assert!(!format!("{cfg:?}").contains("s3cret"));
+        let errs = Config::parse("[store]\nurl = \"mysql://gh:s3cret@db/keys\"\n").unwrap_err();
+        assert_eq!(errs[0].path, "store.url", "{errs:?}");
+        assert!(!errs[0].to_string().contains("s3cret"), "{errs:?}");
     }
 
     #[test]

@@ -116,7 +116,7 @@ async fn chat(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Response, Rejection> {
-    let principal = app.identify(ctx, headers)?;
+    let principal = app.identify(ctx, headers).await?;
     let bytes = app.read_body(body).await?;
     let req: ChatRequest = match ctx.protocol {
         Protocol::OpenAi => {
@@ -243,7 +243,7 @@ async fn embeddings(
         client(addr),
     );
     let result: Result<Response, Rejection> = async {
-        let principal = app.identify(&mut ctx, &headers)?;
+        let principal = app.identify(&mut ctx, &headers).await?;
         let bytes = app.read_body(body).await?;
         let req: EmbeddingsRequest =
             parse_json(&bytes).map_err(|m| Rejection::invalid(m).at("validate"))?;
@@ -285,7 +285,7 @@ async fn models(
     headers: HeaderMap,
 ) -> Response {
     let mut ctx = Ctx::new(Protocol::OpenAi, "/v1/models", "list_models", client(addr));
-    let principal = match app.identify(&mut ctx, &headers) {
+    let principal = match app.identify(&mut ctx, &headers).await {
         Ok(p) => p,
         Err(rej) => return app.reject(&ctx, rej).await,
     };

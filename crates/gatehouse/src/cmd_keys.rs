@@ -1,6 +1,7 @@
-//! `gatehouse keys create|list|revoke`.
+//! `gatehouse keys create|list|revoke|rotate`.
 
-use gatehouse_identity::{KeyStore, NewKey};
+use gatehouse_identity::{KeyStore, NewKey, StoreError};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -8,12 +9,13 @@ use std::time::Duration;
 /// Arguments of `gatehouse keys`.
 #[derive(Debug, clap::Args)]
 pub struct KeysArgs {
-    /// Configuration file (its `store.path` is used).
+    /// Configuration file (its `store.url`, else its `store.path`, is used).
     #[arg(long, short, global = true)]
     config: Option<PathBuf>,
-    /// SQLite store file, overriding the config (default gatehouse-data/gatehouse.db).
+    /// Key store overriding the config: a SQLite file path, `sqlite:<path>` or a
+    /// `postgres://…` URL (default gatehouse-data/gatehouse.db).
     #[arg(long, global = true)]
-    store: Option<PathBuf>,
+    store: Option<String>,
     #[command(subcommand)]
     command: KeysCommand,
 }
@@ -37,6 +39,9 @@ enum KeysCommand {
         /// Display name.
         #[arg(long)]
         name: Option<String>,
+        /// An attribute for policies, `key=value` (e.g. `tenant=acme`); repeatable.
+        #[arg(long = "attr", value_name = "KEY=VALUE")]
+        attrs: Vec<String>,
     },
     /// List keys (never secrets).
     List {
@@ -48,6 +53,15 @@ enum KeysCommand {
     Revoke {
         /// Key id.
         id: String,
+    },
+    /// Replace a key with a new one (same principal, team, models, name, attributes); the new
+    /// secret is printed once and the old key keeps working for the grace period.
+    Rotate {
+        /// Key id.
+        id: String,
+        /// How long the old key keeps working, e.g. 24h, 30m, 0s.
+        #[arg(long, default_value = "24h")]
+        grace: String,
     },
 }
 
@@ -74,12 +88,52 @@ fn fmt_time(t: i64) -> String {
         .unwrap_or_else(|| t.to_string())
 }
 
+fn parse_attrs(attrs: &[String]) -> Result<BTreeMap<String, String>, String> {
+    let mut out = BTreeMap::new();
+    for a in attrs {
+        let Some((k, v)) = a.split_once('=') else {
+            return Err(format!("--attr: use key=value, got {a:?}"));
+        };
+        if out
+            .insert(k.trim().to_owned(), v.trim().to_owned())
+            .is_some()
+        {
+            return Err(format!("--attr: {} given twice", k.trim()));
+        }
+    }
+    Ok(out)
+}
+
+fn status(k: &gatehouse_identity::KeyRecord, now: i64) -> &'static str {
+    if k.revoked_at.is_some() {
+        "revoked"
+    } else if k.expires_at.is_some_and(|e| e <= now) {
+        "expired"
+    } else if k.replaced_by.is_some() {
+        "rotating"
+    } else {
+        "active"
+    }
+}
+
+/// Exit code for a store error: 1 when the key is missing or in the wrong state, else 2.
+fn fail(e: &StoreError) -> ExitCode {
+    eprintln!("{e}");
+    match e {
+        StoreError::NotFound(_) | StoreError::Conflict(_) => ExitCode::from(1),
+        _ => ExitCode::from(2),
+    }
+}
+
 /// Runs a keys subcommand.
 pub fn run(args: KeysArgs) -> ExitCode {
-    let path = match (&args.store, &args.config) {
-        (Some(p), _) => p.clone(),
+    let location = match (&args.store, &args.config) {
+        (Some(s), _) => s.clone(),
         (None, Some(c)) => match gatehouse_server::Config::load(c) {
-            Ok(cfg) => cfg.store.path,
+            Ok(cfg) => match cfg.store.url {
+                Some(url) => url,
+                None => cfg.store.path.display().to_string(),
+            },
             Err(errors) => {
                 for e in errors {
                     eprintln!("{e}");
@@ -87,22 +141,42 @@ pub fn run(args: KeysArgs) -> ExitCode {
                 return ExitCode::from(2);
             }
         },
-        (None, None) => gatehouse_server::config::StoreConfig::default().path,
+        (None, None) => gatehouse_server::config::StoreConfig::default()
+            .path
+            .display()
+            .to_string(),
     };
-    let store = match KeyStore::open(&path) {
-        Ok(s) => s,
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
         Err(e) => {
-            eprintln!("{e}");
+            eprintln!("cannot start the runtime: {e}");
             return ExitCode::from(2);
         }
     };
-    match args.command {
+    rt.block_on(async move {
+        let store = match KeyStore::open(&location).await {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::from(2);
+            }
+        };
+        command(&store, args.command).await
+    })
+}
+
+async fn command(store: &KeyStore, command: KeysCommand) -> ExitCode {
+    match command {
         KeysCommand::Create {
             principal,
             team,
             expires,
             models,
             name,
+            attrs,
         } => {
             let expires_in = match expires.as_deref().map(parse_lifetime) {
                 Some(None) => {
@@ -112,13 +186,24 @@ pub fn run(args: KeysArgs) -> ExitCode {
                 Some(Some(d)) => Some(d),
                 None => None,
             };
-            match store.create(&NewKey {
-                principal,
-                team,
-                name,
-                models,
-                expires_in,
-            }) {
+            let attributes = match parse_attrs(&attrs) {
+                Ok(a) => a,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return ExitCode::from(2);
+                }
+            };
+            match store
+                .create(&NewKey {
+                    principal,
+                    team,
+                    name,
+                    models,
+                    expires_in,
+                    attributes,
+                })
+                .await
+            {
                 Ok((rec, secret)) => {
                     println!("{secret}");
                     eprintln!(
@@ -133,7 +218,7 @@ pub fn run(args: KeysArgs) -> ExitCode {
                 }
             }
         }
-        KeysCommand::List { json } => match store.list() {
+        KeysCommand::List { json } => match store.list().await {
             Ok(keys) => {
                 if json {
                     println!(
@@ -142,24 +227,17 @@ pub fn run(args: KeysArgs) -> ExitCode {
                     );
                 } else {
                     println!(
-                        "{:<14} {:<24} {:<12} {:<8} {:<26} models",
+                        "{:<14} {:<24} {:<12} {:<9} {:<26} models",
                         "id", "principal", "team", "status", "expires"
                     );
                     let now = time::OffsetDateTime::now_utc().unix_timestamp();
                     for k in keys {
-                        let status = if k.revoked_at.is_some() {
-                            "revoked"
-                        } else if k.expires_at.is_some_and(|e| e <= now) {
-                            "expired"
-                        } else {
-                            "active"
-                        };
                         println!(
-                            "{:<14} {:<24} {:<12} {:<8} {:<26} {}",
+                            "{:<14} {:<24} {:<12} {:<9} {:<26} {}",
                             k.id,
                             k.principal,
                             k.team.as_deref().unwrap_or("-"),
-                            status,
+                            status(&k, now),
                             k.expires_at.map(fmt_time).unwrap_or_else(|| "never".into()),
                             if k.models.is_empty() {
                                 "*".to_owned()
@@ -171,12 +249,9 @@ pub fn run(args: KeysArgs) -> ExitCode {
                 }
                 ExitCode::SUCCESS
             }
-            Err(e) => {
-                eprintln!("{e}");
-                ExitCode::from(2)
-            }
+            Err(e) => fail(&e),
         },
-        KeysCommand::Revoke { id } => match store.revoke(&id) {
+        KeysCommand::Revoke { id } => match store.revoke(&id).await {
             Ok(true) => {
                 eprintln!("revoked {id}");
                 ExitCode::SUCCESS
@@ -185,10 +260,32 @@ pub fn run(args: KeysArgs) -> ExitCode {
                 eprintln!("no active key with id {id}");
                 ExitCode::from(1)
             }
-            Err(e) => {
-                eprintln!("{e}");
-                ExitCode::from(2)
-            }
+            Err(e) => fail(&e),
         },
+        KeysCommand::Rotate { id, grace } => {
+            let Some(grace) = parse_lifetime(&grace) else {
+                eprintln!("--grace: use a number and a unit, e.g. 24h, 30m, 0s");
+                return ExitCode::from(2);
+            };
+            match store.rotate(&id, grace).await {
+                Ok((rec, secret)) => {
+                    println!("{secret}");
+                    let until = store
+                        .get(&id)
+                        .await
+                        .ok()
+                        .flatten()
+                        .and_then(|old| old.expires_at)
+                        .map(fmt_time)
+                        .unwrap_or_else(|| "now".into());
+                    eprintln!(
+                        "rotated key {id} to {} for {}; the old key works until {until} (the secret above is shown only once)",
+                        rec.id, rec.principal
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            }
+        }
     }
 }

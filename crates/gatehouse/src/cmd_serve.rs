@@ -86,7 +86,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
         }
     };
     rt.block_on(async move {
-        let app = match App::build(config) {
+        let app = match App::build(config).await {
             Ok(a) => Arc::new(a),
             Err(e) => {
                 eprintln!("{e}");
@@ -109,7 +109,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
                 name: Some("demo".into()),
                 expires_in: Some(std::time::Duration::from_secs(24 * 3600)),
                 ..NewKey::default()
-            });
+            }).await;
             match key {
                 Ok((_, secret)) => {
                     say!("Gatehouse demo gateway listening on {scheme}://{local} (mock provider; state in ./gatehouse-data)");

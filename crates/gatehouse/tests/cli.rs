@@ -188,3 +188,129 @@ fn keys_create_list_revoke() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
 }
+
+fn keys_cmd(store: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(BIN)
+        .arg("keys")
+        .args(args)
+        .arg("--store")
+        .arg(store)
+        .output()
+        .unwrap()
+}
+
+/// Verifies `secret` against the store file as a gateway would (no cache).
+fn verify(store: &std::path::Path, secret: &str) -> Result<String, String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let s = gatehouse_identity::KeyStore::open_path(store)
+            .await
+            .unwrap()
+            .with_cache_ttl(Duration::ZERO);
+        match s.verify(secret).await.unwrap() {
+            Ok(p) => Ok(format!(
+                "{} key={} tenant={}",
+                p.id,
+                p.key_id.unwrap_or_default(),
+                p.attributes.get("tenant").cloned().unwrap_or_default()
+            )),
+            Err(f) => Err(f.reason().to_owned()),
+        }
+    })
+}
+
+#[test]
+fn keys_rotate_prints_a_new_secret_and_keeps_the_old_key_for_the_grace_period() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("k.db");
+    let out = keys_cmd(
+        &store,
+        &[
+            "create",
+            "--principal",
+            "service:billing",
+            "--attr",
+            "tenant=acme",
+            "--models",
+            "a",
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let old_secret = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let old_id = old_secret.split('_').nth(1).unwrap().to_owned();
+
+    let out = keys_cmd(&store, &["rotate", &old_id, "--grace", "1h"]);
+    assert!(out.status.success(), "{out:?}");
+    let new_secret = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let new_id = new_secret.split('_').nth(1).unwrap().to_owned();
+    assert!(new_secret.starts_with("gh_") && new_id != old_id);
+    let note = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        note.contains(&old_id) && note.contains(&new_id) && !note.contains(&new_secret),
+        "{note}"
+    );
+
+    // Both keys work during the grace period, as the same principal with the same attributes.
+    assert_eq!(
+        verify(&store, &old_secret),
+        Ok(format!("service:billing key={old_id} tenant=acme"))
+    );
+    assert_eq!(
+        verify(&store, &new_secret),
+        Ok(format!("service:billing key={new_id} tenant=acme"))
+    );
+
+    let list = keys_cmd(&store, &["list", "--json"]);
+    let keys: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    let by_id = |id: &str| {
+        keys.as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["id"] == id)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(by_id(&old_id)["replaced_by"], new_id.as_str());
+    assert_eq!(by_id(&new_id)["rotated_from"], old_id.as_str());
+    assert_eq!(by_id(&new_id)["attributes"]["tenant"], "acme");
+    assert_eq!(by_id(&new_id)["models"], serde_json::json!(["a"]));
+    let text = String::from_utf8(keys_cmd(&store, &["list"]).stdout).unwrap();
+    assert!(text.contains("rotating"), "{text}");
+    assert!(!text.contains(old_secret.rsplit('_').next().unwrap()));
+    assert!(!text.contains(new_secret.rsplit('_').next().unwrap()));
+
+    // A key is replaced once; unknown ids and bad durations are clear errors.
+    assert_eq!(
+        keys_cmd(&store, &["rotate", &old_id]).status.code(),
+        Some(1)
+    );
+    assert_eq!(
+        keys_cmd(&store, &["rotate", "aaaaaaaaaaaa"]).status.code(),
+        Some(1)
+    );
+    assert_eq!(
+        keys_cmd(&store, &["rotate", &new_id, "--grace", "soon"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        keys_cmd(
+            &store,
+            &["create", "--principal", "user:x", "--attr", "novalue"]
+        )
+        .status
+        .code(),
+        Some(2)
+    );
+
+    // With no grace the old key stops at once.
+    let out = keys_cmd(&store, &["rotate", &new_id, "--grace", "0s"]);
+    assert!(out.status.success(), "{out:?}");
+    let newest = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert_eq!(verify(&store, &new_secret), Err("expired_key".to_owned()));
+    assert!(verify(&store, &newest).is_ok());
+}

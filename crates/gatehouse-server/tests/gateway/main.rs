@@ -9,6 +9,7 @@
 
 mod artifacts;
 mod guardrails;
+mod pgkeys;
 mod upstream;
 
 use futures_util::StreamExt;
@@ -119,13 +120,14 @@ upstream_model = "text-embed-up"
     std::fs::write(dir.path().join("openai.key"), "sk-up-configured-key").unwrap();
     std::fs::write(dir.path().join("anthropic.key"), "sk-ant-configured-key\n").unwrap();
     let config = Config::parse(&text).unwrap_or_else(|e| panic!("{e:?}"));
-    let app = Arc::new(App::build(config).unwrap());
+    let app = Arc::new(App::build(config).await.unwrap());
     let (_, key) = app
         .keys
         .create(&NewKey {
             principal: "user:alice".into(),
             ..NewKey::default()
         })
+        .await
         .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -373,8 +375,8 @@ async fn missing_wrong_and_revoked_keys_get_401_in_the_callers_shape() {
     assert_eq!(v["type"], "error");
     assert_eq!(v["error"]["type"], "authentication_error");
 
-    let id = g.app.keys.list().unwrap()[0].id.clone();
-    g.app.keys.revoke(&id).unwrap();
+    let id = g.app.keys.list().await.unwrap()[0].id.clone();
+    g.app.keys.revoke(&id).await.unwrap();
     let r = g
         .post("/v1/chat/completions")
         .json(&chat("ok", "x"))
@@ -659,13 +661,14 @@ async fn a_failing_stage_fails_closed_with_a_request_id() {
     let mut cfg = g.app.config.clone();
     cfg.audit.path = Some("/dev/full".into());
     cfg.audit.strict = true;
-    let app = Arc::new(App::build(cfg).unwrap());
+    let app = Arc::new(App::build(cfg).await.unwrap());
     let (_, key) = app
         .keys
         .create(&NewKey {
             principal: "user:bob".into(),
             ..NewKey::default()
         })
+        .await
         .unwrap();
     let url = format!("http://{}", serve(app.clone()).await);
     let r = reqwest::Client::new()
@@ -707,6 +710,7 @@ async fn models_lists_only_what_the_key_may_use_and_embeddings_work() {
             models: vec!["mock".into()],
             ..NewKey::default()
         })
+        .await
         .unwrap();
     let v: Value = reqwest::Client::new()
         .get(format!("{}/v1/models", g.url))
@@ -758,13 +762,14 @@ async fn tls_termination_serves_http2_and_http1() {
         cert: dir.path().join("c.pem"),
         key: dir.path().join("k.pem"),
     });
-    let app = Arc::new(App::build(cfg).unwrap());
+    let app = Arc::new(App::build(cfg).await.unwrap());
     let (_, key) = app
         .keys
         .create(&NewKey {
             principal: "user:tls".into(),
             ..NewKey::default()
         })
+        .await
         .unwrap();
     let port = serve(app).await.port();
     let root = reqwest::Certificate::from_pem(cert.cert.pem().as_bytes()).unwrap();
