@@ -404,6 +404,35 @@ fn location(text: &str, d: &dyn miette::Diagnostic) -> String {
     format!("{line}:{col}")
 }
 
+/// A cheap fingerprint of the files matching `globs` (paths, sizes, modification times), to
+/// notice changes without reading them.
+pub fn sources_fingerprint(globs: &[String], base: &Path) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for g in globs {
+        let pattern = if Path::new(g).is_absolute() {
+            g.clone()
+        } else {
+            base.join(g).to_string_lossy().into_owned()
+        };
+        let Ok(paths) = glob::glob(&pattern) else {
+            continue;
+        };
+        let mut matched: Vec<_> = paths.filter_map(Result::ok).collect();
+        matched.sort();
+        for p in matched {
+            p.hash(&mut h);
+            if let Ok(m) = std::fs::metadata(&p) {
+                m.len().hash(&mut h);
+                if let Ok(t) = m.modified() {
+                    t.hash(&mut h);
+                }
+            }
+        }
+    }
+    h.finish()
+}
+
 fn is_ident(s: &str) -> bool {
     let mut chars = s.chars();
     chars

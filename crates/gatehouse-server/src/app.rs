@@ -327,16 +327,27 @@ impl App {
         })
     }
 
-    /// Why the gateway is not ready, if it is not.
-    pub fn not_ready_reasons(&self) -> Vec<String> {
-        let mut r = Vec::new();
+    /// Problems that do not stop the gateway from serving but need an operator: a rejected
+    /// policy reload (the previous, valid set stays in force — taking every instance out of
+    /// the load balancer over a bad policy push would turn a typo into an outage).
+    pub fn warnings(&self) -> Vec<String> {
+        let mut w = Vec::new();
         if let Ok(g) = self.policy_error.lock()
             && let Some(e) = g.as_ref()
         {
-            r.push(format!(
-                "the last policy reload was rejected (the previous policy set is in force): {e}"
+            // The details (file, line, message) are in the log; /readyz is unauthenticated
+            // and does not describe policies.
+            let n = e.lines().count().saturating_sub(1).max(1);
+            w.push(format!(
+                "the last policy reload was rejected with {n} error(s); the previous policy set is in force (see the log)"
             ));
         }
+        w
+    }
+
+    /// Why the gateway is not ready, if it is not.
+    pub fn not_ready_reasons(&self) -> Vec<String> {
+        let mut r = Vec::new();
         if !self.auditor.healthy() {
             r.push("audit sink is failing".to_owned());
         }
@@ -399,5 +410,54 @@ impl App {
             client: None,
         });
         out
+    }
+
+    /// Reloads the policies on SIGHUP and, with `policy.watch`, when a policy file changes.
+    /// Runs until the process ends.
+    pub fn spawn_policy_reloader(self: &Arc<App>) {
+        let weak = Arc::downgrade(self);
+        let files = self.config.policy.files.clone();
+        let base = self.config.base_dir.clone();
+        let watch = self.config.policy.watch && !files.is_empty();
+        let interval = Duration::from_millis(self.config.policy.watch_interval_ms.max(50));
+        tokio::spawn(async move {
+            let mut last = gatehouse_policy::sources_fingerprint(&files, &base);
+            let mut tick = tokio::time::interval(interval);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            #[cfg(unix)]
+            let mut hup =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+            loop {
+                #[cfg(unix)]
+                let hangup = async {
+                    match hup.as_mut() {
+                        Some(s) => s.recv().await,
+                        None => std::future::pending().await,
+                    }
+                };
+                #[cfg(not(unix))]
+                let hangup = std::future::pending::<Option<()>>();
+                tokio::select! {
+                    _ = hangup => {
+                        let Some(app) = weak.upgrade() else { break };
+                        tracing::info!("SIGHUP: reloading policies");
+                        let _ = app.reload_policies();
+                        last = gatehouse_policy::sources_fingerprint(&files, &base);
+                    }
+                    _ = tick.tick() => {
+                        let Some(app) = weak.upgrade() else { break };
+                        if !watch {
+                            continue;
+                        }
+                        let now = gatehouse_policy::sources_fingerprint(&files, &base);
+                        if now != last {
+                            last = now;
+                            tracing::info!("policy files changed: reloading");
+                            let _ = app.reload_policies();
+                        }
+                    }
+                }
+            }
+        });
     }
 }

@@ -60,6 +60,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ListenError> {
     let cfg = app.config.server.clone();
+    app.spawn_policy_reloader();
     let tls = cfg.tls.as_ref().map(tls_acceptor).transpose()?;
     let router = router(app.clone());
     let permits = Arc::new(Semaphore::new(cfg.max_connections));

@@ -313,7 +313,8 @@ async fn healthz() -> Response {
 
 async fn readyz(State(app): AppState) -> Response {
     let reasons = app.not_ready_reasons();
-    let (status, body) = if reasons.is_empty() {
+    let warnings = app.warnings();
+    let (status, mut body) = if reasons.is_empty() {
         (StatusCode::OK, json!({"status": "ready"}))
     } else {
         (
@@ -321,6 +322,9 @@ async fn readyz(State(app): AppState) -> Response {
             json!({"status": "not_ready", "reasons": reasons}),
         )
     };
+    if !warnings.is_empty() {
+        body["warnings"] = json!(warnings);
+    }
     let mut r = Response::new(Body::from(body.to_string()));
     *r.status_mut() = status;
     r.headers_mut().insert(

@@ -10,6 +10,7 @@
 mod artifacts;
 mod guardrails;
 mod pgkeys;
+mod policy;
 mod upstream;
 
 use futures_util::StreamExt;
