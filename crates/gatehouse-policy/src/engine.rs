@@ -958,3 +958,203 @@ impl Policies {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn compile(text: &str) -> Result<Policies, PolicyError> {
+        let mut cfg = PolicyConfig {
+            builtin_guardrails: false,
+            ..PolicyConfig::default()
+        };
+        cfg.tool_arguments.insert("amount".into(), ArgType::Long);
+        Policies::compile(
+            &cfg,
+            &[PolicySource {
+                name: "t.cedar".into(),
+                text: text.into(),
+            }],
+            &[ModelAttrs {
+                name: "m".into(),
+                provider: "p".into(),
+                tier: "small".into(),
+                classification: "internal".into(),
+            }],
+        )
+    }
+
+    fn alice() -> Principal {
+        let mut p = Principal::new("user:alice").unwrap();
+        p.groups = vec!["staff".into()];
+        p
+    }
+
+    fn decide(p: &Policies, who: &Principal, facts: &Facts) -> Decision {
+        p.authorize(&Query {
+            principal: who,
+            on_behalf_of: None,
+            action: Action::InvokeModel,
+            resource: &Resource::Model {
+                id: "m".into(),
+                attrs: None,
+            },
+            facts,
+        })
+    }
+
+    #[test]
+    fn default_deny_without_a_permit() {
+        let p = compile(r#"@id("x") permit (principal in Group::"other", action, resource);"#)
+            .unwrap();
+        let d = decide(&p, &alice(), &Facts::default());
+        assert!(!d.allowed);
+        assert!(d.policies.is_empty());
+        assert!(d.error.is_none());
+    }
+
+    #[test]
+    fn an_erroring_forbid_denies_although_cedar_would_skip_it() {
+        // Strict validation cannot see the overflow; at run time the forbid errors. Cedar alone
+        // would skip it and let the permit through.
+        let p = compile(
+            r#"
+            @id("everyone") permit (principal, action, resource);
+            @id("overflowing") forbid (principal, action, resource)
+            when { context.token_estimate * 9223372036854775807 > 0 };
+            "#,
+        )
+        .unwrap();
+        let facts = Facts {
+            token_estimate: 512,
+            ..Facts::default()
+        };
+        let d = decide(&p, &alice(), &facts);
+        assert!(!d.allowed, "{d:?}");
+        assert_eq!(d.policies, vec!["overflowing".to_owned()]);
+        assert!(d.error.is_some());
+        // And without the overflow the permit decides.
+        let d = decide(&p, &alice(), &Facts::default());
+        assert!(d.allowed, "{d:?}");
+    }
+
+    #[test]
+    fn obligations_come_from_satisfied_permits_only() {
+        let p = compile(
+            r#"
+            @id("base") permit (principal, action, resource);
+            @id("redact-pii") @obligation("redact")
+            permit (principal, action, resource) when { !context.pii_types.isEmpty() };
+            "#,
+        )
+        .unwrap();
+        let d = decide(&p, &alice(), &Facts::default());
+        assert!(d.allowed && d.obligations.is_empty(), "{d:?}");
+        let mut f = Facts::default();
+        f.pii_types.insert("EMAIL_ADDRESS".into());
+        let d = decide(&p, &alice(), &f);
+        assert_eq!(d.obligations, vec!["redact".to_owned()]);
+        assert_eq!(d.policies, vec!["base".to_owned(), "redact-pii".to_owned()]);
+    }
+
+    #[test]
+    fn the_reason_annotation_of_the_deciding_forbid_is_reported() {
+        let p = compile(
+            r#"
+            @id("base") permit (principal, action, resource);
+            @id("attacks") @reason("prompt_attack")
+            forbid (principal, action, resource) when { context.injection_score >= 900 };
+            "#,
+        )
+        .unwrap();
+        let f = Facts {
+            injection_score: 950,
+            ..Facts::default()
+        };
+        let d = decide(&p, &alice(), &f);
+        assert!(!d.allowed);
+        assert_eq!(d.reason.as_deref(), Some("prompt_attack"));
+        assert_eq!(d.policies, vec!["attacks".to_owned()]);
+    }
+
+    #[test]
+    fn tool_arguments_of_the_wrong_type_deny() {
+        let p = compile(
+            r#"@id("pay") permit (principal, action == Action::"call_tool", resource)
+               when { context.arguments has amount && context.arguments.amount < 1000 };"#,
+        )
+        .unwrap();
+        let tool = Resource::Tool {
+            id: "payments".into(),
+            server: None,
+            sensitive: true,
+        };
+        let ask = |v: serde_json::Value| {
+            let mut f = Facts::default();
+            f.arguments.insert("amount".into(), v);
+            p.authorize(&Query {
+                principal: &alice(),
+                on_behalf_of: None,
+                action: Action::CallTool,
+                resource: &tool,
+                facts: &f,
+            })
+        };
+        assert!(ask(serde_json::json!(999)).allowed);
+        assert!(!ask(serde_json::json!(1000)).allowed);
+        let d = ask(serde_json::json!(999.5));
+        assert!(!d.allowed && d.error.is_some(), "{d:?}");
+        let d = ask(serde_json::json!("999"));
+        assert!(!d.allowed && d.error.is_some(), "{d:?}");
+    }
+
+    #[test]
+    fn invalid_sets_are_refused_with_every_problem() {
+        let e = compile(
+            r#"
+            @id("a") permit (principal, action, resource) when { resource.teir == "x" };
+            @id("a") permit (principal, action, resource);
+            "#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("duplicate policy id"), "{e}");
+        let e = compile(r#"@id("a") @obligation("launch") permit (principal, action, resource);"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown obligation"), "{e}");
+        let e = compile(r#"permit (principal == ?principal, action, resource);"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("templates are not supported"), "{e}");
+        let e = compile(r#"permit (principal, action, resource) when { context.nope };"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("t.cedar:1:"), "errors carry file:line:col: {e}");
+    }
+
+    #[test]
+    fn the_builtin_set_validates_and_blocks_attacks_and_secrets() {
+        let p = Policies::compile(&PolicyConfig::default(), &[], &[ModelAttrs {
+            name: "m".into(),
+            provider: "p".into(),
+            tier: "small".into(),
+            classification: "internal".into(),
+        }])
+        .unwrap();
+        assert!(decide(&p, &alice(), &Facts::default()).allowed);
+        let f = Facts {
+            phase: Phase::Post,
+            injection_attack: true,
+            ..Facts::default()
+        };
+        let d = decide(&p, &alice(), &f);
+        assert_eq!(d.policies, vec!["builtin.block-prompt-attacks".to_owned()]);
+        let f = Facts {
+            phase: Phase::Post,
+            data_action: DataAction::Redact,
+            ..Facts::default()
+        };
+        assert_eq!(decide(&p, &alice(), &f).obligations, vec!["redact".to_owned()]);
+    }
+}
