@@ -8,7 +8,21 @@
 //!
 //! Lookups are read-through cached for a short time (`cache_ttl`), so revocation reaches a
 //! running gateway within that time and garbage keys cannot turn every request into a query.
+//!
+//! [`jwt`] verifies bearer JWTs from several OIDC issuers (JWKS cached, refreshed on schedule and
+//! on unknown key ids, rate-limited and single-flight). [`mtls`] builds the client-certificate
+//! verifier for the TLS listener and maps verified certificates (SPIFFE IDs, CNs) to service
+//! principals.
 
+pub mod jwt;
+pub mod mtls;
 mod store;
 
+pub use jwt::{
+    ClaimsMapping, IssuerConfig, IssuerStatus, JwtConfig, JwtError, JwtFailure, JwtVerifier,
+};
+pub use mtls::{
+    MtlsConfig, MtlsError, MtlsFailure, MtlsIdentitySource, client_cert_verifier,
+    principal_from_cert,
+};
 pub use store::{AuthFailure, KeyRecord, KeyStore, NewKey, StoreError};
