@@ -55,6 +55,7 @@
 //! algorithms = ["EdDSA"]
 //! [identity.jwt.issuers.claims]
 //! principal_kind = "service"
+//! principal_prefix = "ci/"                  # service:ci/<sub>: cannot collide with corp-sso
 //! ```
 
 use std::collections::{BTreeMap, HashSet};
@@ -178,6 +179,10 @@ pub struct ClaimsMapping {
     /// `user` (default) or `service`: the id becomes `user:<name>` or `service:<name>`.
     #[serde(default = "default_principal_kind")]
     pub principal_kind: PrincipalKind,
+    /// Prepended to the claim value (`user:<prefix><name>`), e.g. `ci/`. Set it when two issuers'
+    /// subject spaces could overlap, so that one issuer cannot mint another's principals.
+    #[serde(default)]
+    pub principal_prefix: Option<String>,
     /// Claims whose values become groups (default `["groups", "roles"]`). A string claim is one
     /// group; an array claim contributes its string elements; anything else is ignored.
     #[serde(default = "default_groups_claims")]
@@ -197,6 +202,7 @@ impl Default for ClaimsMapping {
         ClaimsMapping {
             principal_claim: default_principal_claim(),
             principal_kind: default_principal_kind(),
+            principal_prefix: None,
             groups_claims: default_groups_claims(),
             team_claim: None,
             attributes: BTreeMap::new(),
@@ -468,6 +474,13 @@ impl JwtConfig {
             if c.principal_claim.is_empty() {
                 return err(format!(
                     "issuers.{n}.claims.principal_claim must not be empty"
+                ));
+            }
+            if let Some(prefix) = &c.principal_prefix
+                && Principal::parse_id(&format!("user:{prefix}")).is_none()
+            {
+                return err(format!(
+                    "issuers.{n}.claims.principal_prefix must be printable ASCII without spaces or quotes"
                 ));
             }
             if c.groups_claims.iter().any(String::is_empty) || c.team_claim.as_deref() == Some("") {
@@ -1042,7 +1055,8 @@ fn map_claims(issuer: &IssuerState, claims: &Value) -> Result<Principal, JwtFail
         PrincipalKind::User => "user",
         PrincipalKind::Service => "service",
     };
-    let mut principal = Principal::new(&format!("{kind}:{name}"))
+    let prefix = m.principal_prefix.as_deref().unwrap_or_default();
+    let mut principal = Principal::new(&format!("{kind}:{prefix}{name}"))
         .ok_or_else(|| JwtFailure::InvalidClaim(m.principal_claim.clone()))?;
 
     let mut groups: Vec<String> = Vec::new();
@@ -1166,6 +1180,9 @@ mod tests {
         i.min_refresh_interval_secs = 0;
         cases.push(("no rate limit", config(vec![i])));
         cases.push(("no issuers", config(vec![])));
+        let mut i = issuer("a", "https://sso.example");
+        i.claims.principal_prefix = Some("a b/".to_owned());
+        cases.push(("prefix with a space", config(vec![i])));
         for (what, cfg) in cases {
             assert!(cfg.validate().is_err(), "{what} was accepted");
         }

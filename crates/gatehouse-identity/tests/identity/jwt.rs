@@ -110,6 +110,7 @@ async fn claims_map_to_groups_team_and_attributes() {
     cfg.claims = ClaimsMapping {
         principal_claim: "email".to_owned(),
         principal_kind: PrincipalKind::Service,
+        principal_prefix: Some("corp/".to_owned()),
         groups_claims: vec![
             "groups".to_owned(),
             "roles".to_owned(),
@@ -138,7 +139,7 @@ async fn claims_map_to_groups_team_and_attributes() {
     c["is_admin"] = json!(false);
     c["scp"] = json!(["read", "write"]);
     let p = v.verify(&key.sign(&c)).await.unwrap();
-    assert_eq!(p.id, "service:bot@corp.example");
+    assert_eq!(p.id, "service:corp/bot@corp.example");
     assert_eq!(p.kind, PrincipalKind::Service);
     assert_eq!(p.groups, ["eng", "oncall", "admin", "platform"]);
     assert_eq!(p.team.as_deref(), Some("payments"));
