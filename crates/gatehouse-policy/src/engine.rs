@@ -1005,8 +1005,8 @@ mod tests {
 
     #[test]
     fn default_deny_without_a_permit() {
-        let p = compile(r#"@id("x") permit (principal in Group::"other", action, resource);"#)
-            .unwrap();
+        let p =
+            compile(r#"@id("x") permit (principal in Group::"other", action, resource);"#).unwrap();
         let d = decide(&p, &alice(), &Facts::default());
         assert!(!d.allowed);
         assert!(d.policies.is_empty());
@@ -1135,12 +1135,16 @@ mod tests {
 
     #[test]
     fn the_builtin_set_validates_and_blocks_attacks_and_secrets() {
-        let p = Policies::compile(&PolicyConfig::default(), &[], &[ModelAttrs {
-            name: "m".into(),
-            provider: "p".into(),
-            tier: "small".into(),
-            classification: "internal".into(),
-        }])
+        let p = Policies::compile(
+            &PolicyConfig::default(),
+            &[],
+            &[ModelAttrs {
+                name: "m".into(),
+                provider: "p".into(),
+                tier: "small".into(),
+                classification: "internal".into(),
+            }],
+        )
         .unwrap();
         assert!(decide(&p, &alice(), &Facts::default()).allowed);
         let f = Facts {
@@ -1155,6 +1159,9 @@ mod tests {
             data_action: DataAction::Redact,
             ..Facts::default()
         };
-        assert_eq!(decide(&p, &alice(), &f).obligations, vec!["redact".to_owned()]);
+        assert_eq!(
+            decide(&p, &alice(), &f).obligations,
+            vec!["redact".to_owned()]
+        );
     }
 }

@@ -80,6 +80,8 @@ pub struct App {
     pub injection: Option<gatehouse_detect::injection::InjectionDetector>,
     /// Exfiltration / active-content sanitizer, when configured.
     pub exfil: Option<Arc<gatehouse_detect::injection::exfil::ExfilDetector>>,
+    /// JWT/OIDC verifier, when `[identity.jwt]` is configured.
+    pub jwt: Option<gatehouse_identity::JwtVerifier>,
     /// The current, validated policy set; replaced whole on reload.
     pub policies: arc_swap::ArcSwap<gatehouse_policy::Policies>,
     /// Why the last reload was refused (the previous set stays in force), for `/readyz`.
@@ -312,7 +314,23 @@ impl App {
             files = config.policy.files.len(),
             "policy set loaded"
         );
+        let jwt = match &config.identity.jwt {
+            None => None,
+            Some(j) => {
+                let v = gatehouse_identity::JwtVerifier::new(j)
+                    .await
+                    .map_err(|e| BuildError::Store(format!("identity.jwt: {e}")))?;
+                v.spawn_refresh();
+                for st in v.status() {
+                    if !st.ready() {
+                        tracing::warn!(issuer = %st.name, "JWT issuer has no keys yet; its tokens are refused until its keys load");
+                    }
+                }
+                Some(v)
+            }
+        };
         Ok(App {
+            jwt,
             policies: arc_swap::ArcSwap::from_pointee(policies),
             policy_error: std::sync::Mutex::new(None),
             config,
@@ -348,6 +366,16 @@ impl App {
     /// Why the gateway is not ready, if it is not.
     pub fn not_ready_reasons(&self) -> Vec<String> {
         let mut r = Vec::new();
+        if let Some(j) = &self.jwt {
+            for st in j.status() {
+                if !st.ready() {
+                    r.push(format!(
+                        "JWT issuer {:?} has no signing keys (its identity provider was not reachable)",
+                        st.name
+                    ));
+                }
+            }
+        }
         if !self.auditor.healthy() {
             r.push("audit sink is failing".to_owned());
         }

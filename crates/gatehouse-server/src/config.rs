@@ -37,12 +37,23 @@ pub struct Config {
     /// Prompt-injection / jailbreak detection; absent = off.
     #[serde(default)]
     pub injection: Option<gatehouse_detect::injection::InjectionConfig>,
+    /// Identity sources besides API keys.
+    #[serde(default)]
+    pub identity: IdentityConfig,
     /// Authorization policies (Cedar).
     #[serde(default)]
     pub policy: gatehouse_policy::PolicyConfig,
     /// The directory relative paths in this file are resolved against (the file's directory).
     #[serde(skip)]
     pub base_dir: PathBuf,
+}
+
+/// `[identity]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IdentityConfig {
+    /// `[identity.jwt]`: bearer JWTs from OIDC issuers (and the on-behalf-of user token header).
+    pub jwt: Option<gatehouse_identity::JwtConfig>,
 }
 
 /// `[server]`.
@@ -93,6 +104,9 @@ pub struct TlsConfig {
     pub cert: PathBuf,
     /// PEM private key.
     pub key: PathBuf,
+    /// Client certificates (mTLS): validated against `ca_bundle`, mapped to service principals.
+    #[serde(default)]
+    pub client_auth: Option<gatehouse_identity::MtlsConfig>,
 }
 
 /// `[store]`.
@@ -597,6 +611,11 @@ impl Config {
                 );
             }
         }
+        if let Some(j) = &self.identity.jwt
+            && let Err(e) = j.validate()
+        {
+            err("identity.jwt".into(), e.to_string());
+        }
         if let Err(e) = self.compile_policies() {
             match e {
                 gatehouse_policy::PolicyError::Io(m) => err("policy.files".into(), m),
@@ -661,6 +680,7 @@ impl Config {
             },
             detect: Some(gatehouse_detect::DetectConfig::default()),
             injection: Some(gatehouse_detect::injection::InjectionConfig::default()),
+            identity: IdentityConfig::default(),
             policy: gatehouse_policy::PolicyConfig::default(),
             base_dir: PathBuf::new(),
         }

@@ -2,7 +2,7 @@
 //! decisions live in the stages.
 
 use crate::app::App;
-use crate::checkpoint::{ClientAddr, Ctx, upstream_rejection};
+use crate::checkpoint::{ClientAddr, Ctx, PeerIdentity, upstream_rejection};
 use crate::error::{Protocol, error_response};
 use crate::stream::sse_response;
 use axum::Router;
@@ -62,6 +62,7 @@ fn client(addr: Option<Extension<ClientAddr>>) -> Option<std::net::SocketAddr> {
 async fn chat_completions(
     State(app): AppState,
     addr: Option<Extension<ClientAddr>>,
+    peer: Option<Extension<PeerIdentity>>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -70,6 +71,7 @@ async fn chat_completions(
         Protocol::OpenAi,
         "/v1/chat/completions",
         addr,
+        peer,
         headers,
         body,
     )
@@ -79,6 +81,7 @@ async fn chat_completions(
 async fn messages(
     State(app): AppState,
     addr: Option<Extension<ClientAddr>>,
+    peer: Option<Extension<PeerIdentity>>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -87,6 +90,7 @@ async fn messages(
         Protocol::Anthropic,
         "/v1/messages",
         addr,
+        peer,
         headers,
         body,
     )
@@ -98,10 +102,12 @@ async fn chat_route(
     protocol: Protocol,
     route: &'static str,
     addr: Option<Extension<ClientAddr>>,
+    peer: Option<Extension<PeerIdentity>>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     let mut ctx = Ctx::new(protocol, route, "invoke_model", client(addr));
+    ctx.peer = peer.map(|Extension(p)| p);
     match chat(&app, &mut ctx, &headers, body).await {
         Ok(r) => r,
         Err(rej) => app.reject(&ctx, rej).await,
@@ -233,6 +239,7 @@ async fn chat(
 async fn embeddings(
     State(app): AppState,
     addr: Option<Extension<ClientAddr>>,
+    peer: Option<Extension<PeerIdentity>>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -242,6 +249,7 @@ async fn embeddings(
         "invoke_model",
         client(addr),
     );
+    ctx.peer = peer.map(|Extension(p)| p);
     let result: Result<Response, Rejection> = async {
         let principal = app.identify(&mut ctx, &headers).await?;
         let bytes = app.read_body(body).await?;
@@ -282,9 +290,11 @@ async fn embeddings(
 async fn models(
     State(app): AppState,
     addr: Option<Extension<ClientAddr>>,
+    peer: Option<Extension<PeerIdentity>>,
     headers: HeaderMap,
 ) -> Response {
     let mut ctx = Ctx::new(Protocol::OpenAi, "/v1/models", "list_models", client(addr));
+    ctx.peer = peer.map(|Extension(p)| p);
     let principal = match app.identify(&mut ctx, &headers).await {
         Ok(p) => p,
         Err(rej) => return app.reject(&ctx, rej).await,

@@ -4,5 +4,5 @@
 
 mod idp;
 mod jwt;
-mod mtls;
 mod keys;
+mod mtls;

@@ -762,6 +762,7 @@ async fn tls_termination_serves_http2_and_http1() {
     cfg.server.tls = Some(gatehouse_server::config::TlsConfig {
         cert: dir.path().join("c.pem"),
         key: dir.path().join("k.pem"),
+        client_auth: None,
     });
     let app = Arc::new(App::build(cfg).await.unwrap());
     let (_, key) = app
