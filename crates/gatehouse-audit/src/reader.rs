@@ -548,3 +548,33 @@ fn jsonl_read(path: &Path) -> Result<(Vec<StoredEvent>, Vec<Checkpoint>), ReadEr
     }
     Ok((rows, cps))
 }
+
+impl StoredEvent {
+    /// The event's body with an encrypted body opened (`{"mode":"decrypted","request":…}`);
+    /// `Ok(None)` when the event has no body. Fails on a wrong key or tampered ciphertext.
+    pub fn decrypted_body(
+        &self,
+        ring: &crate::crypto::KeyRing,
+    ) -> Result<Option<serde_json::Value>, crate::crypto::KeyError> {
+        let Some(body) = self.event.get("body") else {
+            return Ok(None);
+        };
+        match serde_json::from_value::<crate::event::AuditBody>(body.clone()) {
+            Ok(crate::event::AuditBody::Encrypted(e)) => {
+                let rid = self
+                    .event
+                    .get("request_id")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("");
+                let plain = ring.decrypt(&e, rid)?;
+                let mut v: serde_json::Value =
+                    serde_json::from_slice(&plain).map_err(|_| crate::crypto::KeyError::Open)?;
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("mode".into(), "decrypted".into());
+                }
+                Ok(Some(v))
+            }
+            _ => Ok(Some(body.clone())),
+        }
+    }
+}

@@ -78,6 +78,9 @@ impl Spool {
     /// Everything spooled, in order. A torn last line (crash mid-append, before its fsync
     /// returned and so before any ack) is ignored.
     pub fn read(&self) -> Result<Vec<Spooled>, SinkError> {
+        if !self.path.is_file() {
+            return Ok(Vec::new());
+        }
         let f = match std::fs::File::open(&self.path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),

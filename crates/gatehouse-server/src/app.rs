@@ -1,8 +1,8 @@
 //! Runtime state built once from a validated [`Config`].
 
-use crate::config::{AuditSinkKind, Config, ProviderKind};
+use crate::config::{Config, ProviderKind};
 use crate::inspect::Blocklist;
-use gatehouse_audit::{Auditor, SinkConfig};
+use gatehouse_audit::Auditor;
 use gatehouse_identity::KeyStore;
 use gatehouse_llm::provider::{
     HttpProvider, HttpSettings, MockProvider, MockReply, Provider, RetryPolicy, Secret, Target,
@@ -228,15 +228,11 @@ impl App {
         let keys = KeyStore::open(&config.store.path)
             .map_err(|e| BuildError::Store(e.to_string()))?
             .with_cache_ttl(Duration::from_secs(config.store.key_cache_ttl_secs));
-        let sink = match config.audit.sink {
-            AuditSinkKind::None => SinkConfig::None,
-            AuditSinkKind::Stdout => SinkConfig::Stdout,
-            AuditSinkKind::Jsonl => {
-                SinkConfig::Jsonl(config.audit.path.clone().unwrap_or_default())
-            }
-        };
-        let auditor = Auditor::start(sink, config.audit.strict, config.audit.queue)
-            .map_err(|e| BuildError::Audit(e.to_string()))?;
+        let audit_cfg = config
+            .audit
+            .auditor_config(&config.data_dir())
+            .map_err(BuildError::Audit)?;
+        let auditor = Auditor::start(audit_cfg).map_err(|e| BuildError::Audit(e.to_string()))?;
         for m in &config.models {
             if m.artifact.is_some() {
                 let why = models
@@ -246,6 +242,14 @@ impl App {
                     v: gatehouse_audit::SCHEMA_VERSION,
                     ts: gatehouse_audit::now_rfc3339(),
                     request_id: gatehouse_core::RequestId::new().as_str().to_owned(),
+                    trace_id: None,
+                    resource: None,
+                    on_behalf_of: None,
+                    policies: Vec::new(),
+                    obligations: Vec::new(),
+                    cost_usd_micros: None,
+                    stage_us: Default::default(),
+                    body: None,
                     hop: gatehouse_core::Hop::Admin,
                     route: "startup",
                     action: "verify_model",
