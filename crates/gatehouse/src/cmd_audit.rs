@@ -254,7 +254,10 @@ async fn run_inner(args: AuditArgs) -> Result<u8, Fail> {
             rows.reverse();
             print_rows(&rows)?;
             let mut last = rows.last().map_or(0, |r| r.seq);
-            while *follow {
+            if !*follow {
+                return Ok(0);
+            }
+            loop {
                 tokio::time::sleep(std::time::Duration::from_millis(500)).await;
                 let rows = reader
                     .query(&Filter {
@@ -267,7 +270,6 @@ async fn run_inner(args: AuditArgs) -> Result<u8, Fail> {
                 print_rows(&rows)?;
                 last = rows.last().map_or(last, |r| r.seq);
             }
-            Ok(0)
         }
         AuditCommand::Query { filter: f } => {
             print_rows(&reader.query(&filter(f)?).await.map_err(fail)?)?;
