@@ -4,7 +4,7 @@
 use crate::chain::{ChainedRecord, Checkpoint, parse_hash};
 use crate::sink::jsonl::Line;
 use crate::sink::{SinkError, Tail, io};
-use std::io::{BufRead, Write};
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
 /// One spooled item.
@@ -48,13 +48,7 @@ impl Spool {
             if let Some(dir) = self.path.parent() {
                 std::fs::create_dir_all(dir).map_err(io("spool directory"))?;
             }
-            self.file = Some(
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(&self.path)
-                    .map_err(io("open spool"))?,
-            );
+            self.file = Some(crate::sink::open_append(&self.path).map_err(io("open spool"))?);
         }
         let mut buf = Vec::new();
         for it in items {
@@ -68,7 +62,7 @@ impl Spool {
             .file
             .as_mut()
             .ok_or_else(|| SinkError::Io("spool not open".into()))?;
-        let r = f.write_all(&buf).and_then(|_| f.sync_data());
+        let r = crate::sink::append_all(f, &buf, true);
         if r.is_err() {
             self.file = None;
         }

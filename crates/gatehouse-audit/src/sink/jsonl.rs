@@ -6,7 +6,7 @@
 
 use super::{Sink, SinkError, Tail, io};
 use crate::chain::{ChainedRecord, Checkpoint, parse_hash};
-use std::io::{BufRead, Write};
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
 /// The JSONL sink.
@@ -113,11 +113,7 @@ impl JsonlSink {
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(io("jsonl directory"))?;
         }
-        let f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)
-            .map_err(io("open jsonl"))?;
+        let f = super::open_append(&self.path).map_err(io("open jsonl"))?;
         self.size = f.metadata().map(|m| m.len()).unwrap_or(0);
         self.file = Some(f);
         Ok(())
@@ -148,13 +144,7 @@ impl JsonlSink {
             .file
             .as_mut()
             .ok_or_else(|| SinkError::Io("jsonl not open".into()))?;
-        let r = f.write_all(buf).and_then(|_| {
-            if self.strict {
-                f.sync_data()
-            } else {
-                f.flush()
-            }
-        });
+        let r = super::append_all(f, buf, self.strict);
         if let Err(e) = r {
             // Reopen next time: the file may have been replaced or its directory fixed.
             self.file = None;

@@ -179,3 +179,56 @@ impl SinkSpec {
 pub(crate) fn io<E: std::fmt::Display>(what: &str) -> impl FnOnce(E) -> SinkError + '_ {
     move |e| SinkError::Io(format!("{what}: {e}"))
 }
+
+/// Opens `path` for appending and makes sure it ends with a newline, so that a line torn by a
+/// crash or a failed write is never glued to the next one.
+pub(crate) fn open_append(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    use std::io::{Read, Seek, SeekFrom, Write};
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .read(true)
+        .append(true)
+        .open(path)?;
+    let len = f.metadata()?.len();
+    if len > 0 && f.metadata()?.is_file() {
+        let mut last = [0u8; 1];
+        f.seek(SeekFrom::Start(len - 1))?;
+        f.read_exact(&mut last)?;
+        if last[0] != b'\n' {
+            f.write_all(b"\n")?;
+        }
+    }
+    Ok(f)
+}
+
+/// Appends `buf` and syncs (or flushes); on failure cuts the file back to where it was, so no
+/// partial line stays behind.
+pub(crate) fn append_all(f: &mut std::fs::File, buf: &[u8], sync: bool) -> std::io::Result<()> {
+    use std::io::Write;
+    let before = f.metadata().map(|m| m.len()).ok();
+    let r = f
+        .write_all(buf)
+        .and_then(|_| if sync { f.sync_data() } else { f.flush() });
+    if r.is_err()
+        && let Some(len) = before
+        && f.metadata().is_ok_and(|m| m.is_file())
+    {
+        let _ = f.set_len(len);
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_torn_last_line_is_never_glued_to_the_next_append() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.jsonl");
+        std::fs::write(&p, "{\"seq\":1}\n{\"seq\":2,\"ha").unwrap();
+        let mut f = super::open_append(&p).unwrap();
+        super::append_all(&mut f, b"{\"seq\":3}\n", true).unwrap();
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert_eq!(text.lines().last(), Some("{\"seq\":3}"));
+        assert_eq!(text.lines().count(), 3);
+    }
+}
