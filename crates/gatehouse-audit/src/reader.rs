@@ -27,8 +27,8 @@ fn rio<E: std::fmt::Display>(what: &'static str) -> impl FnOnce(E) -> ReadError 
     move |e| ReadError::Io(format!("{what}: {e}"))
 }
 
-/// Which log to read.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Which log to read. `Debug` never shows a PostgreSQL URL.
+#[derive(Clone, PartialEq, Eq)]
 pub enum AuditSource {
     /// A SQLite audit database.
     Sqlite(PathBuf),
@@ -41,6 +41,20 @@ pub enum AuditSource {
     },
     /// A (rotated) JSONL log: the active file's path.
     Jsonl(PathBuf),
+}
+
+impl std::fmt::Debug for AuditSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AuditSource::Sqlite(p) => f.debug_tuple("Sqlite").field(p).finish(),
+            AuditSource::Jsonl(p) => f.debug_tuple("Jsonl").field(p).finish(),
+            AuditSource::Postgres { schema, .. } => f
+                .debug_struct("Postgres")
+                .field("url", &"<redacted>")
+                .field("schema", schema)
+                .finish(),
+        }
+    }
 }
 
 /// Which events a query returns. Every set field must match.

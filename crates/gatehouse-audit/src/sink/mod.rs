@@ -53,8 +53,8 @@ pub trait Sink: Send {
     }
 }
 
-/// Which sink to open.
-#[derive(Debug, Clone, PartialEq)]
+/// Which sink to open. `Debug` never shows a PostgreSQL URL (it may hold a password).
+#[derive(Clone, PartialEq)]
 pub enum SinkSpec {
     /// SQLite file (WAL, STRICT tables).
     Sqlite(PathBuf),
@@ -123,6 +123,26 @@ impl Sink for Shared {
             .lock()
             .map_err(|_| SinkError::Io("sink lock poisoned".into()))?
             .tail()
+    }
+}
+
+impl std::fmt::Debug for SinkSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SinkSpec::Sqlite(p) => f.debug_tuple("Sqlite").field(p).finish(),
+            SinkSpec::Postgres { schema, .. } => f
+                .debug_struct("Postgres")
+                .field("url", &"<redacted>")
+                .field("schema", schema)
+                .finish(),
+            SinkSpec::Jsonl { path, max_bytes } => f
+                .debug_struct("Jsonl")
+                .field("path", path)
+                .field("max_bytes", max_bytes)
+                .finish(),
+            SinkSpec::Stdout => f.write_str("Stdout"),
+            SinkSpec::Custom(_) => f.write_str("Custom"),
+        }
     }
 }
 
@@ -230,5 +250,22 @@ mod tests {
         let text = std::fs::read_to_string(&p).unwrap();
         assert_eq!(text.lines().last(), Some("{\"seq\":3}"));
         assert_eq!(text.lines().count(), 3);
+    }
+}
+
+#[cfg(test)]
+mod debug_tests {
+    #[test]
+    fn debug_never_shows_a_postgres_url() {
+        let s = super::SinkSpec::Postgres {
+            url: "postgres://u:hunter2@db/x".into(),
+            schema: "a".into(),
+        };
+        assert!(!format!("{s:?}").contains("hunter2"));
+        let r = crate::AuditSource::Postgres {
+            url: "postgres://u:hunter2@db/x".into(),
+            schema: "a".into(),
+        };
+        assert!(!format!("{r:?}").contains("hunter2"));
     }
 }
