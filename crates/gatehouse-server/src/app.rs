@@ -1,8 +1,8 @@
 //! Runtime state built once from a validated [`Config`].
 
-use crate::config::{AuditSinkKind, Config, ProviderKind};
+use crate::config::{Config, ProviderKind};
 use crate::inspect::Blocklist;
-use gatehouse_audit::{Auditor, SinkConfig};
+use gatehouse_audit::Auditor;
 use gatehouse_identity::KeyStore;
 use gatehouse_llm::provider::{
     HttpProvider, HttpSettings, MockProvider, MockReply, Provider, RetryPolicy, Secret, Target,
@@ -240,15 +240,11 @@ impl App {
         }
         .map_err(|e| BuildError::Store(e.to_string()))?
         .with_cache_ttl(Duration::from_secs(config.store.key_cache_ttl_secs));
-        let sink = match config.audit.sink {
-            AuditSinkKind::None => SinkConfig::None,
-            AuditSinkKind::Stdout => SinkConfig::Stdout,
-            AuditSinkKind::Jsonl => {
-                SinkConfig::Jsonl(config.audit.path.clone().unwrap_or_default())
-            }
-        };
-        let auditor = Auditor::start(sink, config.audit.strict, config.audit.queue)
-            .map_err(|e| BuildError::Audit(e.to_string()))?;
+        let audit_cfg = config
+            .audit
+            .auditor_config(&config.data_dir())
+            .map_err(BuildError::Audit)?;
+        let auditor = Auditor::start(audit_cfg).map_err(|e| BuildError::Audit(e.to_string()))?;
         for m in &config.models {
             if m.artifact.is_some() {
                 let why = models
@@ -258,6 +254,14 @@ impl App {
                     v: gatehouse_audit::SCHEMA_VERSION,
                     ts: gatehouse_audit::now_rfc3339(),
                     request_id: gatehouse_core::RequestId::new().as_str().to_owned(),
+                    trace_id: None,
+                    resource: None,
+                    on_behalf_of: None,
+                    policies: Vec::new(),
+                    obligations: Vec::new(),
+                    cost_usd_micros: None,
+                    stage_us: Default::default(),
+                    body: None,
                     hop: gatehouse_core::Hop::Admin,
                     route: "startup",
                     action: "verify_model",
@@ -413,30 +417,17 @@ impl App {
                 ("block", Some("invalid_policy_set".to_owned()), Err(msg))
             }
         };
-        self.auditor.record_detached(gatehouse_audit::AuditEvent {
-            v: gatehouse_audit::SCHEMA_VERSION,
-            ts: gatehouse_audit::now_rfc3339(),
-            request_id: gatehouse_core::RequestId::new().as_str().to_owned(),
-            hop: gatehouse_core::Hop::Admin,
-            route: "policy",
-            action: "reload_policies",
-            principal: None,
-            key_id: None,
-            model: None,
-            provider: None,
+        let mut ev = gatehouse_audit::AuditEvent::new(
+            gatehouse_core::RequestId::new().as_str(),
+            gatehouse_core::Hop::Admin,
+            "policy",
+            "reload_policies",
             decision,
-            code: None,
-            reason,
-            stage: Some("policy_reload"),
-            status: 0,
-            findings: Vec::new(),
-            tokens: gatehouse_audit::Tokens::default(),
-            stream: false,
-            upstream_attempts: 0,
-            upstream_status: None,
-            latency_us: 0,
-            client: None,
-        });
+            0,
+        );
+        ev.reason = reason;
+        ev.stage = Some("policy_reload");
+        self.auditor.record_detached(ev);
         out
     }
 
