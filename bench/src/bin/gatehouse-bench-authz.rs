@@ -89,12 +89,12 @@ fn main() {
     .expect("generated policies validate");
     let compile = t0.elapsed();
     let mut p = Principal::new("user:alice").unwrap();
-    p.team = Some("team7".into());
+    p.team = Some("team1".into());
     p.groups = vec!["employees".into(), "group7".into()];
     p.auth_method = Some("api_key".into());
     p.attributes.insert("tenant".into(), "t7".into());
     let resource = Resource::Model {
-        id: "model7".into(),
+        id: "model1".into(),
         attrs: None,
     };
     let pre = Facts {

@@ -339,6 +339,7 @@ pub struct Policies {
     action_entities: Vec<Entity>,
     arg_types: BTreeMap<String, ArgType>,
     authorizer: Authorizer,
+    index: Index,
 }
 
 impl std::fmt::Debug for Policies {
@@ -457,9 +458,144 @@ pub fn schema_text(args: &BTreeMap<String, ArgType>) -> Result<String, PolicyErr
     Ok(s)
 }
 
+/// The schema's entity type names, parsed once (parsing a name runs Cedar's parser).
+fn type_name(ty: &str) -> Result<EntityTypeName, String> {
+    static TYPES: std::sync::OnceLock<HashMap<&'static str, EntityTypeName>> =
+        std::sync::OnceLock::new();
+    let types = TYPES.get_or_init(|| {
+        [
+            "User",
+            "Service",
+            "Group",
+            "Team",
+            "Model",
+            "Provider",
+            "Tool",
+            "McpServer",
+            "Collection",
+            "Document",
+            "Gateway",
+            "Action",
+        ]
+        .into_iter()
+        .filter_map(|t| EntityTypeName::from_str(t).ok().map(|n| (t, n)))
+        .collect()
+    });
+    match types.get(ty) {
+        Some(t) => Ok(t.clone()),
+        None => EntityTypeName::from_str(ty).map_err(|e| e.to_string()),
+    }
+}
+
 fn uid(ty: &str, id: &str) -> Result<EntityUid, String> {
-    let t = EntityTypeName::from_str(ty).map_err(|e| e.to_string())?;
-    Ok(EntityUid::from_type_name_and_id(t, EntityId::new(id)))
+    Ok(EntityUid::from_type_name_and_id(
+        type_name(ty)?,
+        EntityId::new(id),
+    ))
+}
+
+/// Which principals a policy's scope can match, for pre-selecting the policies worth
+/// evaluating. A policy left out could not have matched (its scope is false for this request),
+/// so it could neither decide nor error: the decision is the same as over the whole set.
+#[derive(Debug, Clone)]
+enum PrincipalKey {
+    Any,
+    Type(EntityTypeName),
+    Entity(u32),
+    TypeEntity(EntityTypeName, u32),
+}
+
+#[derive(Debug)]
+struct Index {
+    entries: Vec<(PolicyId, PrincipalKey, Option<Vec<String>>)>,
+    entity_ids: HashMap<EntityUid, u32>,
+    cache: std::sync::RwLock<HashMap<(Action, bool, Vec<u32>), std::sync::Arc<PolicySet>>>,
+}
+
+/// Most cached candidate sets; the cache is cleared when full.
+const INDEX_CACHE_CAP: usize = 4096;
+
+impl Index {
+    fn new(set: &PolicySet) -> Index {
+        use cedar_policy::{ActionConstraint, PrincipalConstraint};
+        let mut entity_ids: HashMap<EntityUid, u32> = HashMap::new();
+        let mut intern = |e: EntityUid| {
+            let n = u32::try_from(entity_ids.len()).unwrap_or(u32::MAX);
+            *entity_ids.entry(e).or_insert(n)
+        };
+        let mut entries = Vec::new();
+        for p in set.policies() {
+            let key = match p.principal_constraint() {
+                PrincipalConstraint::Any => PrincipalKey::Any,
+                PrincipalConstraint::Is(t) => PrincipalKey::Type(t),
+                PrincipalConstraint::Eq(e) | PrincipalConstraint::In(e) => {
+                    PrincipalKey::Entity(intern(e))
+                }
+                PrincipalConstraint::IsIn(t, e) => PrincipalKey::TypeEntity(t, intern(e)),
+            };
+            let actions = match p.action_constraint() {
+                ActionConstraint::Any => None,
+                ActionConstraint::Eq(a) => Some(vec![a.id().unescaped().to_owned()]),
+                ActionConstraint::In(list) => {
+                    let mut v: Vec<String> =
+                        list.iter().map(|a| a.id().unescaped().to_owned()).collect();
+                    // The action hierarchy: `admin` contains `read_audit` and `manage_keys`.
+                    if v.iter().any(|a| a == "admin") {
+                        v.push("read_audit".into());
+                        v.push("manage_keys".into());
+                    }
+                    Some(v)
+                }
+            };
+            entries.push((p.id().clone(), key, actions));
+        }
+        Index {
+            entries,
+            entity_ids,
+            cache: std::sync::RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The policies whose scope can match a principal of type `ty` that is (or is in) the
+    /// entities `hits` (interned ids), for `action`.
+    fn candidates(
+        &self,
+        set: &PolicySet,
+        action: Action,
+        ty: &EntityTypeName,
+        is_user: bool,
+        mut hits: Vec<u32>,
+    ) -> std::sync::Arc<PolicySet> {
+        hits.sort_unstable();
+        hits.dedup();
+        let key = (action, is_user, hits);
+        if let Ok(c) = self.cache.read()
+            && let Some(s) = c.get(&key)
+        {
+            return s.clone();
+        }
+        let a = action.as_str();
+        let picked = self.entries.iter().filter(|(_, k, acts)| {
+            let principal_ok = match k {
+                PrincipalKey::Any => true,
+                PrincipalKey::Type(t) => t == ty,
+                PrincipalKey::Entity(e) => key.2.binary_search(e).is_ok(),
+                PrincipalKey::TypeEntity(t, e) => t == ty && key.2.binary_search(e).is_ok(),
+            };
+            principal_ok && acts.as_ref().is_none_or(|v| v.iter().any(|x| x == a))
+        });
+        let subset =
+            PolicySet::from_policies(picked.filter_map(|(id, _, _)| set.policy(id).cloned()))
+                .map(std::sync::Arc::new)
+                .unwrap_or_else(|_| std::sync::Arc::new(set.clone()));
+        if let Ok(mut c) = self.cache.write() {
+            if c.len() >= INDEX_CACHE_CAP {
+                c.clear();
+            }
+            c.insert(key, subset.clone());
+        }
+        subset
+    }
 }
 
 fn str_set<'a>(it: impl IntoIterator<Item = &'a String>) -> RestrictedExpression {
@@ -582,13 +718,14 @@ impl Policies {
             .collect();
         Ok(Policies {
             schema,
-            set,
             meta,
             ids,
             models: models.iter().map(|m| (m.name.clone(), m.clone())).collect(),
             action_entities,
             arg_types: cfg.tool_arguments.clone(),
             authorizer: Authorizer::new(),
+            index: Index::new(&set),
+            set,
         })
     }
 
@@ -834,6 +971,14 @@ impl Policies {
     fn try_authorize(&self, q: &Query<'_>) -> Result<Decision, String> {
         let mut entities: Vec<Entity> = Vec::with_capacity(8 + self.action_entities.len());
         let principal = self.principal_entities(q.principal, &mut entities)?;
+        // The principal and its ancestors (the entities just added) that some policy's scope
+        // names.
+        let hits: Vec<u32> = entities
+            .iter()
+            .filter_map(|e| self.index.entity_ids.get(&e.uid()).copied())
+            .collect();
+        let principal_type = principal.type_name().clone();
+        let is_user = q.principal.kind == PrincipalKind::User;
         let resource = self.resource_entities(q.resource, &mut entities)?;
         let f = q.facts;
         let ip = f
@@ -909,9 +1054,12 @@ impl Policies {
         let action = uid("Action", q.action.as_str())?;
         let request = Request::new(principal, action, resource, context, Some(&self.schema))
             .map_err(|_| "the request does not match the policy schema".to_owned())?;
+        let candidates = self
+            .index
+            .candidates(&self.set, q.action, &principal_type, is_user, hits);
         let resp = self
             .authorizer
-            .is_authorized(&request, &self.set, &entities);
+            .is_authorized(&request, &candidates, &entities);
         let diag = resp.diagnostics();
         let errored: Vec<String> = diag
             .errors()
