@@ -6,14 +6,52 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    clippy::print_stderr
+    clippy::print_stderr,
+    clippy::print_stdout
 )]
 
 use gatehouse_core::Principal;
 use gatehouse_limits::*;
 
 fn main() {
+    if std::env::var_os("GATEHOUSE_BENCH_P99").is_some() {
+        percentiles();
+        return;
+    }
     divan::main();
+}
+
+/// Latency percentiles of single admit+settle calls (divan reports medians and means only):
+/// `GATEHOUSE_BENCH_P99=1 cargo bench -p gatehouse-limits --bench admit`.
+fn percentiles() {
+    let (rt, l, p) = setup("");
+    let mut ns: Vec<u64> = Vec::with_capacity(200_000);
+    rt.block_on(async {
+        for i in 0..220_000u32 {
+            let t = std::time::Instant::now();
+            let a = l.admit(&request(&p, Prompt::Tokens(500))).await.unwrap();
+            let admit = t.elapsed();
+            a.reservation
+                .settle(Usage {
+                    input: 500,
+                    output: 100,
+                })
+                .await;
+            if i >= 20_000 {
+                ns.push(u64::try_from(admit.as_nanos()).unwrap());
+            }
+        }
+    });
+    ns.sort_unstable();
+    let q = |f: f64| ns[((ns.len() as f64 - 1.0) * f) as usize];
+    println!(
+        "memory admit (5 counters, 3 rules), {} samples: p50 {} ns, p99 {} ns, p99.9 {} ns, max {} ns",
+        ns.len(),
+        q(0.5),
+        q(0.99),
+        q(0.999),
+        ns[ns.len() - 1]
+    );
 }
 
 fn rt() -> tokio::runtime::Runtime {
@@ -60,7 +98,7 @@ fn request<'a>(p: &'a Principal, prompt: Prompt<'a>) -> AdmitRequest<'a> {
     }
 }
 
-/// Admit with a known token count, 6 counters over 3 rules, then settle.
+/// Admit with a known token count, 5 counters over 3 rules, then settle.
 #[divan::bench]
 fn memory_admit_settle(b: divan::Bencher) {
     let (rt, l, p) = setup("");

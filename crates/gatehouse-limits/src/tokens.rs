@@ -50,6 +50,13 @@ pub fn tokenizer_for(model: &str) -> TokenizerKind {
     }
 }
 
+/// Builds both OpenAI tokenizers now (about 70 ms each on first use, from data compiled into the
+/// binary), so that the first request does not pay for it. Call it at start-up.
+pub fn warm_up() {
+    let _ = bpe_openai::o200k_base().count("warm up");
+    let _ = bpe_openai::cl100k_base().count("warm up");
+}
+
 /// Counts (or estimates, see the module docs) the tokens of `text` for `model`.
 pub fn count_tokens(model: &str, text: &str) -> u32 {
     let n = match tokenizer_for(model) {

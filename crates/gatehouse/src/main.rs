@@ -5,6 +5,7 @@ mod cmd_keys;
 mod cmd_model;
 mod cmd_scan;
 mod cmd_serve;
+mod cmd_usage;
 
 use clap::{Parser, Subcommand};
 
@@ -43,6 +44,8 @@ enum Command {
         #[command(subcommand)]
         command: cmd_model::ModelCommand,
     },
+    /// Settled token and cost usage, per day, principal, team, key and model.
+    Usage(cmd_usage::UsageArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -66,6 +69,7 @@ fn main() -> ExitCode {
         Command::Scan(args) => cmd_scan::run_scan(args),
         Command::Eval(args) => cmd_scan::run_eval(args),
         Command::Model { command } => cmd_model::run_model(command),
+        Command::Usage(args) => cmd_usage::run(args),
     }
 }
 

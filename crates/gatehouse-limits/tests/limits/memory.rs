@@ -442,3 +442,22 @@ requests_per_second = 5
     assert_eq!(get("x-ratelimit-remaining-tokens").as_deref(), Some("9800"));
     assert_eq!(get("x-ratelimit-reset-tokens").as_deref(), Some("2s"));
 }
+
+#[tokio::test]
+async fn futures_and_reservations_can_cross_threads() {
+    fn assert_send<T: Send>(t: T) -> T {
+        t
+    }
+    let clock = clock_at("2026-01-01T00:00:00Z");
+    let l = limiter(cfg("[defaults.principal]\nconcurrent = 1"), &clock).await;
+    let p = principal("user:alice", None, None);
+    let r = req(&p, "m", 1, Some(1));
+    let a = assert_send(l.admit(&r)).await.unwrap();
+    // A reservation moved to another task and settled there releases the slot.
+    let h = tokio::spawn(assert_send(a.reservation.settle(Usage {
+        input: 1,
+        output: 1,
+    })));
+    h.await.unwrap();
+    assert!(l.admit(&r).await.is_ok());
+}
