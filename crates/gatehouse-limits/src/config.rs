@@ -28,7 +28,9 @@ use std::collections::BTreeMap;
 /// max_prompt_tokens = 8000
 /// max_output_tokens = 1024
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// `Debug` never prints `redis_url` (it may carry a password).
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LimitsConfig {
     /// Where counters live.
@@ -73,6 +75,26 @@ pub struct LimitsConfig {
     /// holding them.
     #[serde(default = "default_lease_secs")]
     pub concurrency_lease_secs: u64,
+}
+
+impl std::fmt::Debug for LimitsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LimitsConfig")
+            .field("backend", &self.backend)
+            .field("redis_url", &self.redis_url.as_ref().map(|_| "<redacted>"))
+            .field("redis_prefix", &self.redis_prefix)
+            .field("redis_timeout_ms", &self.redis_timeout_ms)
+            .field("on_redis_error", &self.on_redis_error)
+            .field("timezone", &self.timezone)
+            .field("prices", &self.prices)
+            .field("default_price", &self.default_price)
+            .field("default_output_allowance", &self.default_output_allowance)
+            .field("defaults", &self.defaults)
+            .field("rules", &self.rules)
+            .field("cooldown", &self.cooldown)
+            .field("concurrency_lease_secs", &self.concurrency_lease_secs)
+            .finish()
+    }
 }
 
 fn default_prefix() -> String {
@@ -458,6 +480,15 @@ duration_secs = 300
             errs.iter()
                 .any(|e| e.starts_with("limits.rules[0].cost_per_day_usd"))
         );
+    }
+
+    #[test]
+    fn debug_hides_the_redis_url() {
+        let cfg: LimitsConfig =
+            toml::from_str("backend = \"redis\"\nredis_url = \"redis://:hunter2@10.0.0.1\"")
+                .unwrap();
+        let d = format!("{cfg:?}");
+        assert!(!d.contains("hunter2") && d.contains("<redacted>"), "{d}");
     }
 
     #[test]

@@ -632,7 +632,7 @@ impl Limiter {
         let decided: Result<Vec<After>, Rejection> = match &inner.redis {
             None => self.admit_memory(&checks, now, &cal),
             Some(redis) => {
-                let cooldown = inner.cfg.cooldown.as_ref().map(|_| p.id.as_str());
+                let cooldown = inner.cfg.cooldown.as_ref().map(|c| (p.id.as_str(), c));
                 let lease_ms = inner.cfg.concurrency_lease_secs.saturating_mul(1000);
                 match redis
                     .admit(cooldown, &checks, &member, lease_ms, &cal, now)
@@ -643,16 +643,23 @@ impl Limiter {
                         placed = Placed::Redis;
                         Ok(after)
                     }
-                    Ok(Err((None, retry))) => {
+                    Ok(Err(refused)) => {
                         inner.redis_ok.store(true, Ordering::Relaxed);
-                        return Err(self.cooldown_rejection(&p.id, retry.unwrap_or(0)));
-                    }
-                    Ok(Err((Some(i), retry))) => {
-                        inner.redis_ok.store(true, Ordering::Relaxed);
-                        Err(match checks.get(i) {
-                            Some(c) => refusal(c, retry),
+                        if refused.cooldown_started {
+                            inc(&inner.counters.cooldowns_started);
+                        }
+                        let Some(i) = refused.index else {
+                            return Err(
+                                self.cooldown_rejection(&p.id, refused.retry_ns.unwrap_or(0))
+                            );
+                        };
+                        let r = match checks.get(i) {
+                            Some(c) => refusal(c, refused.retry_ns),
                             None => Rejection::internal("admit"),
-                        })
+                        };
+                        // Counted towards the cool-down by the script itself (same round trip).
+                        self.count_refusal(&r);
+                        return Err(r);
                     }
                     Err(e) => {
                         inc(&inner.counters.redis_errors);

@@ -12,15 +12,32 @@ use std::time::Duration;
 /// kind (`x` cool-down, `g` GCRA, `c` calendar counter, `k` concurrency), limit, cost, param
 /// (GCRA: period in µs; calendar: TTL in seconds).
 ///
-/// Returns `{0, 0, remaining1, reset_ms1, …}` when admitted, `{index, retry_ms}` when check
-/// `index` (1-based) refused (`retry_ms` = -1: the client computes it; -2: never fits).
+/// After the checks, four more values: `1` to count a refusal towards the principal's cool-down
+/// (then KEYS[1] is the cool-down flag and KEYS[n+1] the rejection counter), the rejections that
+/// start one, the window in ms, the cool-down in ms.
+///
+/// Returns `{0, 0, remaining1, reset_ms1, …}` when admitted, `{index, retry_ms, cooled}` when
+/// check `index` (1-based) refused (`retry_ms` = -1: the client computes it; -2: never fits;
+/// `cooled` = 1 when this refusal started a cool-down).
 pub(crate) const ADMIT_LUA: &str = r#"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local n = tonumber(ARGV[1])
 local lease = tonumber(ARGV[3])
+local cb = 3 + n * 4
 local newv = {}
 local out = {0, 0}
+local function refuse(j, retry)
+  if ARGV[cb + 1] ~= '1' then return {j, retry, 0} end
+  local c = redis.call('INCR', KEYS[n + 1])
+  if c == 1 then redis.call('PEXPIRE', KEYS[n + 1], ARGV[cb + 3]) end
+  if c >= tonumber(ARGV[cb + 2]) then
+    redis.call('DEL', KEYS[n + 1])
+    redis.call('SET', KEYS[1], '1', 'PX', ARGV[cb + 4])
+    return {j, retry, 1}
+  end
+  return {j, retry, 0}
+end
 for j = 1, n do
   local b = 3 + (j - 1) * 4
   local kind = ARGV[b + 1]
@@ -30,31 +47,31 @@ for j = 1, n do
   local key = KEYS[j]
   if kind == 'x' then
     local ttl = redis.call('PTTL', key)
-    if ttl > 0 then return {j, ttl} end
+    if ttl > 0 then return {j, ttl, 0} end
     out[#out + 1] = 0
     out[#out + 1] = 0
   elseif kind == 'g' then
-    if limit <= 0 or cost > limit then return {j, -2} end
+    if limit <= 0 or cost > limit then return refuse(j, -2) end
     local tat = tonumber(redis.call('GET', key) or '0') or 0
     if tat < now then tat = now end
     local nt = tat + cost * p / limit
     local ahead = nt - now
-    if ahead > p then return {j, math.ceil((ahead - p) / 1000)} end
+    if ahead > p then return refuse(j, math.ceil((ahead - p) / 1000)) end
     newv[j] = nt
     out[#out + 1] = math.floor((p - ahead) * limit / p)
     out[#out + 1] = math.ceil(ahead / 1000)
   elseif kind == 'c' then
     local used = tonumber(redis.call('GET', key) or '0') or 0
-    if cost > limit then return {j, -2} end
-    if used + cost > limit then return {j, -1} end
+    if cost > limit then return refuse(j, -2) end
+    if used + cost > limit then return refuse(j, -1) end
     out[#out + 1] = limit - used - cost
     out[#out + 1] = -1
   elseif kind == 'k' then
     redis.call('ZREMRANGEBYSCORE', key, '-inf', math.floor(now / 1000))
     local c = redis.call('ZCARD', key)
     if c + 1 > limit then
-      if limit <= 0 then return {j, -2} end
-      return {j, 1000}
+      if limit <= 0 then return refuse(j, -2) end
+      return refuse(j, 1000)
     end
     out[#out + 1] = limit - c - 1
     out[#out + 1] = 0
@@ -152,6 +169,16 @@ fn down(e: redis::RedisError) -> RedisDown {
     RedisDown(format!("{:?}", e.kind()))
 }
 
+/// A refusal by the admit script.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RedisRefusal {
+    /// The refusing check; `None`: the principal is cooling down.
+    pub index: Option<usize>,
+    pub retry_ns: Option<i64>,
+    /// The refusal was counted and started a cool-down.
+    pub cooldown_started: bool,
+}
+
 /// The cool-down flag key of a principal.
 pub(crate) fn cool_key(principal: &str) -> String {
     format!("cool|{principal}")
@@ -192,19 +219,20 @@ impl RedisBackend {
     }
 
     /// One round trip: checks the cool-down flag (when `cooldown`) and every counter.
+    #[allow(clippy::too_many_arguments)]
     pub async fn admit(
         &self,
-        cooldown: Option<&str>,
+        cooldown: Option<(&str, &crate::config::CooldownConfig)>,
         checks: &[Check],
         member: &str,
         lease_ms: u64,
         cal: &crate::plan::Calendar,
         now: i64,
-    ) -> Result<Result<Vec<After>, (Option<usize>, Option<i64>)>, RedisDown> {
+    ) -> Result<Result<Vec<After>, RedisRefusal>, RedisDown> {
         let mut inv = self.admit.prepare_invoke();
         let n = checks.len() + usize::from(cooldown.is_some());
         inv.arg(n).arg(member).arg(lease_ms);
-        if let Some(p) = cooldown {
+        if let Some((p, _)) = cooldown {
             inv.key(format!("{}{}", self.prefix, cool_key(p)));
             inv.arg("x").arg(0).arg(0).arg(0);
         }
@@ -219,6 +247,18 @@ impl RedisBackend {
                 Kind::Concurrent => ("k", 0),
             };
             inv.arg(kind).arg(c.limit).arg(c.cost).arg(param);
+        }
+        match cooldown {
+            Some((p, cfg)) if cfg.count_limit_rejections => {
+                inv.key(format!("{}rej|{p}", self.prefix));
+                inv.arg(1)
+                    .arg(cfg.max_rejections)
+                    .arg(cfg.window_secs.saturating_mul(1000))
+                    .arg(cfg.duration_secs.saturating_mul(1000));
+            }
+            _ => {
+                inv.arg(0).arg(0).arg(0).arg(0);
+            }
         }
         let v: Vec<i64> = self.run(inv).await?;
         let status = v.first().copied().unwrap_or(-1);
@@ -245,7 +285,11 @@ impl RedisBackend {
             } else {
                 Some(idx - off)
             };
-            return Ok(Err((which, retry_ns)));
+            return Ok(Err(RedisRefusal {
+                index: which,
+                retry_ns,
+                cooldown_started: v.get(2).copied() == Some(1),
+            }));
         }
         let mut after = Vec::with_capacity(checks.len());
         for (i, c) in checks.iter().enumerate() {

@@ -160,7 +160,7 @@ async fn refunds_and_budget_messages_on_redis() {
 async fn cooldown_is_shared_through_redis() {
     let Some(url) = redis_url() else { return };
     let prefix = random_name();
-    let extra = "[cooldown]\nmax_rejections = 2\nwindow_secs = 60\nduration_secs = 60\n";
+    let extra = "[cooldown]\nmax_rejections = 2\nwindow_secs = 60\nduration_secs = 60\n[[rules]]\nscope = { user = \"spammer\" }\nrequests_per_minute = 1\n";
     let ls = instances(&url, &prefix, extra).await;
     let p = principal("user:mallory", None, None);
     assert!(ls[0].admit(&req(&p, "m", 1, Some(0))).await.is_ok());
@@ -170,6 +170,20 @@ async fn cooldown_is_shared_through_redis() {
     assert_eq!(e.code, ErrorCode::RateLimited);
     assert!(e.message.starts_with("cooldown:"), "{}", e.message);
     assert!(e.retry_after_secs.is_some_and(|s| s <= 60));
+    // The limiter's own refusals count too (inside the admit script, no extra round trip).
+    let s = principal("user:spammer", None, None);
+    assert!(ls[0].admit(&req(&s, "m", 1, Some(0))).await.is_ok());
+    for l in &ls[1..] {
+        let e = l.admit(&req(&s, "m", 1, Some(0))).await.unwrap_err();
+        assert!(
+            e.message.starts_with("request rate limit exceeded"),
+            "{}",
+            e.message
+        );
+    }
+    assert_eq!(ls[2].counters().cooldowns_started, 1);
+    let e = ls[0].admit(&req(&s, "m", 1, Some(0))).await.unwrap_err();
+    assert!(e.message.starts_with("cooldown:"), "{}", e.message);
 }
 
 /// A `redis-server` child on a fixed port, killed on drop.
