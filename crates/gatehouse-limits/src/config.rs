@@ -39,7 +39,9 @@ pub struct LimitsConfig {
     /// Redis URL (`redis://` or `rediss://`); required with `backend = "redis"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redis_url: Option<String>,
-    /// Prefix of every Redis key this limiter writes.
+    /// Prefix of every Redis key this limiter writes. On Redis Cluster, put a hash tag in it
+    /// (`{gatehouse}:limits:`) so that all keys of one admit live in one slot (the script
+    /// touches them atomically).
     #[serde(default = "default_prefix")]
     pub redis_prefix: String,
     /// Per-call Redis timeout in milliseconds (connect and response).
