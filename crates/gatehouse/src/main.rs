@@ -7,6 +7,7 @@ mod cmd_model;
 mod cmd_policy;
 mod cmd_scan;
 mod cmd_serve;
+mod cmd_usage;
 
 use clap::{Parser, Subcommand};
 
@@ -52,6 +53,8 @@ enum Command {
         #[command(subcommand)]
         command: cmd_model::ModelCommand,
     },
+    /// Settled token and cost usage, per day, principal, team, key and model.
+    Usage(cmd_usage::UsageArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -77,6 +80,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => cmd_scan::run_eval(args),
         Command::Model { command } => cmd_model::run_model(command),
         Command::Policy { command } => cmd_policy::run(command),
+        Command::Usage(args) => cmd_usage::run(args),
     }
 }
 

@@ -1,4 +1,4 @@
-//! The binary as its users run it: `serve --demo` and its printed curl, `config check`, `keys`.
+//! The binary as its users run it: `serve --demo` and its printed curl, `config check`, `keys`, `usage`.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -656,4 +656,85 @@ fn audit_cli_verifies_queries_exports_and_decrypts_with_an_audited_export() {
         .output()
         .unwrap();
     assert_eq!(missing.status.code(), Some(2));
+}
+
+#[test]
+fn usage_lists_recorded_usage_with_filters() {
+    use gatehouse_limits::{UsageRecord, UsageStore};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("gatehouse.db");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let store = UsageStore::open_sqlite(&db).unwrap();
+        for (day, principal, team, input) in [
+            ("2026-03-01", "user:alice", "payments", 100),
+            ("2026-03-02", "user:alice", "payments", 200),
+            ("2026-03-02", "user:bob", "search", 300),
+        ] {
+            store.record(UsageRecord {
+                day: day.into(),
+                principal: principal.into(),
+                team: team.into(),
+                key_id: String::new(),
+                model: "gpt-4o-mini".into(),
+                provider: "openai".into(),
+                requests: 1,
+                input_tokens: input,
+                output_tokens: 10,
+                cost_micros: 1500,
+            });
+        }
+        store.flush().await.unwrap();
+    });
+    let db = db.to_str().unwrap();
+    let out = Command::new(BIN)
+        .args([
+            "usage",
+            "--store",
+            db,
+            "--team",
+            "payments",
+            "--since",
+            "2026-03-02",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["principal"], "user:alice");
+    assert_eq!(rows[0]["input_tokens"], 200);
+    let out = Command::new(BIN)
+        .args(["usage", "--store", db])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let table = String::from_utf8(out.stdout).unwrap();
+    let total = table.lines().last().unwrap();
+    assert!(total.starts_with("total"), "{table}");
+    assert!(
+        total.contains(" 600 ") && total.ends_with("0.0045"),
+        "{total}"
+    );
+    // Bad input is an error with a clear message, not a panic.
+    let out = Command::new(BIN)
+        .args(["usage", "--store", db, "--since", "last tuesday"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("YYYY-MM-DD"));
+    let out = Command::new(BIN)
+        .args(["usage", "--store", "/nonexistent/x.db"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
 }
