@@ -471,17 +471,20 @@ fn sqlite_query(
 
 async fn pg_migrate(pool: &sqlx::PgPool) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('gatehouse-usage-migrations')::bigint)")
+    // The same lock and the same `schema_migrations` table as the key store (gatehouse-identity),
+    // so that components migrating one database at the same moment do not race.
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(0x6761_7465_6b65_7973_i64)
         .execute(&mut *tx)
         .await?;
     sqlx::query(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (component TEXT NOT NULL, version INTEGER \
+        "CREATE TABLE IF NOT EXISTS schema_migrations (component TEXT NOT NULL, version BIGINT \
          NOT NULL, PRIMARY KEY (component, version))",
     )
     .execute(&mut *tx)
     .await?;
-    let done: Option<(i32,)> = sqlx::query_as(
-        "SELECT version FROM schema_migrations WHERE component = 'usage' AND version = 1",
+    let done: Option<(i64,)> = sqlx::query_as(
+        "SELECT version::bigint FROM schema_migrations WHERE component = 'usage' AND version = 1",
     )
     .fetch_optional(&mut *tx)
     .await?;

@@ -80,6 +80,8 @@ pub struct App {
     pub injection: Option<gatehouse_detect::injection::InjectionDetector>,
     /// Exfiltration / active-content sanitizer, when configured.
     pub exfil: Option<Arc<gatehouse_detect::injection::exfil::ExfilDetector>>,
+    /// The admit stage: rate limits, token quotas, budgets.
+    pub limiter: gatehouse_limits::Limiter,
     /// JWT/OIDC verifier, when `[identity.jwt]` is configured.
     pub jwt: Option<gatehouse_identity::JwtVerifier>,
     /// The current, validated policy set; replaced whole on reload.
@@ -333,7 +335,19 @@ impl App {
                 Some(v)
             }
         };
+        gatehouse_limits::tokens::warm_up();
+        let usage_target = match &config.store.url {
+            Some(u) => u.clone(),
+            None => config.store.path.display().to_string(),
+        };
+        let usage = gatehouse_limits::UsageStore::open(&usage_target)
+            .await
+            .map_err(|e| BuildError::Store(format!("usage store: {e}")))?;
+        let limiter = gatehouse_limits::Limiter::new(config.limits.clone(), Some(usage))
+            .await
+            .map_err(|e| BuildError::Store(format!("limits: {e}")))?;
         Ok(App {
+            limiter,
             jwt,
             policies: arc_swap::ArcSwap::from_pointee(policies),
             policy_error: std::sync::Mutex::new(None),

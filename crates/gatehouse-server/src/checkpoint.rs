@@ -78,6 +78,10 @@ pub struct Ctx {
     pub obligations: Vec<String>,
     /// Estimated prompt tokens (request bytes / 4 until the limits stage counts them).
     pub token_estimate: u64,
+    /// The admit stage's reservation, settled with the real usage when the answer is complete.
+    pub reservation: Option<gatehouse_limits::Reservation>,
+    /// `x-ratelimit-*` values for the response.
+    pub rate_headers: Option<gatehouse_limits::RateHeaders>,
 }
 
 /// What inspect(in) hands to inspect(out) for the same request. Lives only as long as the
@@ -230,6 +234,8 @@ impl Ctx {
             policies: Vec::new(),
             obligations: Vec::new(),
             token_estimate: 0,
+            reservation: None,
+            rate_headers: None,
         }
     }
 
@@ -755,10 +761,62 @@ impl App {
         })
     }
 
-    /// admit: limits and budgets. The limits issue makes this real; until then every
-    /// identified and authorized request is admitted.
-    pub fn admit(&self, _ctx: &mut Ctx) -> Result<(), Rejection> {
-        Ok(())
+    /// admit: rate limits, token quotas, budgets and concurrency for every level that applies
+    /// (key, principal, team, model, provider, org). Reserves the prompt's tokens plus the output
+    /// allowance; the reservation is settled with the real usage when the answer is complete
+    /// (or with what was used, when it fails or is cancelled). Returns the output clamp to apply
+    /// to the request, if a rule caps `max_tokens`.
+    pub async fn admit(
+        &self,
+        ctx: &mut Ctx,
+        principal: &Principal,
+        route: &ModelRoute,
+        prompt: &str,
+        requested_max_output: Option<u32>,
+    ) -> Result<Option<u32>, Rejection> {
+        let provider = route
+            .targets
+            .first()
+            .map(|t| t.provider_name.as_str())
+            .unwrap_or("");
+        let adm = self
+            .limiter
+            .admit(&gatehouse_limits::AdmitRequest {
+                principal,
+                model: &route.name,
+                provider,
+                prompt: gatehouse_limits::Prompt::Text(prompt),
+                requested_max_output,
+                overrides: None,
+            })
+            .await
+            .map_err(|r| {
+                ctx.reason = Some(r.code.as_str().to_owned());
+                r.at("admit")
+            })?;
+        ctx.token_estimate = u64::from(adm.prompt_tokens);
+        ctx.rate_headers = Some(adm.headers);
+        ctx.reservation = Some(adm.reservation);
+        Ok(adm.clamp_max_output)
+    }
+
+    /// Settles the request's reservation with the usage the upstream reported; when it
+    /// answered without reporting usage, with the counted prompt; when it never answered
+    /// (refused, failed), with nothing.
+    pub async fn settle(&self, ctx: &mut Ctx) {
+        if let Some(r) = ctx.reservation.take() {
+            let answered = ctx.upstream_status.is_some_and(|s| (200..300).contains(&s));
+            let input = if ctx.tokens.input > 0 || !answered {
+                ctx.tokens.input
+            } else {
+                u32::try_from(ctx.token_estimate).unwrap_or(u32::MAX)
+            };
+            r.settle(gatehouse_limits::Usage {
+                input,
+                output: ctx.tokens.output,
+            })
+            .await;
+        }
     }
 
     /// A fresh output-inspection chain for one answer. Order: canary and leak checks see the
@@ -795,7 +853,9 @@ impl App {
 
     /// record for a completed, non-streamed answer: in strict mode a failed write turns the
     /// answer into a 500 (nothing is answered that was not recorded).
-    pub async fn record_success(&self, ctx: &Ctx, resp: Response) -> Response {
+    pub async fn record_success(&self, ctx: &mut Ctx, mut resp: Response) -> Response {
+        self.settle(ctx).await;
+        add_rate_headers(ctx, &mut resp);
         let ev = ctx.event("allow", resp.status().as_u16(), None);
         match self.auditor.record(ev).await {
             Ok(()) => resp,
@@ -808,7 +868,30 @@ impl App {
     }
 
     /// record for a refusal, then the refusal itself.
-    pub async fn reject(&self, ctx: &Ctx, rej: Rejection) -> Response {
+    pub async fn reject(&self, ctx: &mut Ctx, rej: Rejection) -> Response {
+        // A refused or failed request is charged what it used: nothing, unless the upstream
+        // answered.
+        self.settle(ctx).await;
+        if matches!(
+            rej.code,
+            ErrorCode::BlockedByGuardrail | ErrorCode::Forbidden | ErrorCode::Unauthenticated
+        ) && let Some(p) = &ctx.principal
+            && self.limiter.record_rejection(&p.id).await
+        {
+            tracing::warn!(request_id = %ctx.rid, principal = %p.id, "cool-down started after repeated refusals");
+            let mut ev = gatehouse_audit::AuditEvent::new(
+                ctx.rid.as_str(),
+                Hop::Admin,
+                ctx.route,
+                "cooldown",
+                "block",
+                0,
+            );
+            ev.principal = Some(p.id.clone());
+            ev.reason = Some("cooldown_started".into());
+            ev.stage = Some("admit");
+            self.auditor.record_detached(ev);
+        }
         let decision = match rej.code {
             ErrorCode::InternalError
             | ErrorCode::UpstreamError
@@ -824,7 +907,25 @@ impl App {
             tracing::error!(request_id = %ctx.rid, error = %e, "record stage failed for a refusal");
         }
         tracing::info!(request_id = %ctx.rid, code = rej.code.as_str(), stage = rej.stage, "request refused");
-        error_response(ctx.protocol, &rej, &ctx.rid)
+        let mut resp = error_response(ctx.protocol, &rej, &ctx.rid);
+        add_rate_headers(ctx, &mut resp);
+        resp
+    }
+}
+
+/// The `x-ratelimit-*` headers of the admit stage's decision.
+pub fn add_rate_headers(ctx: &Ctx, resp: &mut Response) {
+    apply_rate_headers(ctx.rate_headers.as_ref(), resp);
+}
+
+/// Sets the `x-ratelimit-*` headers of `h` on `resp`.
+pub fn apply_rate_headers(h: Option<&gatehouse_limits::RateHeaders>, resp: &mut Response) {
+    if let Some(h) = h {
+        for (name, value) in h.pairs() {
+            if let Ok(v) = http::HeaderValue::from_str(&value) {
+                resp.headers_mut().insert(name, v);
+            }
+        }
     }
 }
 

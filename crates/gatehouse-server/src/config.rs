@@ -43,6 +43,9 @@ pub struct Config {
     /// Authorization policies (Cedar).
     #[serde(default)]
     pub policy: gatehouse_policy::PolicyConfig,
+    /// Rate limits, token quotas and budgets.
+    #[serde(default)]
+    pub limits: gatehouse_limits::LimitsConfig,
     /// The directory relative paths in this file are resolved against (the file's directory).
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -919,6 +922,14 @@ impl Config {
         {
             err("identity.jwt".into(), e.to_string());
         }
+        if let Err(list) = self.limits.validate() {
+            for m in list {
+                match m.split_once(": ") {
+                    Some((path, msg)) => err(path.to_owned(), msg.to_owned()),
+                    None => err("limits".into(), m),
+                }
+            }
+        }
         if let Err(e) = self.compile_policies() {
             match e {
                 gatehouse_policy::PolicyError::Io(m) => err("policy.files".into(), m),
@@ -985,6 +996,7 @@ impl Config {
             injection: Some(gatehouse_detect::injection::InjectionConfig::default()),
             identity: IdentityConfig::default(),
             policy: gatehouse_policy::PolicyConfig::default(),
+            limits: gatehouse_limits::LimitsConfig::default(),
             base_dir: PathBuf::new(),
         }
     }

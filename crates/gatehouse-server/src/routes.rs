@@ -2,7 +2,7 @@
 //! decisions live in the stages.
 
 use crate::app::App;
-use crate::checkpoint::{ClientAddr, Ctx, PeerIdentity, upstream_rejection};
+use crate::checkpoint::{ClientAddr, Ctx, PeerIdentity, apply_rate_headers, upstream_rejection};
 use crate::error::{Protocol, error_response};
 use crate::stream::sse_response;
 use axum::Router;
@@ -110,7 +110,7 @@ async fn chat_route(
     ctx.peer = peer.map(|Extension(p)| p);
     match chat(&app, &mut ctx, &headers, body).await {
         Ok(r) => r,
-        Err(rej) => app.reject(&ctx, rej).await,
+        Err(rej) => app.reject(&mut ctx, rej).await,
     }
 }
 
@@ -145,8 +145,20 @@ async fn chat(
     ctx.stream = req.stream;
     let model_route = app.authorize(ctx, &principal, &req.model)?;
     let guards = app.inspect_request(ctx, &principal, model_route, &mut req)?;
-    let raw = (ctx.protocol == Protocol::OpenAi && !guards.modified).then_some(&bytes);
-    app.admit(ctx)?;
+    let prompt = prompt_text(&req);
+    let clamp = app
+        .admit(ctx, &principal, model_route, &prompt, req.output_cap())
+        .await?;
+    let mut modified = guards.modified;
+    if let Some(n) = clamp {
+        if req.max_completion_tokens.is_some() {
+            req.max_completion_tokens = Some(n);
+        } else {
+            req.max_tokens = Some(n);
+        }
+        modified = true;
+    }
+    let raw = (ctx.protocol == Protocol::OpenAi && !modified).then_some(&bytes);
     ctx.stream = req.stream;
 
     if req.stream {
@@ -166,7 +178,8 @@ async fn chat(
             Ctx::new(ctx.protocol, ctx.route, ctx.action, ctx.client),
         );
         let chain = app.output_chain(guards);
-        return Ok(sse_response(
+        let rate = moved.rate_headers.clone();
+        let mut resp = sse_response(
             app.clone(),
             moved,
             routed.value,
@@ -174,7 +187,9 @@ async fn chat(
             req.model.clone(),
             req.include_usage(),
             now_secs(),
-        ));
+        );
+        apply_rate_headers(rate.as_ref(), &mut resp);
+        return Ok(resp);
     }
 
     let routed = forward(&model_route.targets, |t| {
@@ -260,7 +275,9 @@ async fn embeddings(
         }
         let model_route = app.authorize(&mut ctx, &principal, &req.model)?;
         app.inspect_input(&mut ctx, &principal, req.input.texts())?;
-        app.admit(&mut ctx)?;
+        let prompt = req.input.texts().join("\n");
+        app.admit(&mut ctx, &principal, model_route, &prompt, Some(1))
+            .await?;
         let routed = forward(&model_route.targets, |t| {
             t.provider.embeddings(&req, &t.upstream_model)
         })
@@ -278,12 +295,12 @@ async fn embeddings(
             .and_then(|t| t.as_u64())
             .unwrap_or(0) as u32;
         let resp = json_response(StatusCode::OK, v.to_string(), &ctx);
-        Ok(app.record_success(&ctx, resp).await)
+        Ok(app.record_success(&mut ctx, resp).await)
     }
     .await;
     match result {
         Ok(r) => r,
-        Err(rej) => app.reject(&ctx, rej).await,
+        Err(rej) => app.reject(&mut ctx, rej).await,
     }
 }
 
@@ -297,7 +314,7 @@ async fn models(
     ctx.peer = peer.map(|Extension(p)| p);
     let principal = match app.identify(&mut ctx, &headers).await {
         Ok(p) => p,
-        Err(rej) => return app.reject(&ctx, rej).await,
+        Err(rej) => return app.reject(&mut ctx, rej).await,
     };
     let data: Vec<_> = app
         .visible_models(&ctx, &principal)
@@ -309,7 +326,7 @@ async fn models(
         json!({"object": "list", "data": data}).to_string(),
         &ctx,
     );
-    app.record_success(&ctx, resp).await
+    app.record_success(&mut ctx, resp).await
 }
 
 async fn healthz() -> Response {
@@ -322,8 +339,15 @@ async fn healthz() -> Response {
 }
 
 async fn readyz(State(app): AppState) -> Response {
-    let reasons = app.not_ready_reasons();
-    let warnings = app.warnings();
+    let mut reasons = app.not_ready_reasons();
+    let mut warnings = app.warnings();
+    let limits = app.limiter.health().await;
+    if !limits.ready {
+        reasons.push("the limiter cannot reach Redis and fails closed".to_owned());
+    } else if limits.degraded {
+        warnings
+            .push("the limiter cannot reach Redis: per-instance limits are enforced".to_owned());
+    }
     let (status, mut body) = if reasons.is_empty() {
         (StatusCode::OK, json!({"status": "ready"}))
     } else {
@@ -363,4 +387,16 @@ async fn method_not_allowed(uri: http::Uri) -> Response {
         "method not allowed on this endpoint",
     );
     error_response(protocol_for(&uri), &rej, &RequestId::new())
+}
+
+/// All message text of a chat request, as the admit stage counts it.
+fn prompt_text(req: &ChatRequest) -> String {
+    let mut out = String::new();
+    for m in &req.messages {
+        if let Some(c) = &m.content {
+            out.push_str(&c.text());
+            out.push('\n');
+        }
+    }
+    out
 }
