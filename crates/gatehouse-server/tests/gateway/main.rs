@@ -9,6 +9,7 @@
 
 mod artifacts;
 mod guardrails;
+mod limits;
 mod pgkeys;
 mod policy;
 mod upstream;
