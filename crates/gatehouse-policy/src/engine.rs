@@ -331,12 +331,17 @@ struct Meta {
 /// A compiled, validated policy set with the configured entities. Immutable; swap a new one in
 /// to reload.
 pub struct Policies {
-    schema: Schema,
     set: PolicySet,
     meta: HashMap<PolicyId, Meta>,
     ids: Vec<String>,
     models: HashMap<String, ModelAttrs>,
-    action_entities: Vec<Entity>,
+    /// Per action: its own entity and its ancestors' (`admin` for `read_audit`), so that
+    /// `action in Action::"admin"` holds without building the whole action hierarchy per
+    /// decision.
+    action_entities: HashMap<Action, Vec<Entity>>,
+    action_uids: HashMap<Action, EntityUid>,
+    /// Client addresses already turned into `ip(…)` values (building one runs Cedar's parser).
+    ip_cache: std::sync::RwLock<HashMap<IpAddr, RestrictedExpression>>,
     arg_types: BTreeMap<String, ArgType>,
     authorizer: Authorizer,
     index: Index,
@@ -710,18 +715,35 @@ impl Policies {
         if !errors.is_empty() {
             return Err(PolicyError::Invalid(errors));
         }
-        let action_entities = schema
+        let all_actions: Vec<Entity> = schema
             .action_entities()
             .map_err(|e| PolicyError::Invalid(vec![format!("schema actions: {e}")]))?
             .iter()
             .cloned()
             .collect();
+        let mut action_entities = HashMap::new();
+        let mut action_uids = HashMap::new();
+        for a in Action::ALL {
+            let me = uid("Action", a.as_str()).map_err(|e| PolicyError::Invalid(vec![e]))?;
+            let mut wanted = vec![me.clone()];
+            if matches!(a, Action::ReadAudit | Action::ManageKeys) {
+                wanted.push(uid("Action", "admin").map_err(|e| PolicyError::Invalid(vec![e]))?);
+            }
+            let ents: Vec<Entity> = all_actions
+                .iter()
+                .filter(|e| wanted.contains(&e.uid()))
+                .cloned()
+                .collect();
+            action_entities.insert(a, ents);
+            action_uids.insert(a, me);
+        }
         Ok(Policies {
-            schema,
             meta,
             ids,
             models: models.iter().map(|m| (m.name.clone(), m.clone())).collect(),
             action_entities,
+            action_uids,
+            ip_cache: std::sync::RwLock::new(HashMap::new()),
             arg_types: cfg.tool_arguments.clone(),
             authorizer: Authorizer::new(),
             index: Index::new(&set),
@@ -968,8 +990,25 @@ impl Policies {
         RestrictedExpression::new_record(fields).map_err(|e| format!("arguments: {e}"))
     }
 
+    fn ip_expr(&self, ip: Option<IpAddr>) -> RestrictedExpression {
+        let ip = ip.unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+        if let Ok(c) = self.ip_cache.read()
+            && let Some(e) = c.get(&ip)
+        {
+            return e.clone();
+        }
+        let e = RestrictedExpression::new_ip(ip.to_string());
+        if let Ok(mut c) = self.ip_cache.write() {
+            if c.len() >= 65_536 {
+                c.clear();
+            }
+            c.insert(ip, e.clone());
+        }
+        e
+    }
+
     fn try_authorize(&self, q: &Query<'_>) -> Result<Decision, String> {
-        let mut entities: Vec<Entity> = Vec::with_capacity(8 + self.action_entities.len());
+        let mut entities: Vec<Entity> = Vec::with_capacity(10);
         let principal = self.principal_entities(q.principal, &mut entities)?;
         // The principal and its ancestors (the entities just added) that some policy's scope
         // names.
@@ -981,10 +1020,7 @@ impl Policies {
         let is_user = q.principal.kind == PrincipalKind::User;
         let resource = self.resource_entities(q.resource, &mut entities)?;
         let f = q.facts;
-        let ip = f
-            .source_ip
-            .map(|i| i.to_string())
-            .unwrap_or_else(|| "0.0.0.0".into());
+        let ip = self.ip_expr(f.source_ip);
         let hour = f.time.rem_euclid(86_400) / 3_600;
         let mut ctx = vec![
             (
@@ -1001,7 +1037,7 @@ impl Policies {
                 "protocol".to_owned(),
                 RestrictedExpression::new_string(f.protocol.clone()),
             ),
-            ("source_ip".to_owned(), RestrictedExpression::new_ip(ip)),
+            ("source_ip".to_owned(), ip),
             ("time".to_owned(), RestrictedExpression::new_long(f.time)),
             ("hour".to_owned(), RestrictedExpression::new_long(hour)),
             (
@@ -1048,11 +1084,19 @@ impl Policies {
             ));
         }
         let context = Context::from_pairs(ctx).map_err(|e| format!("context: {e}"))?;
-        entities.extend(self.action_entities.iter().cloned());
+        if let Some(a) = self.action_entities.get(&q.action) {
+            entities.extend(a.iter().cloned());
+        }
         let entities =
             Entities::from_entities(entities, None).map_err(|e| format!("entities: {e}"))?;
-        let action = uid("Action", q.action.as_str())?;
-        let request = Request::new(principal, action, resource, context, Some(&self.schema))
+        let action = match self.action_uids.get(&q.action) {
+            Some(a) => a.clone(),
+            None => uid("Action", q.action.as_str())?,
+        };
+        // The context is built here from typed facts (tool arguments are checked against their
+        // declared types above), so it matches the schema by construction; validating it again
+        // per request would cost more than the decision.
+        let request = Request::new(principal, action, resource, context, None)
             .map_err(|_| "the request does not match the policy schema".to_owned())?;
         let candidates = self
             .index
@@ -1149,6 +1193,29 @@ mod tests {
             },
             facts,
         })
+    }
+
+    #[test]
+    fn admin_contains_read_audit_and_manage_keys() {
+        let p = compile(
+            r#"@id("ops") permit (principal in Group::"ops", action in Action::"admin", resource);"#,
+        )
+        .unwrap();
+        let mut ops = alice();
+        ops.groups.push("ops".into());
+        let ask = |who: &Principal, action| {
+            p.authorize(&Query {
+                principal: who,
+                on_behalf_of: None,
+                action,
+                resource: &Resource::Gateway,
+                facts: &Facts::default(),
+            })
+            .allowed
+        };
+        assert!(ask(&ops, Action::ManageKeys));
+        assert!(ask(&ops, Action::ReadAudit));
+        assert!(!ask(&alice(), Action::ManageKeys));
     }
 
     #[test]
