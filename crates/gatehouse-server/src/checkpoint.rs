@@ -42,6 +42,8 @@ pub struct Ctx {
     pub started: Instant,
     /// The caller's protocol.
     pub protocol: Protocol,
+    /// Boundary crossed.
+    pub hop: Hop,
     /// Route.
     pub route: &'static str,
     /// Action.
@@ -216,6 +218,7 @@ impl Ctx {
             rid: RequestId::new(),
             started: Instant::now(),
             protocol,
+            hop: Hop::ModelCall,
             route,
             action,
             client,
@@ -258,7 +261,7 @@ impl Ctx {
             cost_usd_micros: None,
             stage_us: Default::default(),
             body: None,
-            hop: Hop::ModelCall,
+            hop: self.hop,
             route: self.route,
             action: self.action,
             principal: self.principal.as_ref().map(|p| p.id.clone()),

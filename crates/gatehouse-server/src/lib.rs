@@ -10,6 +10,7 @@
 //! - [`routes`] and [`stream`]: the OpenAI / Anthropic endpoints and the SSE response body.
 //! - [`listener`]: accept loop, TLS, connection cap, header and body limits, graceful shutdown.
 
+pub mod admin;
 pub mod app;
 pub mod checkpoint;
 pub mod config;

@@ -7,6 +7,7 @@
     clippy::print_stdout
 )]
 
+mod admin;
 mod artifacts;
 mod guardrails;
 mod limits;
