@@ -16,7 +16,7 @@ pub enum PrincipalKind {
 ///
 /// `id` is the canonical `kind:name` form (`user:alice`, `service:rag-indexer`) used as the
 /// limiter key, the audit principal and the Cedar entity id.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Principal {
     /// Canonical id, `kind:name`.
     pub id: String,

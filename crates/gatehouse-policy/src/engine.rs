@@ -80,7 +80,7 @@ pub struct PolicySource {
 }
 
 /// Attributes of a configured model (the `Model` entity).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ModelAttrs {
     /// Public model name (entity id).
     pub name: String,
@@ -162,7 +162,7 @@ impl Action {
 }
 
 /// What a decision is about.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Resource {
     /// A model: attributes from configuration, or given (for policy tests).
     Model {
@@ -340,6 +340,8 @@ pub struct Policies {
     /// decision.
     action_entities: HashMap<Action, Vec<Entity>>,
     action_uids: HashMap<Action, EntityUid>,
+    /// Entities per principal × resource × action (see [`Policies::request_entities`]).
+    entity_cache: std::sync::RwLock<HashMap<EntKey, std::sync::Arc<Built>>>,
     /// Client addresses already turned into `ip(…)` values (building one runs Cedar's parser).
     ip_cache: std::sync::RwLock<HashMap<IpAddr, RestrictedExpression>>,
     arg_types: BTreeMap<String, ArgType>,
@@ -516,6 +518,28 @@ struct Index {
     entity_ids: HashMap<EntityUid, u32>,
     cache: std::sync::RwLock<HashMap<(Action, bool, Vec<u32>), std::sync::Arc<PolicySet>>>,
 }
+
+/// What the entities of a decision are built from.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct EntKey {
+    principal: Principal,
+    obo: Option<Principal>,
+    resource: Resource,
+    action: Action,
+}
+
+/// A request's entities, built once per distinct [`EntKey`].
+struct Built {
+    entities: Entities,
+    principal: EntityUid,
+    principal_type: EntityTypeName,
+    resource: EntityUid,
+    obo: Option<EntityUid>,
+    hits: Vec<u32>,
+}
+
+/// Most cached entity sets; the cache is cleared when full.
+const ENTITY_CACHE_CAP: usize = 16_384;
 
 /// Most cached candidate sets; the cache is cleared when full.
 const INDEX_CACHE_CAP: usize = 4096;
@@ -744,6 +768,7 @@ impl Policies {
             action_entities,
             action_uids,
             ip_cache: std::sync::RwLock::new(HashMap::new()),
+            entity_cache: std::sync::RwLock::new(HashMap::new()),
             arg_types: cfg.tool_arguments.clone(),
             authorizer: Authorizer::new(),
             index: Index::new(&set),
@@ -1007,7 +1032,21 @@ impl Policies {
         e
     }
 
-    fn try_authorize(&self, q: &Query<'_>) -> Result<Decision, String> {
+    /// The entities of a request (principal and its groups and team, the user it acts for,
+    /// the resource and its parent, the action), cached by what they are built from: building
+    /// them runs Cedar's transitive closure, the most expensive part of a decision.
+    fn request_entities(&self, q: &Query<'_>) -> Result<std::sync::Arc<Built>, String> {
+        let key = EntKey {
+            principal: q.principal.clone(),
+            obo: q.on_behalf_of.cloned(),
+            resource: q.resource.clone(),
+            action: q.action,
+        };
+        if let Ok(c) = self.entity_cache.read()
+            && let Some(b) = c.get(&key)
+        {
+            return Ok(b.clone());
+        }
         let mut entities: Vec<Entity> = Vec::with_capacity(10);
         let principal = self.principal_entities(q.principal, &mut entities)?;
         // The principal and its ancestors (the entities just added) that some policy's scope
@@ -1017,8 +1056,39 @@ impl Policies {
             .filter_map(|e| self.index.entity_ids.get(&e.uid()).copied())
             .collect();
         let principal_type = principal.type_name().clone();
-        let is_user = q.principal.kind == PrincipalKind::User;
         let resource = self.resource_entities(q.resource, &mut entities)?;
+        let obo = match q.on_behalf_of {
+            Some(u) if u.kind != PrincipalKind::User => {
+                return Err("on_behalf_of must be a user".into());
+            }
+            Some(u) => Some(self.principal_entities(u, &mut entities)?),
+            None => None,
+        };
+        if let Some(a) = self.action_entities.get(&q.action) {
+            entities.extend(a.iter().cloned());
+        }
+        let entities =
+            Entities::from_entities(entities, None).map_err(|e| format!("entities: {e}"))?;
+        let built = std::sync::Arc::new(Built {
+            entities,
+            principal,
+            principal_type,
+            resource,
+            obo,
+            hits,
+        });
+        if let Ok(mut c) = self.entity_cache.write() {
+            if c.len() >= ENTITY_CACHE_CAP {
+                c.clear();
+            }
+            c.insert(key, built.clone());
+        }
+        Ok(built)
+    }
+
+    fn try_authorize(&self, q: &Query<'_>) -> Result<Decision, String> {
+        let built = self.request_entities(q)?;
+        let is_user = q.principal.kind == PrincipalKind::User;
         let f = q.facts;
         let ip = self.ip_expr(f.source_ip);
         let hour = f.time.rem_euclid(86_400) / 3_600;
@@ -1073,22 +1143,13 @@ impl Policies {
             ),
             ("arguments".to_owned(), self.arguments(&f.arguments)?),
         ];
-        if let Some(obo) = q.on_behalf_of {
-            if obo.kind != PrincipalKind::User {
-                return Err("on_behalf_of must be a user".into());
-            }
-            let u = self.principal_entities(obo, &mut entities)?;
+        if let Some(u) = &built.obo {
             ctx.push((
                 "on_behalf_of".to_owned(),
-                RestrictedExpression::new_entity_uid(u),
+                RestrictedExpression::new_entity_uid(u.clone()),
             ));
         }
         let context = Context::from_pairs(ctx).map_err(|e| format!("context: {e}"))?;
-        if let Some(a) = self.action_entities.get(&q.action) {
-            entities.extend(a.iter().cloned());
-        }
-        let entities =
-            Entities::from_entities(entities, None).map_err(|e| format!("entities: {e}"))?;
         let action = match self.action_uids.get(&q.action) {
             Some(a) => a.clone(),
             None => uid("Action", q.action.as_str())?,
@@ -1096,14 +1157,24 @@ impl Policies {
         // The context is built here from typed facts (tool arguments are checked against their
         // declared types above), so it matches the schema by construction; validating it again
         // per request would cost more than the decision.
-        let request = Request::new(principal, action, resource, context, None)
-            .map_err(|_| "the request does not match the policy schema".to_owned())?;
-        let candidates = self
-            .index
-            .candidates(&self.set, q.action, &principal_type, is_user, hits);
+        let request = Request::new(
+            built.principal.clone(),
+            action,
+            built.resource.clone(),
+            context,
+            None,
+        )
+        .map_err(|_| "the request does not match the policy schema".to_owned())?;
+        let candidates = self.index.candidates(
+            &self.set,
+            q.action,
+            &built.principal_type,
+            is_user,
+            built.hits.clone(),
+        );
         let resp = self
             .authorizer
-            .is_authorized(&request, &candidates, &entities);
+            .is_authorized(&request, &candidates, &built.entities);
         let diag = resp.diagnostics();
         let errored: Vec<String> = diag
             .errors()
