@@ -334,6 +334,8 @@ pub struct Policies {
     set: PolicySet,
     meta: HashMap<PolicyId, Meta>,
     ids: Vec<String>,
+    /// Load order of each id (deciding policies are reported in this order).
+    order: HashMap<String, usize>,
     models: HashMap<String, ModelAttrs>,
     /// Per action: its own entity and its ancestors' (`admin` for `read_audit`), so that
     /// `action in Action::"admin"` holds without building the whole action hierarchy per
@@ -763,6 +765,11 @@ impl Policies {
         }
         Ok(Policies {
             meta,
+            order: ids
+                .iter()
+                .enumerate()
+                .map(|(i, id)| (id.clone(), i))
+                .collect(),
             ids,
             models: models.iter().map(|m| (m.name.clone(), m.clone())).collect(),
             action_entities,
@@ -1195,7 +1202,7 @@ impl Policies {
         }
         let allowed = resp.decision() == cedar_policy::Decision::Allow;
         let mut policies: Vec<String> = diag.reason().map(ToString::to_string).collect();
-        policies.sort_by_key(|id| self.ids.iter().position(|x| x == id));
+        policies.sort_by_key(|id| self.order.get(id).copied());
         let mut obligations = Vec::new();
         let mut reason = None;
         for id in &policies {

@@ -738,3 +738,87 @@ fn usage_lists_recorded_usage_with_filters() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Every worked example of docs/POLICY.md is checked here (and so in CI).
+#[test]
+fn policy_examples_in_the_docs_pass_their_tests() {
+    let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/policy-examples");
+    let out = Command::new(BIN)
+        .args(["policy", "test"])
+        .arg(docs.join("cases.toml"))
+        .arg("--config")
+        .arg(docs.join("gatehouse.toml"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains(" 0 failed, 0 malformed"), "{stdout}");
+
+    let out = Command::new(BIN)
+        .args(["policy", "validate", "--config"])
+        .arg(docs.join("gatehouse.toml"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+}
+
+#[test]
+fn policy_test_exits_1_on_a_mismatch_and_validate_names_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("p.cedar"),
+        "@id(\"small-only\")\npermit (principal, action == Action::\"invoke_model\", resource)\nwhen { resource.tier == \"small\" };\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("cases.toml"),
+        r#"
+[[case]]
+name = "small allowed"
+principal = { id = "user:a" }
+action = "invoke_model"
+resource = { type = "Model", id = "s", tier = "small" }
+expect = "allow"
+policies = ["small-only"]
+
+[[case]]
+name = "wrongly expected allow"
+principal = { id = "user:a" }
+action = "invoke_model"
+resource = { type = "Model", id = "l", tier = "large" }
+expect = "allow"
+"#,
+    )
+    .unwrap();
+    let policy = dir.path().join("p.cedar").display().to_string();
+    let out = Command::new(BIN)
+        .args(["policy", "test"])
+        .arg(dir.path().join("cases.toml"))
+        .args(["--policy", &policy])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("FAIL  wrongly expected allow: expected allow, got deny"),
+        "{stdout}"
+    );
+
+    std::fs::write(
+        dir.path().join("p.cedar"),
+        "@id(\"typo\")\npermit (principal, action, resource)\nwhen { resource.teir == \"small\" };\n",
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args(["policy", "validate", "--policy", &policy])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("p.cedar:3:"), "{stderr}");
+    assert!(stderr.contains("teir"), "{stderr}");
+}
