@@ -6,6 +6,8 @@
 //! never sits on the request path; in `strict` mode the request waits for the write to be
 //! acknowledged and is refused if it fails, so nothing is answered that was not recorded.
 
+pub mod anomaly;
+
 use gatehouse_core::{Finding, Hop};
 use serde::Serialize;
 use std::io::Write;

@@ -7,6 +7,7 @@
 use crate::app::{App, ModelRoute};
 use crate::error::{Protocol, error_response};
 use crate::inspect::{OutputChain, stages};
+use crate::telemetry::{RequestTrace, Stage};
 use axum::response::Response;
 use bytes::Bytes;
 use gatehouse_audit::{AuditEvent, SCHEMA_VERSION, Tokens, now_rfc3339};
@@ -70,6 +71,8 @@ pub struct Ctx {
     pub obligations: Vec<String>,
     /// Estimated prompt tokens (request bytes / 4 until the limits stage counts them).
     pub token_estimate: u64,
+    /// Trace context and stage timings.
+    pub trace: RequestTrace,
 }
 
 /// What inspect(in) hands to inspect(out) for the same request. Lives only as long as the
@@ -221,6 +224,7 @@ impl Ctx {
             policies: Vec::new(),
             obligations: Vec::new(),
             token_estimate: 0,
+            trace: RequestTrace::default(),
         }
     }
 
@@ -273,6 +277,7 @@ impl App {
         ctx: &mut Ctx,
         headers: &HeaderMap,
     ) -> Result<Principal, Rejection> {
+        ctx.trace.enter(Stage::Identify);
         let token = bearer(headers).or_else(|| match ctx.protocol {
             Protocol::Anthropic => headers.get("x-api-key").and_then(|v| v.to_str().ok()),
             Protocol::OpenAi => None,
@@ -282,6 +287,7 @@ impl App {
             Some(t) => match self.keys.verify(t).await {
                 Ok(Ok(p)) => {
                     ctx.principal = Some(p.clone());
+                    ctx.trace.leave();
                     return Ok(p);
                 }
                 Ok(Err(f)) => f,
@@ -377,6 +383,7 @@ impl App {
         principal: &Principal,
         model: &str,
     ) -> Result<&ModelRoute, Rejection> {
+        ctx.trace.enter(Stage::Authorize);
         ctx.model = Some(model.to_owned());
         let Some(route) = self.models.get(model) else {
             return Err(Rejection::new(
@@ -408,6 +415,7 @@ impl App {
             ctx.reason = Some(d.reason.clone().unwrap_or_else(|| "policy_deny".into()));
             return Err(policy_rejection(ctx, &d, Phase::Pre, None));
         }
+        ctx.trace.leave();
         Ok(route)
     }
 
@@ -472,6 +480,7 @@ impl App {
         principal: &Principal,
         texts: impl IntoIterator<Item = &'a str>,
     ) -> Result<(), Rejection> {
+        ctx.trace.enter(Stage::InspectIn);
         let mut ins = Inspected::default();
         for t in texts {
             self.check_blocklist(ctx, t)?;
@@ -483,6 +492,7 @@ impl App {
             }
         }
         self.decide_after_inspection(ctx, principal, &ins)?;
+        ctx.trace.leave();
         Ok(())
     }
 
@@ -523,6 +533,7 @@ impl App {
         route: &ModelRoute,
         req: &mut ChatRequest,
     ) -> Result<RequestGuards, Rejection> {
+        ctx.trace.enter(Stage::InspectIn);
         let mut ps = Pseudonymizer::new();
         let mut system_prompt = String::new();
         let mut modified = false;
@@ -622,6 +633,7 @@ impl App {
             }
         }
         modified |= canary.is_some();
+        ctx.trace.leave();
         Ok(RequestGuards {
             pseudonyms: ps,
             canary,
@@ -632,7 +644,9 @@ impl App {
 
     /// admit: limits and budgets. The limits issue makes this real; until then every
     /// identified and authorized request is admitted.
-    pub fn admit(&self, _ctx: &mut Ctx) -> Result<(), Rejection> {
+    pub fn admit(&self, ctx: &mut Ctx) -> Result<(), Rejection> {
+        ctx.trace.enter(Stage::Admit);
+        ctx.trace.leave();
         Ok(())
     }
 
@@ -670,9 +684,12 @@ impl App {
 
     /// record for a completed, non-streamed answer: in strict mode a failed write turns the
     /// answer into a 500 (nothing is answered that was not recorded).
-    pub async fn record_success(&self, ctx: &Ctx, resp: Response) -> Response {
+    pub async fn record_success(&self, ctx: &mut Ctx, resp: Response) -> Response {
+        ctx.trace.enter(Stage::Record);
         let ev = ctx.event("allow", resp.status().as_u16(), None);
-        match self.auditor.record(ev).await {
+        let written = self.auditor.record(ev.clone()).await;
+        self.observe(ctx, &ev);
+        match written {
             Ok(()) => resp,
             Err(e) => {
                 tracing::error!(request_id = %ctx.rid, error = %e, "record stage failed");
@@ -683,7 +700,7 @@ impl App {
     }
 
     /// record for a refusal, then the refusal itself.
-    pub async fn reject(&self, ctx: &Ctx, rej: Rejection) -> Response {
+    pub async fn reject(&self, ctx: &mut Ctx, rej: Rejection) -> Response {
         let decision = match rej.code {
             ErrorCode::InternalError
             | ErrorCode::UpstreamError
@@ -691,13 +708,12 @@ impl App {
             | ErrorCode::Unavailable => "error",
             _ => "block",
         };
-        if let Err(e) = self
-            .auditor
-            .record(ctx.event(decision, rej.code.http_status(), Some(&rej)))
-            .await
-        {
+        ctx.trace.enter(Stage::Record);
+        let ev = ctx.event(decision, rej.code.http_status(), Some(&rej));
+        if let Err(e) = self.auditor.record(ev.clone()).await {
             tracing::error!(request_id = %ctx.rid, error = %e, "record stage failed for a refusal");
         }
+        self.observe(ctx, &ev);
         tracing::info!(request_id = %ctx.rid, code = rej.code.as_str(), stage = rej.stage, "request refused");
         error_response(ctx.protocol, &rej, &ctx.rid)
     }

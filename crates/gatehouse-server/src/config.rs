@@ -40,6 +40,15 @@ pub struct Config {
     /// Authorization policies (Cedar).
     #[serde(default)]
     pub policy: gatehouse_policy::PolicyConfig,
+    /// Prometheus metrics listener.
+    #[serde(default)]
+    pub metrics: crate::observe::MetricsConfig,
+    /// OpenTelemetry traces.
+    #[serde(default)]
+    pub tracing: crate::telemetry::TracingConfig,
+    /// Per-principal anomaly detection and alerts.
+    #[serde(default)]
+    pub anomaly: crate::alerts::AnomalyConfig,
     /// The directory relative paths in this file are resolved against (the file's directory).
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -597,6 +606,15 @@ impl Config {
                 );
             }
         }
+        for (f, m) in self.metrics.problems() {
+            err(format!("metrics.{f}"), m);
+        }
+        for (f, m) in self.tracing.problems() {
+            err(format!("tracing.{f}"), m);
+        }
+        for (f, m) in self.anomaly.problems() {
+            err(format!("anomaly.{f}"), m);
+        }
         if let Err(e) = self.compile_policies() {
             match e {
                 gatehouse_policy::PolicyError::Io(m) => err("policy.files".into(), m),
@@ -662,6 +680,9 @@ impl Config {
             detect: Some(gatehouse_detect::DetectConfig::default()),
             injection: Some(gatehouse_detect::injection::InjectionConfig::default()),
             policy: gatehouse_policy::PolicyConfig::default(),
+            metrics: Default::default(),
+            tracing: Default::default(),
+            anomaly: Default::default(),
             base_dir: PathBuf::new(),
         }
     }

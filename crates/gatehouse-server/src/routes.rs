@@ -5,6 +5,7 @@ use crate::app::App;
 use crate::checkpoint::{ClientAddr, Ctx, upstream_rejection};
 use crate::error::{Protocol, error_response};
 use crate::stream::sse_response;
+use crate::telemetry::Stage;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Extension, State};
@@ -12,7 +13,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use gatehouse_core::{ErrorCode, Rejection, RequestId};
 use gatehouse_llm::openai::{ChatRequest, EmbeddingsRequest};
-use gatehouse_llm::provider::route as forward;
+use gatehouse_llm::provider::{route as forward, with_extra_headers};
 use gatehouse_llm::{anthropic, parse_json, translate};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde_json::json;
@@ -102,9 +103,10 @@ async fn chat_route(
     body: Body,
 ) -> Response {
     let mut ctx = Ctx::new(protocol, route, "invoke_model", client(addr));
+    ctx.trace.begin(&headers, &app.telemetry);
     match chat(&app, &mut ctx, &headers, body).await {
         Ok(r) => r,
-        Err(rej) => app.reject(&ctx, rej).await,
+        Err(rej) => app.reject(&mut ctx, rej).await,
     }
 }
 
@@ -143,18 +145,22 @@ async fn chat(
     app.admit(ctx)?;
     ctx.stream = req.stream;
 
+    ctx.trace.enter(Stage::Forward);
     if req.stream {
-        let routed = forward(&model_route.targets, |t| {
-            t.provider.chat_stream(&req, &t.upstream_model)
-        })
+        let routed = with_extra_headers(
+            ctx.trace.upstream_headers(),
+            forward(&model_route.targets, |t| {
+                t.provider.chat_stream(&req, &t.upstream_model)
+            }),
+        )
         .await
         .map_err(|e| upstream_rejection(ctx, &e))?;
         ctx.attempts = routed.attempts;
-        ctx.provider = model_route
-            .targets
-            .get(routed.target)
-            .map(|t| t.provider_name.clone());
+        let target = model_route.targets.get(routed.target);
+        ctx.provider = target.map(|t| t.provider_name.clone());
+        ctx.trace.response_model = target.map(|t| t.upstream_model.clone());
         ctx.upstream_status = Some(200);
+        ctx.trace.enter(Stage::InspectOut);
         let moved = std::mem::replace(
             ctx,
             Ctx::new(ctx.protocol, ctx.route, ctx.action, ctx.client),
@@ -171,17 +177,20 @@ async fn chat(
         ));
     }
 
-    let routed = forward(&model_route.targets, |t| {
-        t.provider.chat(&req, &t.upstream_model, raw)
-    })
+    let routed = with_extra_headers(
+        ctx.trace.upstream_headers(),
+        forward(&model_route.targets, |t| {
+            t.provider.chat(&req, &t.upstream_model, raw)
+        }),
+    )
     .await
     .map_err(|e| upstream_rejection(ctx, &e))?;
     ctx.attempts = routed.attempts;
-    ctx.provider = model_route
-        .targets
-        .get(routed.target)
-        .map(|t| t.provider_name.clone());
+    let target = model_route.targets.get(routed.target);
+    ctx.provider = target.map(|t| t.provider_name.clone());
+    ctx.trace.response_model = target.map(|t| t.upstream_model.clone());
     ctx.upstream_status = Some(200);
+    ctx.trace.enter(Stage::InspectOut);
     let mut completion = routed.value;
     completion.model = req.model.clone();
     if let Some(u) = completion.usage {
@@ -242,6 +251,7 @@ async fn embeddings(
         "invoke_model",
         client(addr),
     );
+    ctx.trace.begin(&headers, &app.telemetry);
     let result: Result<Response, Rejection> = async {
         let principal = app.identify(&mut ctx, &headers).await?;
         let bytes = app.read_body(body).await?;
@@ -253,16 +263,20 @@ async fn embeddings(
         let model_route = app.authorize(&mut ctx, &principal, &req.model)?;
         app.inspect_input(&mut ctx, &principal, req.input.texts())?;
         app.admit(&mut ctx)?;
-        let routed = forward(&model_route.targets, |t| {
-            t.provider.embeddings(&req, &t.upstream_model)
-        })
+        ctx.trace.enter(Stage::Forward);
+        let routed = with_extra_headers(
+            ctx.trace.upstream_headers(),
+            forward(&model_route.targets, |t| {
+                t.provider.embeddings(&req, &t.upstream_model)
+            }),
+        )
         .await
         .map_err(|e| upstream_rejection(&mut ctx, &e))?;
+        ctx.trace.leave();
         ctx.attempts = routed.attempts;
-        ctx.provider = model_route
-            .targets
-            .get(routed.target)
-            .map(|t| t.provider_name.clone());
+        let target = model_route.targets.get(routed.target);
+        ctx.provider = target.map(|t| t.provider_name.clone());
+        ctx.trace.response_model = target.map(|t| t.upstream_model.clone());
         let mut v = routed.value;
         v["model"] = json!(req.model);
         ctx.tokens.input = v
@@ -270,12 +284,12 @@ async fn embeddings(
             .and_then(|t| t.as_u64())
             .unwrap_or(0) as u32;
         let resp = json_response(StatusCode::OK, v.to_string(), &ctx);
-        Ok(app.record_success(&ctx, resp).await)
+        Ok(app.record_success(&mut ctx, resp).await)
     }
     .await;
     match result {
         Ok(r) => r,
-        Err(rej) => app.reject(&ctx, rej).await,
+        Err(rej) => app.reject(&mut ctx, rej).await,
     }
 }
 
@@ -285,9 +299,10 @@ async fn models(
     headers: HeaderMap,
 ) -> Response {
     let mut ctx = Ctx::new(Protocol::OpenAi, "/v1/models", "list_models", client(addr));
+    ctx.trace.begin(&headers, &app.telemetry);
     let principal = match app.identify(&mut ctx, &headers).await {
         Ok(p) => p,
-        Err(rej) => return app.reject(&ctx, rej).await,
+        Err(rej) => return app.reject(&mut ctx, rej).await,
     };
     let data: Vec<_> = app
         .visible_models(&ctx, &principal)
@@ -299,7 +314,7 @@ async fn models(
         json!({"object": "list", "data": data}).to_string(),
         &ctx,
     );
-    app.record_success(&ctx, resp).await
+    app.record_success(&mut ctx, resp).await
 }
 
 async fn healthz() -> Response {

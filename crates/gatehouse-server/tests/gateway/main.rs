@@ -7,9 +7,13 @@
     clippy::print_stdout
 )]
 
+mod anomaly;
 mod artifacts;
 mod guardrails;
+mod metrics;
 mod pgkeys;
+mod secrets_sweep;
+mod tracing;
 mod upstream;
 
 use futures_util::StreamExt;
