@@ -12,13 +12,16 @@
 //! compared with the baseline after every observation:
 //!
 //! ```text
-//! z = (x − mean) / max(std, floor)      floor = max(min_std[kind], 0.25 · mean, √mean)
+//! z = (x − mean) / max(std, floor)      floor = max(min_std, 0.25 · mean, √mean)
 //! alert when z ≥ z_threshold
 //! ```
 //!
 //! Only the upper tail alerts (a running sum only grows, so an early alert is never withdrawn).
 //! The floor keeps a near-constant baseline (variance ≈ 0) from turning any change into an
-//! infinite z-score, and the √mean term is the Poisson noise of a count. Nothing alerts before a
+//! infinite z-score, and the √mean term is the Poisson noise of a count. `min_std` is 2 requests,
+//! 0.5 blocked requests and 0.3 of injection score per bucket; for tokens it is the request floor
+//! times the principal's usual tokens per request (an EWMA over requests; at least 200), since a
+//! token sum is a compound count. Nothing alerts before a
 //! principal has `warmup_buckets` buckets of history, and each (principal, kind) alerts at most
 //! once per `cooldown_secs`.
 //!
@@ -235,7 +238,9 @@ const RATE_KINDS: [AlertKind; 4] = [
     AlertKind::InjectionScore,
 ];
 /// Smallest standard deviation used per series (requests, tokens, blocks, injection score).
-const MIN_STD: [f64; 4] = [2.0, 500.0, 1.0, 1.0];
+const MIN_STD: [f64; 4] = [2.0, 200.0, 0.5, 0.3];
+/// EWMA weight of one request in the tokens-per-request mean.
+const TOKENS_PER_REQUEST_ALPHA: f64 = 0.05;
 
 #[derive(Debug, Clone)]
 struct PrincipalState {
@@ -244,6 +249,7 @@ struct PrincipalState {
     current: [f64; 4],
     base: [Ewma; 4],
     last_alert_ms: [Option<u64>; 6],
+    tokens_per_request: f64,
     models: HashSet<String>,
     tools: HashSet<String>,
     last_seen_ms: u64,
@@ -257,6 +263,7 @@ impl PrincipalState {
             current: [0.0; 4],
             base: [Ewma::default(); 4],
             last_alert_ms: [None; 6],
+            tokens_per_request: 0.0,
             models: HashSet::new(),
             tools: HashSet::new(),
             last_seen_ms: at_ms,
@@ -403,6 +410,16 @@ impl Detector {
         }
         st.current[INJ] += o.injection_score.clamp(0.0, 1.0);
         let warmed = st.buckets_seen >= warm;
+        // Token sums are compound counts: their noise scale is the request-count noise times the
+        // usual tokens per request.
+        let request_floor = floored_std(&st.base[REQ], MIN_STD[REQ]);
+        let token_floor = MIN_STD[TOK].max(st.tokens_per_request * request_floor);
+        st.tokens_per_request = if st.tokens_per_request == 0.0 {
+            o.tokens as f64
+        } else {
+            st.tokens_per_request
+                + TOKENS_PER_REQUEST_ALPHA * (o.tokens as f64 - st.tokens_per_request)
+        };
         let mut alerts = Vec::new();
         let mut alert = |st: &mut PrincipalState, a: Alert| {
             if st.cooled(a.kind, o.at_ms, cooldown_ms) {
@@ -413,7 +430,8 @@ impl Detector {
             for (i, kind) in RATE_KINDS.iter().enumerate() {
                 let x = st.current[i];
                 let mean = st.base[i].mean;
-                let std = floored_std(&st.base[i], MIN_STD[i]);
+                let floor = if i == TOK { token_floor } else { MIN_STD[i] };
+                let std = floored_std(&st.base[i], floor);
                 let z = (x - mean) / std;
                 if z >= z_threshold {
                     alert(
@@ -438,7 +456,8 @@ impl Detector {
         {
             st.models.insert(m.to_owned());
             if warmed && new_model_alerts {
-                alert(st, novelty(o, AlertKind::NewModel, m));
+                // Distinct models are distinct events: no cooldown (bounded by MAX_DISTINCT).
+                alerts.push(novelty(o, AlertKind::NewModel, m));
             }
         }
         for t in o.tools {
