@@ -14,6 +14,9 @@
 //! 5. the gateway's resident memory after the load.
 //!
 //! Results go to stdout and, with `--out FILE`, to a Markdown report.
+//!
+//! `--audit [--events N]` instead measures the audit writer alone (in process): events/s into the
+//! SQLite sink, non-strict (queued, batched) and strict (each event awaited, many in flight).
 #![allow(
     clippy::print_stdout,
     clippy::print_stderr,
@@ -293,7 +296,80 @@ fn arg(name: &str) -> Option<String> {
         .and_then(|i| args.get(i + 1).cloned())
 }
 
+/// `--audit`: SQLite sink throughput, in process.
+fn audit_bench() -> anyhow::Result<()> {
+    use gatehouse_audit::{AuditEvent, Auditor, AuditorConfig, CheckpointSigner, SinkSpec};
+    let n: usize = arg("--events")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(200_000);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let event = |i: usize| {
+        let mut e = AuditEvent::new(
+            format!("req_{i:012}"),
+            gatehouse_core::Hop::ModelCall,
+            "/v1/chat/completions",
+            "invoke_model",
+            "allow",
+            200,
+        );
+        e.principal = Some("user:bench".into());
+        e.model = Some("gpt-4o-mini".into());
+        e.latency_us = 120;
+        e
+    };
+    for strict in [false, true] {
+        let dir = tempfile::tempdir()?;
+        let mut c = AuditorConfig::new(vec![SinkSpec::Sqlite(dir.path().join("audit.db"))]);
+        c.strict = strict;
+        c.queue = n.max(1);
+        c.spool_dir = dir.path().to_owned();
+        c.signer = Some(std::sync::Arc::new(CheckpointSigner::generate()));
+        let a = Auditor::start(c)?;
+        let n = if strict { n / 4 } else { n };
+        let t = Instant::now();
+        rt.block_on(async {
+            if strict {
+                // 64 requests in flight, as under load: each waits for its durable write.
+                let mut tasks = Vec::new();
+                for w in 0..64 {
+                    let a = a.clone();
+                    tasks.push(tokio::spawn(async move {
+                        for i in (w..n).step_by(64) {
+                            a.record(event(i)).await.unwrap();
+                        }
+                    }));
+                }
+                for t in tasks {
+                    t.await.unwrap();
+                }
+            } else {
+                for i in 0..n {
+                    a.record(event(i)).await.unwrap();
+                }
+            }
+        });
+        a.flush();
+        let secs = t.elapsed().as_secs_f64();
+        let dropped = a.stats().dropped.load(std::sync::atomic::Ordering::Relaxed);
+        println!(
+            "audit sqlite {}: {n} events in {secs:.2} s = {:.0} events/s (dropped {dropped})",
+            if strict {
+                "strict, 64 in flight"
+            } else {
+                "non-strict"
+            },
+            n as f64 / secs
+        );
+    }
+    Ok(())
+}
+
 fn main() -> anyhow::Result<()> {
+    if std::env::args().any(|a| a == "--audit") {
+        return audit_bench();
+    }
     let gateway_bin = arg("--gateway").unwrap_or_else(|| "target/release/gatehouse".to_owned());
     let out = arg("--out");
     let scale: f64 = arg("--scale").and_then(|s| s.parse().ok()).unwrap_or(1.0);

@@ -18,7 +18,21 @@
 //! name, attributes and lifetime; the old key keeps working for a grace period, then stops
 //! (its `expires_at` becomes the grace end). The old row records `replaced_by`, the new one
 //! `rotated_from`.
+//!
+//! [`jwt`] verifies bearer JWTs from several OIDC issuers (JWKS cached, refreshed on schedule and
+//! on unknown key ids, rate-limited and single-flight). [`mtls`] builds the client-certificate
+//! verifier for the TLS listener and maps verified certificates (SPIFFE IDs, CNs) to service
+//! principals.
 
+pub mod jwt;
+pub mod mtls;
 mod store;
 
+pub use jwt::{
+    ClaimsMapping, IssuerConfig, IssuerStatus, JwtConfig, JwtError, JwtFailure, JwtVerifier,
+};
+pub use mtls::{
+    MtlsConfig, MtlsError, MtlsFailure, MtlsIdentitySource, client_cert_verifier,
+    principal_from_cert,
+};
 pub use store::{AuthFailure, Clock, KeyRecord, KeyStore, NewKey, StoreError};

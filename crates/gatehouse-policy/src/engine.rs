@@ -339,6 +339,7 @@ pub struct Policies {
     action_entities: Vec<Entity>,
     arg_types: BTreeMap<String, ArgType>,
     authorizer: Authorizer,
+    index: Index,
 }
 
 impl std::fmt::Debug for Policies {
@@ -404,6 +405,35 @@ fn location(text: &str, d: &dyn miette::Diagnostic) -> String {
     format!("{line}:{col}")
 }
 
+/// A cheap fingerprint of the files matching `globs` (paths, sizes, modification times), to
+/// notice changes without reading them.
+pub fn sources_fingerprint(globs: &[String], base: &Path) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for g in globs {
+        let pattern = if Path::new(g).is_absolute() {
+            g.clone()
+        } else {
+            base.join(g).to_string_lossy().into_owned()
+        };
+        let Ok(paths) = glob::glob(&pattern) else {
+            continue;
+        };
+        let mut matched: Vec<_> = paths.filter_map(Result::ok).collect();
+        matched.sort();
+        for p in matched {
+            p.hash(&mut h);
+            if let Ok(m) = std::fs::metadata(&p) {
+                m.len().hash(&mut h);
+                if let Ok(t) = m.modified() {
+                    t.hash(&mut h);
+                }
+            }
+        }
+    }
+    h.finish()
+}
+
 fn is_ident(s: &str) -> bool {
     let mut chars = s.chars();
     chars
@@ -428,9 +458,144 @@ pub fn schema_text(args: &BTreeMap<String, ArgType>) -> Result<String, PolicyErr
     Ok(s)
 }
 
+/// The schema's entity type names, parsed once (parsing a name runs Cedar's parser).
+fn type_name(ty: &str) -> Result<EntityTypeName, String> {
+    static TYPES: std::sync::OnceLock<HashMap<&'static str, EntityTypeName>> =
+        std::sync::OnceLock::new();
+    let types = TYPES.get_or_init(|| {
+        [
+            "User",
+            "Service",
+            "Group",
+            "Team",
+            "Model",
+            "Provider",
+            "Tool",
+            "McpServer",
+            "Collection",
+            "Document",
+            "Gateway",
+            "Action",
+        ]
+        .into_iter()
+        .filter_map(|t| EntityTypeName::from_str(t).ok().map(|n| (t, n)))
+        .collect()
+    });
+    match types.get(ty) {
+        Some(t) => Ok(t.clone()),
+        None => EntityTypeName::from_str(ty).map_err(|e| e.to_string()),
+    }
+}
+
 fn uid(ty: &str, id: &str) -> Result<EntityUid, String> {
-    let t = EntityTypeName::from_str(ty).map_err(|e| e.to_string())?;
-    Ok(EntityUid::from_type_name_and_id(t, EntityId::new(id)))
+    Ok(EntityUid::from_type_name_and_id(
+        type_name(ty)?,
+        EntityId::new(id),
+    ))
+}
+
+/// Which principals a policy's scope can match, for pre-selecting the policies worth
+/// evaluating. A policy left out could not have matched (its scope is false for this request),
+/// so it could neither decide nor error: the decision is the same as over the whole set.
+#[derive(Debug, Clone)]
+enum PrincipalKey {
+    Any,
+    Type(EntityTypeName),
+    Entity(u32),
+    TypeEntity(EntityTypeName, u32),
+}
+
+#[derive(Debug)]
+struct Index {
+    entries: Vec<(PolicyId, PrincipalKey, Option<Vec<String>>)>,
+    entity_ids: HashMap<EntityUid, u32>,
+    cache: std::sync::RwLock<HashMap<(Action, bool, Vec<u32>), std::sync::Arc<PolicySet>>>,
+}
+
+/// Most cached candidate sets; the cache is cleared when full.
+const INDEX_CACHE_CAP: usize = 4096;
+
+impl Index {
+    fn new(set: &PolicySet) -> Index {
+        use cedar_policy::{ActionConstraint, PrincipalConstraint};
+        let mut entity_ids: HashMap<EntityUid, u32> = HashMap::new();
+        let mut intern = |e: EntityUid| {
+            let n = u32::try_from(entity_ids.len()).unwrap_or(u32::MAX);
+            *entity_ids.entry(e).or_insert(n)
+        };
+        let mut entries = Vec::new();
+        for p in set.policies() {
+            let key = match p.principal_constraint() {
+                PrincipalConstraint::Any => PrincipalKey::Any,
+                PrincipalConstraint::Is(t) => PrincipalKey::Type(t),
+                PrincipalConstraint::Eq(e) | PrincipalConstraint::In(e) => {
+                    PrincipalKey::Entity(intern(e))
+                }
+                PrincipalConstraint::IsIn(t, e) => PrincipalKey::TypeEntity(t, intern(e)),
+            };
+            let actions = match p.action_constraint() {
+                ActionConstraint::Any => None,
+                ActionConstraint::Eq(a) => Some(vec![a.id().unescaped().to_owned()]),
+                ActionConstraint::In(list) => {
+                    let mut v: Vec<String> =
+                        list.iter().map(|a| a.id().unescaped().to_owned()).collect();
+                    // The action hierarchy: `admin` contains `read_audit` and `manage_keys`.
+                    if v.iter().any(|a| a == "admin") {
+                        v.push("read_audit".into());
+                        v.push("manage_keys".into());
+                    }
+                    Some(v)
+                }
+            };
+            entries.push((p.id().clone(), key, actions));
+        }
+        Index {
+            entries,
+            entity_ids,
+            cache: std::sync::RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The policies whose scope can match a principal of type `ty` that is (or is in) the
+    /// entities `hits` (interned ids), for `action`.
+    fn candidates(
+        &self,
+        set: &PolicySet,
+        action: Action,
+        ty: &EntityTypeName,
+        is_user: bool,
+        mut hits: Vec<u32>,
+    ) -> std::sync::Arc<PolicySet> {
+        hits.sort_unstable();
+        hits.dedup();
+        let key = (action, is_user, hits);
+        if let Ok(c) = self.cache.read()
+            && let Some(s) = c.get(&key)
+        {
+            return s.clone();
+        }
+        let a = action.as_str();
+        let picked = self.entries.iter().filter(|(_, k, acts)| {
+            let principal_ok = match k {
+                PrincipalKey::Any => true,
+                PrincipalKey::Type(t) => t == ty,
+                PrincipalKey::Entity(e) => key.2.binary_search(e).is_ok(),
+                PrincipalKey::TypeEntity(t, e) => t == ty && key.2.binary_search(e).is_ok(),
+            };
+            principal_ok && acts.as_ref().is_none_or(|v| v.iter().any(|x| x == a))
+        });
+        let subset =
+            PolicySet::from_policies(picked.filter_map(|(id, _, _)| set.policy(id).cloned()))
+                .map(std::sync::Arc::new)
+                .unwrap_or_else(|_| std::sync::Arc::new(set.clone()));
+        if let Ok(mut c) = self.cache.write() {
+            if c.len() >= INDEX_CACHE_CAP {
+                c.clear();
+            }
+            c.insert(key, subset.clone());
+        }
+        subset
+    }
 }
 
 fn str_set<'a>(it: impl IntoIterator<Item = &'a String>) -> RestrictedExpression {
@@ -553,13 +718,14 @@ impl Policies {
             .collect();
         Ok(Policies {
             schema,
-            set,
             meta,
             ids,
             models: models.iter().map(|m| (m.name.clone(), m.clone())).collect(),
             action_entities,
             arg_types: cfg.tool_arguments.clone(),
             authorizer: Authorizer::new(),
+            index: Index::new(&set),
+            set,
         })
     }
 
@@ -805,6 +971,14 @@ impl Policies {
     fn try_authorize(&self, q: &Query<'_>) -> Result<Decision, String> {
         let mut entities: Vec<Entity> = Vec::with_capacity(8 + self.action_entities.len());
         let principal = self.principal_entities(q.principal, &mut entities)?;
+        // The principal and its ancestors (the entities just added) that some policy's scope
+        // names.
+        let hits: Vec<u32> = entities
+            .iter()
+            .filter_map(|e| self.index.entity_ids.get(&e.uid()).copied())
+            .collect();
+        let principal_type = principal.type_name().clone();
+        let is_user = q.principal.kind == PrincipalKind::User;
         let resource = self.resource_entities(q.resource, &mut entities)?;
         let f = q.facts;
         let ip = f
@@ -880,9 +1054,12 @@ impl Policies {
         let action = uid("Action", q.action.as_str())?;
         let request = Request::new(principal, action, resource, context, Some(&self.schema))
             .map_err(|_| "the request does not match the policy schema".to_owned())?;
+        let candidates = self
+            .index
+            .candidates(&self.set, q.action, &principal_type, is_user, hits);
         let resp = self
             .authorizer
-            .is_authorized(&request, &self.set, &entities);
+            .is_authorized(&request, &candidates, &entities);
         let diag = resp.diagnostics();
         let errored: Vec<String> = diag
             .errors()
@@ -927,5 +1104,212 @@ impl Policies {
             reason,
             error: None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn compile(text: &str) -> Result<Policies, PolicyError> {
+        let mut cfg = PolicyConfig {
+            builtin_guardrails: false,
+            ..PolicyConfig::default()
+        };
+        cfg.tool_arguments.insert("amount".into(), ArgType::Long);
+        Policies::compile(
+            &cfg,
+            &[PolicySource {
+                name: "t.cedar".into(),
+                text: text.into(),
+            }],
+            &[ModelAttrs {
+                name: "m".into(),
+                provider: "p".into(),
+                tier: "small".into(),
+                classification: "internal".into(),
+            }],
+        )
+    }
+
+    fn alice() -> Principal {
+        let mut p = Principal::new("user:alice").unwrap();
+        p.groups = vec!["staff".into()];
+        p
+    }
+
+    fn decide(p: &Policies, who: &Principal, facts: &Facts) -> Decision {
+        p.authorize(&Query {
+            principal: who,
+            on_behalf_of: None,
+            action: Action::InvokeModel,
+            resource: &Resource::Model {
+                id: "m".into(),
+                attrs: None,
+            },
+            facts,
+        })
+    }
+
+    #[test]
+    fn default_deny_without_a_permit() {
+        let p =
+            compile(r#"@id("x") permit (principal in Group::"other", action, resource);"#).unwrap();
+        let d = decide(&p, &alice(), &Facts::default());
+        assert!(!d.allowed);
+        assert!(d.policies.is_empty());
+        assert!(d.error.is_none());
+    }
+
+    #[test]
+    fn an_erroring_forbid_denies_although_cedar_would_skip_it() {
+        // Strict validation cannot see the overflow; at run time the forbid errors. Cedar alone
+        // would skip it and let the permit through.
+        let p = compile(
+            r#"
+            @id("everyone") permit (principal, action, resource);
+            @id("overflowing") forbid (principal, action, resource)
+            when { context.token_estimate * 9223372036854775807 > 0 };
+            "#,
+        )
+        .unwrap();
+        let facts = Facts {
+            token_estimate: 512,
+            ..Facts::default()
+        };
+        let d = decide(&p, &alice(), &facts);
+        assert!(!d.allowed, "{d:?}");
+        assert_eq!(d.policies, vec!["overflowing".to_owned()]);
+        assert!(d.error.is_some());
+        // And without the overflow the permit decides.
+        let d = decide(&p, &alice(), &Facts::default());
+        assert!(d.allowed, "{d:?}");
+    }
+
+    #[test]
+    fn obligations_come_from_satisfied_permits_only() {
+        let p = compile(
+            r#"
+            @id("base") permit (principal, action, resource);
+            @id("redact-pii") @obligation("redact")
+            permit (principal, action, resource) when { !context.pii_types.isEmpty() };
+            "#,
+        )
+        .unwrap();
+        let d = decide(&p, &alice(), &Facts::default());
+        assert!(d.allowed && d.obligations.is_empty(), "{d:?}");
+        let mut f = Facts::default();
+        f.pii_types.insert("EMAIL_ADDRESS".into());
+        let d = decide(&p, &alice(), &f);
+        assert_eq!(d.obligations, vec!["redact".to_owned()]);
+        assert_eq!(d.policies, vec!["base".to_owned(), "redact-pii".to_owned()]);
+    }
+
+    #[test]
+    fn the_reason_annotation_of_the_deciding_forbid_is_reported() {
+        let p = compile(
+            r#"
+            @id("base") permit (principal, action, resource);
+            @id("attacks") @reason("prompt_attack")
+            forbid (principal, action, resource) when { context.injection_score >= 900 };
+            "#,
+        )
+        .unwrap();
+        let f = Facts {
+            injection_score: 950,
+            ..Facts::default()
+        };
+        let d = decide(&p, &alice(), &f);
+        assert!(!d.allowed);
+        assert_eq!(d.reason.as_deref(), Some("prompt_attack"));
+        assert_eq!(d.policies, vec!["attacks".to_owned()]);
+    }
+
+    #[test]
+    fn tool_arguments_of_the_wrong_type_deny() {
+        let p = compile(
+            r#"@id("pay") permit (principal, action == Action::"call_tool", resource)
+               when { context.arguments has amount && context.arguments.amount < 1000 };"#,
+        )
+        .unwrap();
+        let tool = Resource::Tool {
+            id: "payments".into(),
+            server: None,
+            sensitive: true,
+        };
+        let ask = |v: serde_json::Value| {
+            let mut f = Facts::default();
+            f.arguments.insert("amount".into(), v);
+            p.authorize(&Query {
+                principal: &alice(),
+                on_behalf_of: None,
+                action: Action::CallTool,
+                resource: &tool,
+                facts: &f,
+            })
+        };
+        assert!(ask(serde_json::json!(999)).allowed);
+        assert!(!ask(serde_json::json!(1000)).allowed);
+        let d = ask(serde_json::json!(999.5));
+        assert!(!d.allowed && d.error.is_some(), "{d:?}");
+        let d = ask(serde_json::json!("999"));
+        assert!(!d.allowed && d.error.is_some(), "{d:?}");
+    }
+
+    #[test]
+    fn invalid_sets_are_refused_with_every_problem() {
+        let e = compile(
+            r#"
+            @id("a") permit (principal, action, resource) when { resource.teir == "x" };
+            @id("a") permit (principal, action, resource);
+            "#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("duplicate policy id"), "{e}");
+        let e = compile(r#"@id("a") @obligation("launch") permit (principal, action, resource);"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown obligation"), "{e}");
+        let e = compile(r#"permit (principal == ?principal, action, resource);"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("templates are not supported"), "{e}");
+        let e = compile(r#"permit (principal, action, resource) when { context.nope };"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("t.cedar:1:"), "errors carry file:line:col: {e}");
+    }
+
+    #[test]
+    fn the_builtin_set_validates_and_blocks_attacks_and_secrets() {
+        let p = Policies::compile(
+            &PolicyConfig::default(),
+            &[],
+            &[ModelAttrs {
+                name: "m".into(),
+                provider: "p".into(),
+                tier: "small".into(),
+                classification: "internal".into(),
+            }],
+        )
+        .unwrap();
+        assert!(decide(&p, &alice(), &Facts::default()).allowed);
+        let f = Facts {
+            phase: Phase::Post,
+            injection_attack: true,
+            ..Facts::default()
+        };
+        let d = decide(&p, &alice(), &f);
+        assert_eq!(d.policies, vec!["builtin.block-prompt-attacks".to_owned()]);
+        let f = Facts {
+            phase: Phase::Post,
+            data_action: DataAction::Redact,
+            ..Facts::default()
+        };
+        assert_eq!(
+            decide(&p, &alice(), &f).obligations,
+            vec!["redact".to_owned()]
+        );
     }
 }

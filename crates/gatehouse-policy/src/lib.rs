@@ -24,7 +24,7 @@ mod engine;
 pub use cases::{CaseOutcome, CaseReport, run_cases};
 pub use engine::{
     Action, ArgType, DataAction, Decision, Facts, ModelAttrs, Phase, Policies, PolicyConfig,
-    PolicyError, PolicySource, Query, Resource, read_sources, schema_text,
+    PolicyError, PolicySource, Query, Resource, read_sources, schema_text, sources_fingerprint,
 };
 
 /// The fixed part of the Cedar schema (the `ToolArguments` type is generated).

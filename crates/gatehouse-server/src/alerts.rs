@@ -286,33 +286,24 @@ impl Anomalies {
             self.alerts[kind_index(alert.kind)].fetch_add(1, Ordering::Relaxed);
             let rid = gatehouse_core::RequestId::new();
             tracing::warn!(alert_id = %rid, kind = alert.kind.as_str(), "anomaly alert");
-            app.auditor.record_detached(gatehouse_audit::AuditEvent {
-                v: gatehouse_audit::SCHEMA_VERSION,
-                ts: gatehouse_audit::now_rfc3339(),
-                request_id: rid.as_str().to_owned(),
-                hop: gatehouse_core::Hop::Admin,
-                route: "anomaly",
-                action: "anomaly",
-                principal: Some(alert.principal.clone()),
-                key_id: None,
-                model: match alert.kind {
-                    AlertKind::NewModel => alert.subject.clone(),
-                    _ => None,
-                },
-                provider: None,
-                decision: "alert",
-                code: None,
-                reason: Some(alert.summary()),
-                stage: Some(alert.kind.as_str()),
-                status: 0,
-                findings: Vec::new(),
-                tokens: gatehouse_audit::Tokens::default(),
-                stream: false,
-                upstream_attempts: 0,
-                upstream_status: None,
-                latency_us: 0,
-                client: None,
-            });
+            let mut ev = gatehouse_audit::AuditEvent::new(
+                rid.as_str(),
+                gatehouse_core::Hop::Admin,
+                "anomaly",
+                "anomaly",
+                "alert",
+                0,
+            );
+            ev.principal = Some(alert.principal.clone());
+            if alert.kind == AlertKind::NewModel {
+                ev.model = alert.subject.clone();
+            }
+            if alert.kind == AlertKind::NewSensitiveTool {
+                ev.resource = alert.subject.clone();
+            }
+            ev.reason = Some(alert.summary());
+            ev.stage = Some(alert.kind.as_str());
+            app.auditor.record_detached(ev);
             if let Some(tx) = &self.webhook
                 && tx.try_send(alert).is_err()
             {

@@ -1,8 +1,8 @@
 //! Runtime state built once from a validated [`Config`].
 
-use crate::config::{AuditSinkKind, Config, ProviderKind};
+use crate::config::{Config, ProviderKind};
 use crate::inspect::Blocklist;
-use gatehouse_audit::{Auditor, SinkConfig};
+use gatehouse_audit::Auditor;
 use gatehouse_identity::KeyStore;
 use gatehouse_llm::provider::{
     HttpProvider, HttpSettings, MockProvider, MockReply, Provider, RetryPolicy, Secret, Target,
@@ -80,6 +80,8 @@ pub struct App {
     pub injection: Option<gatehouse_detect::injection::InjectionDetector>,
     /// Exfiltration / active-content sanitizer, when configured.
     pub exfil: Option<Arc<gatehouse_detect::injection::exfil::ExfilDetector>>,
+    /// JWT/OIDC verifier, when `[identity.jwt]` is configured.
+    pub jwt: Option<gatehouse_identity::JwtVerifier>,
     /// The current, validated policy set; replaced whole on reload.
     pub policies: arc_swap::ArcSwap<gatehouse_policy::Policies>,
     /// Why the last reload was refused (the previous set stays in force), for `/readyz`.
@@ -249,15 +251,11 @@ impl App {
         }
         .map_err(|e| BuildError::Store(e.to_string()))?
         .with_cache_ttl(Duration::from_secs(config.store.key_cache_ttl_secs));
-        let sink = match config.audit.sink {
-            AuditSinkKind::None => SinkConfig::None,
-            AuditSinkKind::Stdout => SinkConfig::Stdout,
-            AuditSinkKind::Jsonl => {
-                SinkConfig::Jsonl(config.audit.path.clone().unwrap_or_default())
-            }
-        };
-        let auditor = Auditor::start(sink, config.audit.strict, config.audit.queue)
-            .map_err(|e| BuildError::Audit(e.to_string()))?;
+        let audit_cfg = config
+            .audit
+            .auditor_config(&config.data_dir())
+            .map_err(BuildError::Audit)?;
+        let auditor = Auditor::start(audit_cfg).map_err(|e| BuildError::Audit(e.to_string()))?;
         for m in &config.models {
             if m.artifact.is_some() {
                 let why = models
@@ -267,6 +265,14 @@ impl App {
                     v: gatehouse_audit::SCHEMA_VERSION,
                     ts: gatehouse_audit::now_rfc3339(),
                     request_id: gatehouse_core::RequestId::new().as_str().to_owned(),
+                    trace_id: None,
+                    resource: None,
+                    on_behalf_of: None,
+                    policies: Vec::new(),
+                    obligations: Vec::new(),
+                    cost_usd_micros: None,
+                    stage_us: Default::default(),
+                    body: None,
                     hop: gatehouse_core::Hop::Admin,
                     route: "startup",
                     action: "verify_model",
@@ -342,11 +348,27 @@ impl App {
                 (name.clone(), kind)
             })
             .collect();
+        let jwt = match &config.identity.jwt {
+            None => None,
+            Some(j) => {
+                let v = gatehouse_identity::JwtVerifier::new(j)
+                    .await
+                    .map_err(|e| BuildError::Store(format!("identity.jwt: {e}")))?;
+                v.spawn_refresh();
+                for st in v.status() {
+                    if !st.ready() {
+                        tracing::warn!(issuer = %st.name, "JWT issuer has no keys yet; its tokens are refused until its keys load");
+                    }
+                }
+                Some(v)
+            }
+        };
         Ok(App {
             metrics,
             telemetry,
             anomalies,
             provider_kinds,
+            jwt,
             policies: arc_swap::ArcSwap::from_pointee(policies),
             policy_error: std::sync::Mutex::new(None),
             config,
@@ -361,15 +383,36 @@ impl App {
         })
     }
 
-    /// Why the gateway is not ready, if it is not.
-    pub fn not_ready_reasons(&self) -> Vec<String> {
-        let mut r = Vec::new();
+    /// Problems that do not stop the gateway from serving but need an operator: a rejected
+    /// policy reload (the previous, valid set stays in force — taking every instance out of
+    /// the load balancer over a bad policy push would turn a typo into an outage).
+    pub fn warnings(&self) -> Vec<String> {
+        let mut w = Vec::new();
         if let Ok(g) = self.policy_error.lock()
             && let Some(e) = g.as_ref()
         {
-            r.push(format!(
-                "the last policy reload was rejected (the previous policy set is in force): {e}"
+            // The details (file, line, message) are in the log; /readyz is unauthenticated
+            // and does not describe policies.
+            let n = e.lines().count().saturating_sub(1).max(1);
+            w.push(format!(
+                "the last policy reload was rejected with {n} error(s); the previous policy set is in force (see the log)"
             ));
+        }
+        w
+    }
+
+    /// Why the gateway is not ready, if it is not.
+    pub fn not_ready_reasons(&self) -> Vec<String> {
+        let mut r = Vec::new();
+        if let Some(j) = &self.jwt {
+            for st in j.status() {
+                if !st.ready() {
+                    r.push(format!(
+                        "JWT issuer {:?} has no signing keys (its identity provider was not reachable)",
+                        st.name
+                    ));
+                }
+            }
         }
         if !self.auditor.healthy() {
             r.push("audit sink is failing".to_owned());
@@ -408,30 +451,66 @@ impl App {
                 ("block", Some("invalid_policy_set".to_owned()), Err(msg))
             }
         };
-        self.auditor.record_detached(gatehouse_audit::AuditEvent {
-            v: gatehouse_audit::SCHEMA_VERSION,
-            ts: gatehouse_audit::now_rfc3339(),
-            request_id: gatehouse_core::RequestId::new().as_str().to_owned(),
-            hop: gatehouse_core::Hop::Admin,
-            route: "policy",
-            action: "reload_policies",
-            principal: None,
-            key_id: None,
-            model: None,
-            provider: None,
+        let mut ev = gatehouse_audit::AuditEvent::new(
+            gatehouse_core::RequestId::new().as_str(),
+            gatehouse_core::Hop::Admin,
+            "policy",
+            "reload_policies",
             decision,
-            code: None,
-            reason,
-            stage: Some("policy_reload"),
-            status: 0,
-            findings: Vec::new(),
-            tokens: gatehouse_audit::Tokens::default(),
-            stream: false,
-            upstream_attempts: 0,
-            upstream_status: None,
-            latency_us: 0,
-            client: None,
-        });
+            0,
+        );
+        ev.reason = reason;
+        ev.stage = Some("policy_reload");
+        self.auditor.record_detached(ev);
         out
+    }
+
+    /// Reloads the policies on SIGHUP and, with `policy.watch`, when a policy file changes.
+    /// Runs until the process ends.
+    pub fn spawn_policy_reloader(self: &Arc<App>) {
+        let weak = Arc::downgrade(self);
+        let files = self.config.policy.files.clone();
+        let base = self.config.base_dir.clone();
+        let watch = self.config.policy.watch && !files.is_empty();
+        let interval = Duration::from_millis(self.config.policy.watch_interval_ms.max(50));
+        tokio::spawn(async move {
+            let mut last = gatehouse_policy::sources_fingerprint(&files, &base);
+            let mut tick = tokio::time::interval(interval);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            #[cfg(unix)]
+            let mut hup =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+            loop {
+                #[cfg(unix)]
+                let hangup = async {
+                    match hup.as_mut() {
+                        Some(s) => s.recv().await,
+                        None => std::future::pending().await,
+                    }
+                };
+                #[cfg(not(unix))]
+                let hangup = std::future::pending::<Option<()>>();
+                tokio::select! {
+                    _ = hangup => {
+                        let Some(app) = weak.upgrade() else { break };
+                        tracing::info!("SIGHUP: reloading policies");
+                        let _ = app.reload_policies();
+                        last = gatehouse_policy::sources_fingerprint(&files, &base);
+                    }
+                    _ = tick.tick() => {
+                        let Some(app) = weak.upgrade() else { break };
+                        if !watch {
+                            continue;
+                        }
+                        let now = gatehouse_policy::sources_fingerprint(&files, &base);
+                        if now != last {
+                            last = now;
+                            tracing::info!("policy files changed: reloading");
+                            let _ = app.reload_policies();
+                        }
+                    }
+                }
+            }
+        });
     }
 }

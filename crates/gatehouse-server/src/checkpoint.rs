@@ -28,6 +28,12 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddr(pub SocketAddr);
 
+/// The client certificate's identity (mTLS), put in request extensions by the listener after a
+/// handshake that verified the chain: the mapped service principal, or the reason code why the
+/// certificate maps to none.
+#[derive(Debug, Clone)]
+pub struct PeerIdentity(pub std::sync::Arc<Result<Principal, &'static str>>);
+
 /// What the checkpoint knows about one request; becomes its audit event.
 #[derive(Debug)]
 pub struct Ctx {
@@ -65,6 +71,8 @@ pub struct Ctx {
     pub injection_score: u32,
     /// The user a service acts for (`context.on_behalf_of`).
     pub on_behalf_of: Option<Principal>,
+    /// The client certificate's identity, on an mTLS connection.
+    pub peer: Option<PeerIdentity>,
     /// Determining policy ids of the decisions made so far.
     pub policies: Vec<String>,
     /// Obligations applied.
@@ -221,6 +229,7 @@ impl Ctx {
             reason: None,
             injection_score: 0,
             on_behalf_of: None,
+            peer: None,
             policies: Vec::new(),
             obligations: Vec::new(),
             token_estimate: 0,
@@ -239,6 +248,14 @@ impl Ctx {
             v: SCHEMA_VERSION,
             ts: now_rfc3339(),
             request_id: self.rid.as_str().to_owned(),
+            trace_id: self.trace.trace_id_hex(),
+            resource: self.model.as_ref().map(|m| format!("Model::{m:?}")),
+            on_behalf_of: self.on_behalf_of.as_ref().map(|p| p.id.clone()),
+            policies: self.policies.clone(),
+            obligations: self.obligations.clone(),
+            cost_usd_micros: None,
+            stage_us: self.trace.stage_us(),
+            body: None,
             hop: Hop::ModelCall,
             route: self.route,
             action: self.action,
@@ -262,6 +279,12 @@ impl Ctx {
     }
 }
 
+/// A compact JWS: three base64url segments, the first a JSON object (`eyJ`). Gatehouse API keys
+/// (`gh_…`) never look like this.
+fn looks_like_jwt(t: &str) -> bool {
+    t.starts_with("eyJ") && t.bytes().filter(|b| *b == b'.').count() == 2
+}
+
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     let v = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = v.split_once(' ')?;
@@ -269,27 +292,75 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 impl App {
-    /// identify: the API key in `Authorization: Bearer` (both protocols) or `x-api-key`
-    /// (Anthropic). Unknown, malformed, revoked and expired keys are 401 with a reason code; a
-    /// store failure is a 500 (never a pass).
+    /// identify: who is calling. In order: a bearer JWT from a configured issuer (a token shaped
+    /// `header.payload.signature`), a Gatehouse API key (`Authorization: Bearer` in both
+    /// protocols, `x-api-key` for Anthropic), else the verified client certificate (mTLS). A
+    /// service may name the user it acts for with a JWT in the configured on-behalf-of header.
+    /// Every refusal is a 401 with a reason code (audited, never the credential); a store failure
+    /// is a 500 (never a pass).
     pub async fn identify(
         &self,
         ctx: &mut Ctx,
         headers: &HeaderMap,
     ) -> Result<Principal, Rejection> {
         ctx.trace.enter(Stage::Identify);
+        let peer = ctx.peer.clone();
+        let principal = self.identify_caller(ctx, headers, peer.as_ref()).await?;
+        ctx.principal = Some(principal.clone());
+        self.identify_on_behalf_of(ctx, headers, &principal).await?;
+        ctx.trace.leave();
+        Ok(principal)
+    }
+
+    async fn identify_caller(
+        &self,
+        ctx: &mut Ctx,
+        headers: &HeaderMap,
+        peer: Option<&PeerIdentity>,
+    ) -> Result<Principal, Rejection> {
         let token = bearer(headers).or_else(|| match ctx.protocol {
             Protocol::Anthropic => headers.get("x-api-key").and_then(|v| v.to_str().ok()),
             Protocol::OpenAi => None,
         });
+        let unauthenticated = |ctx: &mut Ctx, reason: &str, msg: &str| {
+            ctx.reason = Some(reason.to_owned());
+            Rejection::new(ErrorCode::Unauthenticated, msg).at("identify")
+        };
+        if let Some(t) = token
+            && looks_like_jwt(t)
+        {
+            let Some(jwt) = &self.jwt else {
+                return Err(unauthenticated(
+                    ctx,
+                    "jwt_not_accepted",
+                    "bearer tokens are not accepted here; use an API key",
+                ));
+            };
+            return match jwt.verify(t).await {
+                Ok(p) => Ok(p),
+                Err(f) => Err(unauthenticated(
+                    ctx,
+                    f.reason(),
+                    &format!("invalid token ({})", f.reason()),
+                )),
+            };
+        }
         let failure = match token {
-            None => AuthFailure::Missing,
-            Some(t) => match self.keys.verify(t).await {
-                Ok(Ok(p)) => {
-                    ctx.principal = Some(p.clone());
-                    ctx.trace.leave();
-                    return Ok(p);
+            None => {
+                if let Some(PeerIdentity(id)) = peer {
+                    return match id.as_ref() {
+                        Ok(p) => Ok(p.clone()),
+                        Err(reason) => Err(unauthenticated(
+                            ctx,
+                            reason,
+                            &format!("the client certificate maps to no principal ({reason})"),
+                        )),
+                    };
                 }
+                AuthFailure::Missing
+            }
+            Some(t) => match self.keys.verify(t).await {
+                Ok(Ok(p)) => return Ok(p),
                 Ok(Err(f)) => f,
                 Err(e) => {
                     tracing::error!(request_id = %ctx.rid, error = %e, "identify stage failed");
@@ -297,14 +368,68 @@ impl App {
                 }
             },
         };
-        ctx.reason = Some(failure.reason().to_owned());
         let msg = match failure {
             AuthFailure::Missing => "no API key: send Authorization: Bearer <key>",
             AuthFailure::Revoked => "the API key has been revoked",
             AuthFailure::Expired => "the API key has expired",
             _ => "invalid API key",
         };
-        Err(Rejection::new(ErrorCode::Unauthenticated, msg).at("identify"))
+        Err(unauthenticated(ctx, failure.reason(), msg))
+    }
+
+    /// The user a service acts for: a JWT in the configured header, verified like any other.
+    /// Only services may act for someone; the user must be a user principal.
+    async fn identify_on_behalf_of(
+        &self,
+        ctx: &mut Ctx,
+        headers: &HeaderMap,
+        principal: &Principal,
+    ) -> Result<(), Rejection> {
+        let Some(jwt) = &self.jwt else {
+            return Ok(());
+        };
+        let Some(name) = jwt.header() else {
+            return Ok(());
+        };
+        let Some(value) = headers.get(name) else {
+            return Ok(());
+        };
+        let fail = |ctx: &mut Ctx, code: ErrorCode, reason: String, msg: String| {
+            ctx.reason = Some(reason);
+            Err(Rejection::new(code, msg).at("identify"))
+        };
+        if principal.kind != gatehouse_core::PrincipalKind::Service {
+            return fail(
+                ctx,
+                ErrorCode::Forbidden,
+                "on_behalf_of_not_a_service".into(),
+                "only services may act on behalf of a user".into(),
+            );
+        }
+        let token = value.to_str().unwrap_or("");
+        let token = token
+            .strip_prefix("Bearer ")
+            .or_else(|| token.strip_prefix("bearer "))
+            .unwrap_or(token)
+            .trim();
+        match jwt.verify(token).await {
+            Ok(user) if user.kind == gatehouse_core::PrincipalKind::User => {
+                ctx.on_behalf_of = Some(user);
+                Ok(())
+            }
+            Ok(_) => fail(
+                ctx,
+                ErrorCode::Unauthenticated,
+                "on_behalf_of_not_a_user".into(),
+                "the on-behalf-of token must identify a user".into(),
+            ),
+            Err(f) => fail(
+                ctx,
+                ErrorCode::Unauthenticated,
+                format!("on_behalf_of_{}", f.reason()),
+                format!("invalid on-behalf-of token ({})", f.reason()),
+            ),
+        }
     }
 
     /// Reads the body within the size and time limits.

@@ -37,6 +37,9 @@ pub struct Config {
     /// Prompt-injection / jailbreak detection; absent = off.
     #[serde(default)]
     pub injection: Option<gatehouse_detect::injection::InjectionConfig>,
+    /// Identity sources besides API keys.
+    #[serde(default)]
+    pub identity: IdentityConfig,
     /// Authorization policies (Cedar).
     #[serde(default)]
     pub policy: gatehouse_policy::PolicyConfig,
@@ -52,6 +55,14 @@ pub struct Config {
     /// The directory relative paths in this file are resolved against (the file's directory).
     #[serde(skip)]
     pub base_dir: PathBuf,
+}
+
+/// `[identity]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IdentityConfig {
+    /// `[identity.jwt]`: bearer JWTs from OIDC issuers (and the on-behalf-of user token header).
+    pub jwt: Option<gatehouse_identity::JwtConfig>,
 }
 
 /// `[server]`.
@@ -102,6 +113,9 @@ pub struct TlsConfig {
     pub cert: PathBuf,
     /// PEM private key.
     pub key: PathBuf,
+    /// Client certificates (mTLS): validated against `ca_bundle`, mapped to service principals.
+    #[serde(default)]
+    pub client_auth: Option<gatehouse_identity::MtlsConfig>,
 }
 
 /// `[store]`.
@@ -139,7 +153,7 @@ impl Default for StoreConfig {
     }
 }
 
-/// Audit sink kinds.
+/// Audit sink kinds (the single-sink form `audit.sink = "…"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AuditSinkKind {
@@ -147,32 +161,286 @@ pub enum AuditSinkKind {
     Stdout,
     /// JSON lines appended to `path`.
     Jsonl,
+    /// SQLite file at `path` (default `<data dir>/audit.db`).
+    Sqlite,
     /// Nothing (not recommended).
     None,
+}
+
+/// One entry of `[[audit.sinks]]`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum AuditSinkConfig {
+    /// SQLite (WAL, STRICT tables).
+    Sqlite {
+        /// The file; default `<data dir>/audit.db`.
+        #[serde(default)]
+        path: Option<PathBuf>,
+    },
+    /// PostgreSQL.
+    Postgres {
+        /// Environment variable holding the connection URL (credentials never go in this file).
+        #[serde(default)]
+        url_env: Option<String>,
+        /// File holding the connection URL.
+        #[serde(default)]
+        url_file: Option<PathBuf>,
+        /// Schema for the tables (`[a-z_][a-z0-9_]*`), created when missing.
+        #[serde(default = "default_pg_schema")]
+        schema: String,
+    },
+    /// JSON lines, rotated by size.
+    Jsonl {
+        /// The active file.
+        path: PathBuf,
+        /// Rotate when a file would exceed this many bytes (0: never).
+        #[serde(default = "default_rotate_bytes")]
+        max_bytes: u64,
+    },
+    /// JSON lines on stdout.
+    Stdout {},
+}
+
+fn default_pg_schema() -> String {
+    "gatehouse_audit".to_owned()
+}
+
+fn default_rotate_bytes() -> u64 {
+    100 * 1024 * 1024
+}
+
+/// How audit bodies are stored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuditBodyMode {
+    /// Dropped.
+    None,
+    /// Stored as the caller passed them (already redacted).
+    #[default]
+    Redacted,
+    /// Encrypted (XChaCha20-Poly1305, per-event data key wrapped by `active_key`).
+    Encrypted,
+}
+
+/// A key-encryption key: `{ id = "k1", file = "…" }` or `{ id = "k1", env = "VAR" }`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditKeyConfig {
+    /// Key id (stored with each encrypted body).
+    pub id: String,
+    /// File holding 64 hex characters.
+    #[serde(default)]
+    pub file: Option<PathBuf>,
+    /// Environment variable holding 64 hex characters.
+    #[serde(default)]
+    pub env: Option<String>,
+}
+
+/// `[audit.body]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditBodyConfig {
+    /// `none`, `redacted` (default) or `encrypted`.
+    pub mode: AuditBodyMode,
+    /// Id of the key that encrypts new bodies.
+    pub active_key: Option<String>,
+    /// Every key that may be needed to read (the active one included).
+    pub keys: Vec<AuditKeyConfig>,
 }
 
 /// `[audit]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuditConfig {
-    /// Sink.
-    pub sink: AuditSinkKind,
-    /// File for the `jsonl` sink.
+    /// Single-sink form; ignored when `sinks` is set. Neither set: SQLite in the data dir.
+    pub sink: Option<AuditSinkKind>,
+    /// File for `sink = "jsonl"` (required) or `sink = "sqlite"`.
     pub path: Option<PathBuf>,
-    /// Refuse requests whose event cannot be written.
+    /// Several sinks; the first is the primary (the chain continues from it on restart).
+    pub sinks: Vec<AuditSinkConfig>,
+    /// Refuse requests whose event cannot be durably written (to its sinks or the spool).
     pub strict: bool,
     /// Events that may wait for the writer.
     pub queue: usize,
+    /// Directory for spool files (default: the data dir).
+    pub spool_dir: Option<PathBuf>,
+    /// Ed25519 key that signs checkpoints (`gatehouse audit keygen`); default
+    /// `<data dir>/audit-signing.key`, created on first start.
+    pub signing_key: Option<PathBuf>,
+    /// Sign a checkpoint every this many events …
+    pub checkpoint_every: u64,
+    /// … or this many seconds, whichever first.
+    pub checkpoint_interval_secs: u64,
+    /// Delete events older than this many days (absent: keep forever).
+    pub retention_days: Option<u32>,
+    /// Bodies.
+    pub body: AuditBodyConfig,
 }
 
 impl Default for AuditConfig {
     fn default() -> Self {
         AuditConfig {
-            sink: AuditSinkKind::Stdout,
+            sink: None,
             path: None,
+            sinks: Vec::new(),
             strict: false,
             queue: 65_536,
+            spool_dir: None,
+            signing_key: None,
+            checkpoint_every: 1000,
+            checkpoint_interval_secs: 60,
+            retention_days: None,
+            body: AuditBodyConfig::default(),
         }
+    }
+}
+
+impl Config {
+    /// The data directory: the directory of `store.path` (default `gatehouse-data`).
+    pub fn data_dir(&self) -> PathBuf {
+        self.store
+            .path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    }
+}
+
+impl AuditConfig {
+    /// The sinks in effect, the primary first.
+    pub fn resolved_sinks(&self, data_dir: &Path) -> Vec<AuditSinkConfig> {
+        if !self.sinks.is_empty() {
+            return self
+                .sinks
+                .iter()
+                .map(|s| match s {
+                    AuditSinkConfig::Sqlite { path: None } => AuditSinkConfig::Sqlite {
+                        path: Some(data_dir.join("audit.db")),
+                    },
+                    other => other.clone(),
+                })
+                .collect();
+        }
+        match self.sink {
+            Some(AuditSinkKind::None) => Vec::new(),
+            Some(AuditSinkKind::Stdout) => vec![AuditSinkConfig::Stdout {}],
+            Some(AuditSinkKind::Jsonl) => vec![AuditSinkConfig::Jsonl {
+                path: self.path.clone().unwrap_or_default(),
+                max_bytes: 0,
+            }],
+            Some(AuditSinkKind::Sqlite) | None => vec![AuditSinkConfig::Sqlite {
+                path: Some(
+                    self.path
+                        .clone()
+                        .unwrap_or_else(|| data_dir.join("audit.db")),
+                ),
+            }],
+        }
+    }
+
+    /// Builds the writer's configuration: reads URLs and keys, and creates the default
+    /// signing key when none is configured.
+    pub fn auditor_config(
+        &self,
+        data_dir: &Path,
+    ) -> Result<gatehouse_audit::AuditorConfig, String> {
+        use gatehouse_audit::{BodyMode, CheckpointSigner, KeyRing, KeySource, SinkSpec};
+        let mut specs = Vec::new();
+        for s in self.resolved_sinks(data_dir) {
+            specs.push(match s {
+                AuditSinkConfig::Sqlite { path } => {
+                    SinkSpec::Sqlite(path.unwrap_or_else(|| data_dir.join("audit.db")))
+                }
+                AuditSinkConfig::Postgres {
+                    url_env,
+                    url_file,
+                    schema,
+                } => SinkSpec::Postgres {
+                    url: postgres_url(url_env.as_deref(), url_file.as_deref())?,
+                    schema,
+                },
+                AuditSinkConfig::Jsonl { path, max_bytes } => SinkSpec::Jsonl { path, max_bytes },
+                AuditSinkConfig::Stdout {} => SinkSpec::Stdout,
+            });
+        }
+        let mut cfg = gatehouse_audit::AuditorConfig::new(specs);
+        cfg.strict = self.strict;
+        cfg.queue = self.queue;
+        cfg.spool_dir = self
+            .spool_dir
+            .clone()
+            .unwrap_or_else(|| data_dir.to_path_buf());
+        cfg.checkpoint_every = self.checkpoint_every;
+        cfg.checkpoint_interval =
+            std::time::Duration::from_secs(self.checkpoint_interval_secs.max(1));
+        cfg.retention_days = self.retention_days;
+        cfg.body = match self.body.mode {
+            AuditBodyMode::None => BodyMode::None,
+            AuditBodyMode::Redacted => BodyMode::Redacted,
+            AuditBodyMode::Encrypted => BodyMode::Encrypted,
+        };
+        if !self.body.keys.is_empty() {
+            let keys: Vec<(String, KeySource)> = self
+                .body
+                .keys
+                .iter()
+                .filter_map(|k| match (&k.file, &k.env) {
+                    (Some(f), _) => Some((k.id.clone(), KeySource::File(f.clone()))),
+                    (None, Some(e)) => Some((k.id.clone(), KeySource::Env(e.clone()))),
+                    (None, None) => None,
+                })
+                .collect();
+            let active = self
+                .body
+                .active_key
+                .clone()
+                .unwrap_or_else(|| self.body.keys[0].id.clone());
+            cfg.keys = Some(std::sync::Arc::new(
+                KeyRing::load(&active, &keys).map_err(|e| format!("audit.body: {e}"))?,
+            ));
+        }
+        if !cfg.sinks.is_empty() {
+            let signer = match &self.signing_key {
+                Some(p) => CheckpointSigner::load(p),
+                None => CheckpointSigner::load_or_generate(&data_dir.join("audit-signing.key")),
+            }
+            .map_err(|e| format!("audit.signing_key: {e}"))?;
+            cfg.signer = Some(std::sync::Arc::new(signer));
+        }
+        Ok(cfg)
+    }
+
+    /// Where `gatehouse audit` reads this log: the primary sink.
+    pub fn audit_source(&self, data_dir: &Path) -> Result<gatehouse_audit::AuditSource, String> {
+        use gatehouse_audit::AuditSource;
+        match self.resolved_sinks(data_dir).into_iter().next() {
+            Some(AuditSinkConfig::Sqlite { path }) => Ok(AuditSource::Sqlite(
+                path.unwrap_or_else(|| data_dir.join("audit.db")),
+            )),
+            Some(AuditSinkConfig::Postgres {
+                url_env,
+                url_file,
+                schema,
+            }) => Ok(AuditSource::Postgres {
+                url: postgres_url(url_env.as_deref(), url_file.as_deref())?,
+                schema,
+            }),
+            Some(AuditSinkConfig::Jsonl { path, .. }) => Ok(AuditSource::Jsonl(path)),
+            Some(AuditSinkConfig::Stdout {}) | None => {
+                Err("the audit log is not stored (sink is stdout or none)".into())
+            }
+        }
+    }
+}
+
+fn postgres_url(env: Option<&str>, file: Option<&Path>) -> Result<String, String> {
+    match (env, file) {
+        (Some(v), _) => std::env::var(v)
+            .map_err(|_| format!("audit postgres sink: environment variable {v} is not set")),
+        (None, Some(f)) => std::fs::read_to_string(f)
+            .map(|s| s.trim().to_owned())
+            .map_err(|e| format!("audit postgres sink: {}: {}", f.display(), e.kind())),
+        (None, None) => Err("audit postgres sink: url_env or url_file is required".into()),
     }
 }
 
@@ -498,11 +766,60 @@ impl Config {
                 "must be a postgres:// or postgresql:// URL without spaces".into(),
             );
         }
-        if self.audit.sink == AuditSinkKind::Jsonl && self.audit.path.is_none() {
+        if self.audit.sinks.is_empty()
+            && self.audit.sink == Some(AuditSinkKind::Jsonl)
+            && self.audit.path.is_none()
+        {
             err(
                 "audit.path".into(),
                 "required when audit.sink = \"jsonl\"".into(),
             );
+        }
+        for (i, s) in self.audit.sinks.iter().enumerate() {
+            if let AuditSinkConfig::Postgres {
+                url_env,
+                url_file,
+                schema,
+            } = s
+            {
+                if url_env.is_none() && url_file.is_none() {
+                    err(
+                        format!("audit.sinks[{i}]"),
+                        "postgres needs url_env or url_file".into(),
+                    );
+                }
+                if !gatehouse_audit::sink::postgres::valid_schema(schema) {
+                    err(
+                        format!("audit.sinks[{i}].schema"),
+                        format!("not a schema name ([a-z_][a-z0-9_]*): {schema:?}"),
+                    );
+                }
+            }
+        }
+        if self.audit.queue == 0 {
+            err("audit.queue".into(), "must be greater than 0".into());
+        }
+        let body = &self.audit.body;
+        for (i, k) in body.keys.iter().enumerate() {
+            if k.file.is_some() == k.env.is_some() {
+                err(
+                    format!("audit.body.keys[{i}]"),
+                    "exactly one of file or env is required".into(),
+                );
+            }
+        }
+        if body.mode == AuditBodyMode::Encrypted {
+            match &body.active_key {
+                None => err(
+                    "audit.body.active_key".into(),
+                    "required when mode = \"encrypted\"".into(),
+                ),
+                Some(a) if !body.keys.iter().any(|k| &k.id == a) => err(
+                    "audit.body.active_key".into(),
+                    format!("no key with id {a:?} in audit.body.keys"),
+                ),
+                Some(_) => {}
+            }
         }
         for (name, p) in &self.providers {
             let at = format!("providers.{name}");
@@ -615,6 +932,11 @@ impl Config {
         for (f, m) in self.anomaly.problems() {
             err(format!("anomaly.{f}"), m);
         }
+        if let Some(j) = &self.identity.jwt
+            && let Err(e) = j.validate()
+        {
+            err("identity.jwt".into(), e.to_string());
+        }
         if let Err(e) = self.compile_policies() {
             match e {
                 gatehouse_policy::PolicyError::Io(m) => err("policy.files".into(), m),
@@ -679,6 +1001,7 @@ impl Config {
             },
             detect: Some(gatehouse_detect::DetectConfig::default()),
             injection: Some(gatehouse_detect::injection::InjectionConfig::default()),
+            identity: IdentityConfig::default(),
             policy: gatehouse_policy::PolicyConfig::default(),
             metrics: Default::default(),
             tracing: Default::default(),

@@ -3,7 +3,7 @@
 //! graceful shutdown.
 
 use crate::app::App;
-use crate::checkpoint::ClientAddr;
+use crate::checkpoint::{ClientAddr, PeerIdentity};
 use crate::config::TlsConfig;
 use crate::error::{Protocol, error_response};
 use crate::routes::router;
@@ -42,10 +42,17 @@ pub fn tls_acceptor(cfg: &TlsConfig) -> Result<tokio_rustls::TlsAcceptor, Listen
     let key = PrivateKeyDer::from_pem_file(&cfg.key)
         .map_err(|e| ListenError::Tls(format!("key {}: {e}", cfg.key.display())))?;
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut sc = rustls::ServerConfig::builder_with_provider(provider)
+    let builder = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| ListenError::Tls(e.to_string()))?
-        .with_no_client_auth()
+        .map_err(|e| ListenError::Tls(e.to_string()))?;
+    let builder = match &cfg.client_auth {
+        None => builder.with_no_client_auth(),
+        Some(m) => builder.with_client_cert_verifier(
+            m.verifier()
+                .map_err(|e| ListenError::Tls(format!("client_auth: {e}")))?,
+        ),
+    };
+    let mut sc = builder
         .with_single_cert(certs, key)
         .map_err(|e| ListenError::Tls(e.to_string()))?;
     sc.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
@@ -60,6 +67,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ListenError> {
     let cfg = app.config.server.clone();
+    app.spawn_policy_reloader();
     let tls = cfg.tls.as_ref().map(tls_acceptor).transpose()?;
     let router = router(app.clone());
     let permits = Arc::new(Semaphore::new(cfg.max_connections));
@@ -79,6 +87,7 @@ pub async fn serve(
     let builder = Arc::new(builder);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let max_uri = cfg.max_uri_bytes;
+    let mtls = Arc::new(cfg.tls.as_ref().and_then(|t| t.client_auth.clone()));
     tokio::pin!(shutdown);
     loop {
         let permit = tokio::select! {
@@ -98,9 +107,10 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let router = router.clone();
-        let svc =
+        let mk_svc = move |peer: Option<PeerIdentity>| {
             hyper::service::service_fn(move |mut req: http::Request<hyper::body::Incoming>| {
                 let router = router.clone();
+                let peer = peer.clone();
                 async move {
                     if req.uri().to_string().len() > max_uri {
                         let rej = Rejection::new(ErrorCode::InvalidRequest, "request URI too long");
@@ -109,14 +119,18 @@ pub async fn serve(
                         return Ok::<_, std::convert::Infallible>(r);
                     }
                     req.extensions_mut().insert(ClientAddr(addr));
+                    if let Some(p) = peer {
+                        req.extensions_mut().insert(p);
+                    }
                     router.oneshot(req.map(axum::body::Body::new)).await
                 }
-            });
+            })
+        };
         let builder = builder.clone();
         match &tls {
             None => {
                 let conn = builder
-                    .serve_connection_with_upgrades(TokioIo::new(stream), svc)
+                    .serve_connection_with_upgrades(TokioIo::new(stream), mk_svc(None))
                     .into_owned();
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {
@@ -127,6 +141,7 @@ pub async fn serve(
             Some(acceptor) => {
                 let acceptor = acceptor.clone();
                 let watcher = graceful.watcher();
+                let mtls = mtls.clone();
                 tokio::spawn(async move {
                     let tls_stream = match tokio::time::timeout(
                         Duration::from_secs(10),
@@ -137,8 +152,18 @@ pub async fn serve(
                         Ok(Ok(s)) => s,
                         _ => return,
                     };
+                    // The handshake verified the chain against the CA bundle; map the leaf.
+                    let peer = match (&*mtls, tls_stream.get_ref().1.peer_certificates()) {
+                        (Some(m), Some(chain)) => chain.first().map(|leaf| {
+                            PeerIdentity(Arc::new(
+                                gatehouse_identity::principal_from_cert(leaf.as_ref(), m)
+                                    .map_err(|f| f.reason()),
+                            ))
+                        }),
+                        _ => None,
+                    };
                     let conn = builder
-                        .serve_connection_with_upgrades(TokioIo::new(tls_stream), svc)
+                        .serve_connection_with_upgrades(TokioIo::new(tls_stream), mk_svc(peer))
                         .into_owned();
                     let _ = watcher.watch(conn).await;
                     drop(permit);

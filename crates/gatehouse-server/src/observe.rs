@@ -351,6 +351,21 @@ impl App {
             &[],
             a.errors.load(Ordering::Relaxed),
         );
+        m.absolute(
+            "gatehouse_audit_events_spooled_total",
+            &[],
+            a.spooled.load(Ordering::Relaxed),
+        );
+        m.gauge(
+            "gatehouse_audit_queue_depth",
+            &[],
+            a.queued.load(Ordering::Relaxed) as f64,
+        );
+        m.gauge(
+            "gatehouse_audit_spool_bytes",
+            &[],
+            self.spool_bytes() as f64,
+        );
         m.gauge(
             "gatehouse_audit_sink_healthy",
             &[],
@@ -374,6 +389,31 @@ impl App {
         );
         self.anomalies.export_counters(m);
         m.render()
+    }
+}
+
+impl App {
+    /// Bytes waiting in the audit spool files (rows a sink could not take yet).
+    fn spool_bytes(&self) -> u64 {
+        let dir = self
+            .config
+            .audit
+            .spool_dir
+            .clone()
+            .unwrap_or_else(|| self.config.data_dir());
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return 0;
+        };
+        entries
+            .filter_map(Result::ok)
+            .filter(|e| {
+                let n = e.file_name();
+                let n = n.to_string_lossy();
+                n.starts_with("spool-") && n.ends_with(".jsonl")
+            })
+            .filter_map(|e| e.metadata().ok())
+            .map(|m| m.len())
+            .sum()
     }
 }
 

@@ -2,7 +2,7 @@
 //! decisions live in the stages.
 
 use crate::app::App;
-use crate::checkpoint::{ClientAddr, Ctx, upstream_rejection};
+use crate::checkpoint::{ClientAddr, Ctx, PeerIdentity, upstream_rejection};
 use crate::error::{Protocol, error_response};
 use crate::stream::sse_response;
 use crate::telemetry::Stage;
@@ -63,6 +63,7 @@ fn client(addr: Option<Extension<ClientAddr>>) -> Option<std::net::SocketAddr> {
 async fn chat_completions(
     State(app): AppState,
     addr: Option<Extension<ClientAddr>>,
+    peer: Option<Extension<PeerIdentity>>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -71,6 +72,7 @@ async fn chat_completions(
         Protocol::OpenAi,
         "/v1/chat/completions",
         addr,
+        peer,
         headers,
         body,
     )
@@ -80,6 +82,7 @@ async fn chat_completions(
 async fn messages(
     State(app): AppState,
     addr: Option<Extension<ClientAddr>>,
+    peer: Option<Extension<PeerIdentity>>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -88,6 +91,7 @@ async fn messages(
         Protocol::Anthropic,
         "/v1/messages",
         addr,
+        peer,
         headers,
         body,
     )
@@ -99,11 +103,13 @@ async fn chat_route(
     protocol: Protocol,
     route: &'static str,
     addr: Option<Extension<ClientAddr>>,
+    peer: Option<Extension<PeerIdentity>>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     let mut ctx = Ctx::new(protocol, route, "invoke_model", client(addr));
     ctx.trace.begin(&headers, &app.telemetry);
+    ctx.peer = peer.map(|Extension(p)| p);
     match chat(&app, &mut ctx, &headers, body).await {
         Ok(r) => r,
         Err(rej) => app.reject(&mut ctx, rej).await,
@@ -242,6 +248,7 @@ async fn chat(
 async fn embeddings(
     State(app): AppState,
     addr: Option<Extension<ClientAddr>>,
+    peer: Option<Extension<PeerIdentity>>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -252,6 +259,7 @@ async fn embeddings(
         client(addr),
     );
     ctx.trace.begin(&headers, &app.telemetry);
+    ctx.peer = peer.map(|Extension(p)| p);
     let result: Result<Response, Rejection> = async {
         let principal = app.identify(&mut ctx, &headers).await?;
         let bytes = app.read_body(body).await?;
@@ -296,10 +304,12 @@ async fn embeddings(
 async fn models(
     State(app): AppState,
     addr: Option<Extension<ClientAddr>>,
+    peer: Option<Extension<PeerIdentity>>,
     headers: HeaderMap,
 ) -> Response {
     let mut ctx = Ctx::new(Protocol::OpenAi, "/v1/models", "list_models", client(addr));
     ctx.trace.begin(&headers, &app.telemetry);
+    ctx.peer = peer.map(|Extension(p)| p);
     let principal = match app.identify(&mut ctx, &headers).await {
         Ok(p) => p,
         Err(rej) => return app.reject(&mut ctx, rej).await,
@@ -328,7 +338,8 @@ async fn healthz() -> Response {
 
 async fn readyz(State(app): AppState) -> Response {
     let reasons = app.not_ready_reasons();
-    let (status, body) = if reasons.is_empty() {
+    let warnings = app.warnings();
+    let (status, mut body) = if reasons.is_empty() {
         (StatusCode::OK, json!({"status": "ready"}))
     } else {
         (
@@ -336,6 +347,9 @@ async fn readyz(State(app): AppState) -> Response {
             json!({"status": "not_ready", "reasons": reasons}),
         )
     };
+    if !warnings.is_empty() {
+        body["warnings"] = json!(warnings);
+    }
     let mut r = Response::new(Body::from(body.to_string()));
     *r.status_mut() = status;
     r.headers_mut().insert(

@@ -304,6 +304,13 @@ impl RequestTrace {
         })
     }
 
+    /// Microseconds per finished stage, for the audit event.
+    pub fn stage_us(&self) -> std::collections::BTreeMap<&'static str, u64> {
+        self.stage_durations()
+            .map(|(s, d)| (s.as_str(), u64::try_from(d.as_micros()).unwrap_or(u64::MAX)))
+            .collect()
+    }
+
     /// The trace id (32 lower-case hex digits), when the request is part of a trace.
     pub fn trace_id_hex(&self) -> Option<String> {
         self.ids

@@ -1,6 +1,7 @@
 //! `gatehouse`: the CLI. It parses arguments and calls the library crates; nothing else.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod cmd_audit;
 mod cmd_keys;
 mod cmd_model;
 mod cmd_policy;
@@ -35,6 +36,8 @@ enum Command {
     },
     /// Manage API keys.
     Keys(cmd_keys::KeysArgs),
+    /// The tamper-evident audit log: verify, tail, query, export, keygen.
+    Audit(cmd_audit::AuditArgs),
     /// Scan text for PII, secrets and attacks.
     Scan(cmd_scan::ScanArgs),
     /// Measure a detector on a labelled dataset.
@@ -69,6 +72,7 @@ fn main() -> ExitCode {
             command: ConfigCommand::Check { config },
         } => config_check(&config),
         Command::Keys(args) => cmd_keys::run(args),
+        Command::Audit(args) => cmd_audit::run(args),
         Command::Scan(args) => cmd_scan::run_scan(args),
         Command::Eval(args) => cmd_scan::run_eval(args),
         Command::Model { command } => cmd_model::run_model(command),

@@ -314,3 +314,346 @@ fn keys_rotate_prints_a_new_secret_and_keeps_the_old_key_for_the_grace_period() 
     assert_eq!(verify(&store, &new_secret), Err("expired_key".to_owned()));
     assert!(verify(&store, &newest).is_ok());
 }
+
+/// A gateway config with a mock model and a strict SQLite audit log under `dir/data`.
+fn audit_config(dir: &std::path::Path, port: u16) -> std::path::PathBuf {
+    let cfg = dir.join("gatehouse.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:{port}\"\n\
+             [store]\npath = \"{}\"\nkey_cache_ttl_secs = 0\n\
+             [audit]\nstrict = true\ncheckpoint_every = 25\n\
+             [providers.mock]\nkind = \"mock\"\nchunk_chars = 64\nreply = \"echo\"\n\
+             [[models]]\nname = \"mock\"\nprovider = \"mock\"\n",
+            dir.join("data/gatehouse.db").display()
+        ),
+    )
+    .unwrap();
+    cfg
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start_gateway(cfg: &std::path::Path) -> Kill {
+    Kill(
+        Command::new(BIN)
+            .args(["serve", "--config"])
+            .arg(cfg)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+async fn wait_ready(base: &str) {
+    for _ in 0..300 {
+        if let Ok(r) = reqwest::get(format!("{base}/healthz")).await
+            && r.status().is_success()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("gateway did not start");
+}
+
+/// Sends one completion; the request id when it was answered 200.
+async fn complete(c: &reqwest::Client, base: &str, key: &str, i: usize) -> Option<String> {
+    let r = c
+        .post(format!("{base}/v1/chat/completions"))
+        .bearer_auth(key)
+        .json(&serde_json::json!({
+            "model": "mock",
+            "messages": [{"role": "user", "content": format!("hello {i}")}],
+        }))
+        .send()
+        .await
+        .ok()?;
+    if r.status() != 200 {
+        return None;
+    }
+    let rid = r.headers().get("x-request-id")?.to_str().ok()?.to_owned();
+    // Answered means the whole body arrived.
+    r.bytes().await.ok()?;
+    Some(rid)
+}
+
+fn audit(args: &[&str], cfg: &std::path::Path) -> std::process::Output {
+    Command::new(BIN)
+        .arg("audit")
+        .args(args)
+        .arg("--config")
+        .arg(cfg)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn strict_audit_survives_kill_9_and_every_answered_request_is_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let cfg = audit_config(dir.path(), port);
+    let base = format!("http://127.0.0.1:{port}");
+    let out = Command::new(BIN)
+        .args(["keys", "create", "--principal", "user:alice", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let key = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut answered: Vec<String> = Vec::new();
+    {
+        let mut gw = start_gateway(&cfg);
+        rt.block_on(wait_ready(&base));
+        let c = reqwest::Client::new();
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for t in 0..8 {
+            let (c, base, key, done) = (c.clone(), base.clone(), key.clone(), done.clone());
+            tasks.push(rt.spawn(async move {
+                let mut ok = Vec::new();
+                for i in 0..10_000 {
+                    match complete(&c, &base, &key, t * 100_000 + i).await {
+                        Some(rid) => {
+                            ok.push(rid);
+                            done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
+                        None => break, // the gateway is gone
+                    }
+                }
+                ok
+            }));
+        }
+        // Kill -9 under load.
+        while done.load(std::sync::atomic::Ordering::Relaxed) < 150 {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        gw.0.kill().unwrap(); // SIGKILL
+        let _ = gw.0.wait();
+        for t in tasks {
+            answered.extend(rt.block_on(t).unwrap());
+        }
+    }
+    assert!(answered.len() >= 150);
+    // Restart: the chain continues and new requests are recorded too.
+    {
+        let _gw = start_gateway(&cfg);
+        rt.block_on(async {
+            wait_ready(&base).await;
+            let c = reqwest::Client::new();
+            for i in 0..5 {
+                answered.push(
+                    complete(&c, &base, &key, i)
+                        .await
+                        .expect("answered after restart"),
+                );
+            }
+        });
+    } // killed again
+    let db = rusqlite::Connection::open(dir.path().join("data/audit.db")).unwrap();
+    let mut missing = Vec::new();
+    for rid in &answered {
+        let n: i64 = db
+            .query_row(
+                "SELECT COUNT(*) FROM audit_events WHERE request_id = ?1",
+                [rid],
+                |r| r.get(0),
+            )
+            .unwrap();
+        if n != 1 {
+            missing.push(rid.clone());
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "{} answered requests not audited: {missing:?}",
+        missing.len()
+    );
+    let v = audit(&["verify"], &cfg);
+    let stdout = String::from_utf8_lossy(&v.stdout);
+    assert_eq!(
+        v.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&v.stderr)
+    );
+    assert!(stdout.contains("audit log OK"), "{stdout}");
+    assert!(stdout.contains("latest checkpoint: seq"), "{stdout}");
+}
+
+#[test]
+fn audit_cli_verifies_queries_exports_and_decrypts_with_an_audited_export() {
+    use gatehouse_audit::{
+        AuditBody, AuditEvent, Auditor, AuditorConfig, BodyMode, CheckpointSigner, KeyRing,
+        SinkSpec,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("audit.db");
+    // Keys made by the CLI.
+    let sk = dir.path().join("audit-signing.key");
+    let kek = dir.path().join("kek.hex");
+    let out = Command::new(BIN)
+        .args(["audit", "keygen", "--out"])
+        .arg(&sk)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let out = Command::new(BIN)
+        .args(["audit", "keygen", "--kek", "--out"])
+        .arg(&kek)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(
+        Command::new(BIN)
+            .args(["audit", "keygen", "--out"])
+            .arg(&sk)
+            .output()
+            .unwrap()
+            .status
+            .code()
+            == Some(2),
+        "never overwrites"
+    );
+    // A log with encrypted bodies.
+    let mut c = AuditorConfig::new(vec![SinkSpec::Sqlite(db.clone())]);
+    c.strict = true;
+    c.spool_dir = dir.path().to_owned();
+    c.signer = Some(std::sync::Arc::new(CheckpointSigner::load(&sk).unwrap()));
+    c.body = BodyMode::Encrypted;
+    c.keys = Some(std::sync::Arc::new(
+        KeyRing::single("k1", &std::fs::read_to_string(&kek).unwrap()).unwrap(),
+    ));
+    let a = Auditor::start(c).unwrap();
+    for i in 0..6 {
+        let mut e = AuditEvent::new(
+            format!("req_{i}"),
+            gatehouse_core::Hop::ModelCall,
+            "/v1/chat/completions",
+            "invoke_model",
+            if i % 2 == 0 { "block" } else { "allow" },
+            200,
+        );
+        e.principal = Some(if i < 3 { "user:alice" } else { "user:bob" }.into());
+        e.body = Some(AuditBody::Redacted {
+            request: Some(format!("body-secret-{i}")),
+            response: None,
+        });
+        a.record_blocking(e).unwrap();
+    }
+    a.flush();
+    drop(a);
+    let run = |args: &[&str]| {
+        Command::new(BIN)
+            .arg("audit")
+            .args(args)
+            .arg("--db")
+            .arg(&db)
+            .output()
+            .unwrap()
+    };
+    let pubkey = format!("{}.pub", sk.display());
+    let v = run(&["verify", "--public-key", &pubkey]);
+    assert_eq!(
+        v.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&v.stdout)
+    );
+    let q = run(&[
+        "query",
+        "--principal",
+        "user:alice",
+        "--decision",
+        "blocked",
+    ]);
+    let lines: Vec<serde_json::Value> = String::from_utf8(q.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines
+            .iter()
+            .map(|l| l["event"]["request_id"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["req_0", "req_2"]
+    );
+    let t = run(&["tail", "-n", "2"]);
+    assert_eq!(String::from_utf8(t.stdout).unwrap().lines().count(), 2);
+    let csv = String::from_utf8(run(&["export", "--format", "csv"]).stdout).unwrap();
+    assert!(csv.starts_with("seq,ts,request_id,principal"));
+    assert_eq!(csv.lines().count(), 7);
+    assert!(!csv.contains("body-secret"));
+    // Wrong key: error, no plaintext.
+    let wrong = dir.path().join("wrong.hex");
+    std::fs::write(&wrong, "11".repeat(32)).unwrap();
+    let e = run(&["export", "--decrypt", "--key-file", wrong.to_str().unwrap()]);
+    assert_eq!(e.status.code(), Some(2));
+    assert!(!String::from_utf8_lossy(&e.stdout).contains("body-secret"));
+    // Right key: bodies opened, and the export is on record before any output.
+    let e = run(&[
+        "export",
+        "--decrypt",
+        "--key-file",
+        kek.to_str().unwrap(),
+        "--principal",
+        "user:bob",
+    ]);
+    assert_eq!(
+        e.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&e.stderr)
+    );
+    let out = String::from_utf8(e.stdout).unwrap();
+    assert!(out.contains("body-secret-3") && !out.contains("body-secret-0"));
+    let q = run(&["query", "--request-id", "x", "--limit", "1"]);
+    assert!(q.status.success());
+    let all = String::from_utf8(run(&["query", "--limit", "100"]).stdout).unwrap();
+    assert!(
+        all.contains("audit_export_decrypt"),
+        "the decrypting export is audited"
+    );
+    let v = run(&["verify", "--public-key", &pubkey]);
+    assert_eq!(
+        v.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&v.stdout)
+    );
+    // Tampering: exit 1. Nothing to read: exit 2.
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute(
+            "UPDATE audit_events SET event = replace(event, 'user:bob', 'user:eve') WHERE seq = 5",
+            [],
+        )
+        .unwrap();
+    let v = run(&["verify", "--public-key", &pubkey]);
+    assert_eq!(v.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&v.stdout).contains("seq 5: hash mismatch"));
+    let missing = Command::new(BIN)
+        .args(["audit", "verify", "--db"])
+        .arg(dir.path().join("nope.db"))
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+}

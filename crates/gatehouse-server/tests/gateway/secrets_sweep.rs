@@ -29,6 +29,27 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Buf {
     }
 }
 
+/// Every log line of this test binary from now on, at every level, as JSON: a process-wide
+/// subscriber (a thread-local one misses events whose callsite interest another thread cached
+/// first). Other tests' lines land here too; the planted values are random per run.
+fn capture_logs() -> Buf {
+    static LOGS: std::sync::OnceLock<Buf> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buf = Buf::default();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_max_level(tracing::Level::TRACE)
+            .with_current_span(true)
+            .with_span_list(true)
+            .with_writer(buf.clone())
+            .finish();
+        tracing::subscriber::set_global_default(subscriber)
+            .expect("no other global subscriber in the gateway tests");
+        buf
+    })
+    .clone()
+}
+
 fn random_from(alphabet: &[u8], n: usize) -> String {
     (0..n)
         .map(|_| alphabet[rand::random_range(0..alphabet.len())] as char)
@@ -44,18 +65,7 @@ canary = true
 
 #[tokio::test]
 async fn planted_secrets_and_pii_never_appear_in_logs_audit_or_metrics() {
-    // Everything this test's runtime (one thread: the gateway, the upstream and the client)
-    // logs, at every level, as JSON.
-    let buf = Buf::default();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_max_level(tracing::Level::TRACE)
-        .with_current_span(true)
-        .with_span_list(true)
-        .with_writer(buf.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-
+    let buf = capture_logs();
     let aws_id = format!(
         "AKIA{}",
         random_from(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16)
@@ -168,7 +178,6 @@ async fn planted_secrets_and_pii_never_appear_in_logs_audit_or_metrics() {
         .unwrap();
     let audit = super::audit_lines(&g);
     let audit_text = std::fs::read_to_string(g.app.config.audit.path.clone().unwrap()).unwrap();
-    drop(_guard);
     let logs = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
 
     // Not vacuous: the captured outputs have content.

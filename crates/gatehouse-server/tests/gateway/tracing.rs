@@ -102,6 +102,19 @@ async fn stage_spans_with_genai_attributes_continue_the_callers_trace_to_the_ups
     );
     assert_eq!(parts[3], "01");
 
+    // The audit row carries the trace id and the per-stage times.
+    let row = super::audit_lines(&g).pop().unwrap();
+    assert_eq!(row["trace_id"], trace_id, "{row}");
+    for stage in [
+        "identify",
+        "authorize",
+        "inspect_in",
+        "forward",
+        "inspect_out",
+    ] {
+        assert!(row["stage_us"][stage].is_u64(), "{stage}: {row}");
+    }
+
     let spans = wait_for_spans(&got, 8).await;
     assert!(
         got.lock()
