@@ -190,9 +190,17 @@ async fn metrics_count_decisions_findings_tokens_and_stage_latency_without_princ
             "stage {stage}: {body}"
         );
     }
-    assert!(
-        body.contains("gatehouse_audit_events_written_total"),
-        "{body}"
+    for audit in [
+        "gatehouse_audit_events_written_total",
+        "gatehouse_audit_queue_depth",
+        "gatehouse_audit_spool_bytes",
+        "gatehouse_audit_sink_healthy",
+    ] {
+        assert!(sample(&body, audit, &[]).is_some(), "{audit}: {body}");
+    }
+    assert_eq!(
+        sample(&body, "gatehouse_audit_sink_healthy", &[]),
+        Some(1.0)
     );
     assert!(
         sample(
