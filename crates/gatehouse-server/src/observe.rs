@@ -236,6 +236,13 @@ impl App {
                 u64::from(ev.tokens.output),
             );
         }
+        if let Some(cost) = ev.cost_usd_micros.filter(|c| *c > 0) {
+            m.count(
+                "gatehouse_cost_usd_micros_total",
+                &[("model", model.clone())],
+                cost,
+            );
+        }
         match ev.code {
             Some(code @ ("upstream_error" | "upstream_timeout")) => m.count(
                 "gatehouse_upstream_errors_total",
