@@ -12,9 +12,12 @@
 //! - [`chain`]: hashing, checkpoints, anchors and the [`Verifier`].
 //! - [`reader`]: [`AuditReader`] queries and verifies a stored log.
 //! - [`crypto`]: body encryption keys and the checkpoint signing key.
+//! - [`anomaly`]: the per-principal anomaly detector (pure; fed by the server at the record
+//!   stage).
 //!
 //! The format is documented in `docs/AUDIT.md`.
 
+pub mod anomaly;
 pub mod chain;
 pub mod crypto;
 pub mod event;

@@ -88,6 +88,8 @@ pub struct AuditStats {
     pub spooled: AtomicU64,
     /// Checkpoints signed.
     pub checkpoints: AtomicU64,
+    /// Events waiting in the queue for the writer (a gauge).
+    pub queued: AtomicU64,
 }
 
 /// The recording stage's handle; cheap to clone.
@@ -160,6 +162,10 @@ impl Auditor {
         }
     }
 
+    fn unqueue(&self) {
+        self.stats.queued.fetch_sub(1, Ordering::Relaxed);
+    }
+
     /// Whether every sink is currently writing directly (not spooling).
     pub fn healthy(&self) -> bool {
         self.healthy.load(Ordering::Relaxed)
@@ -182,10 +188,12 @@ impl Auditor {
         let Some(tx) = &self.tx else { return Ok(()) };
         if self.strict {
             let (ack_tx, ack_rx) = tokio::sync::oneshot::channel();
+            self.stats.queued.fetch_add(1, Ordering::Relaxed);
             if tx
                 .try_send(Msg::Event(Box::new(event), Some(ack_tx)))
                 .is_err()
             {
+                self.unqueue();
                 return Err(AuditError::Write("audit queue full or closed"));
             }
             match ack_rx.await {
@@ -193,13 +201,16 @@ impl Auditor {
                 _ => Err(AuditError::Write("audit sink write failed")),
             }
         } else {
+            self.stats.queued.fetch_add(1, Ordering::Relaxed);
             match tx.try_send(Msg::Event(Box::new(event), None)) {
                 Ok(()) => Ok(()),
                 Err(TrySendError::Full(_)) => {
+                    self.unqueue();
                     self.stats.dropped.fetch_add(1, Ordering::Relaxed);
                     Ok(())
                 }
                 Err(TrySendError::Disconnected(_)) => {
+                    self.unqueue();
                     Err(AuditError::Write("audit writer stopped"))
                 }
             }
@@ -211,8 +222,12 @@ impl Auditor {
     pub fn record_blocking(&self, event: AuditEvent) -> Result<(), AuditError> {
         let Some(tx) = &self.tx else { return Ok(()) };
         let (ack_tx, ack_rx) = tokio::sync::oneshot::channel();
+        self.stats.queued.fetch_add(1, Ordering::Relaxed);
         tx.send(Msg::Event(Box::new(event), Some(ack_tx)))
-            .map_err(|_| AuditError::Write("audit writer stopped"))?;
+            .map_err(|_| {
+                self.unqueue();
+                AuditError::Write("audit writer stopped")
+            })?;
         match ack_rx.blocking_recv() {
             Ok(true) => Ok(()),
             _ => Err(AuditError::Write("audit sink write failed")),
@@ -222,10 +237,12 @@ impl Auditor {
     /// Records without waiting (for events produced where no caller can wait, e.g. a stream
     /// dropped by its client). Failures are counted.
     pub fn record_detached(&self, event: AuditEvent) {
-        if let Some(tx) = &self.tx
-            && tx.try_send(Msg::Event(Box::new(event), None)).is_err()
-        {
-            self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+        if let Some(tx) = &self.tx {
+            self.stats.queued.fetch_add(1, Ordering::Relaxed);
+            if tx.try_send(Msg::Event(Box::new(event), None)).is_err() {
+                self.unqueue();
+                self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
 
@@ -436,7 +453,11 @@ impl Writer {
                 let mut m = Some(m);
                 while let Some(msg) = m.take() {
                     match msg {
-                        Msg::Event(e, a) => batch.push((e, a)),
+                        Msg::Event(e, a) => {
+                            // Counted before it was sent, so this never goes below zero.
+                            self.stats.queued.fetch_sub(1, Ordering::Relaxed);
+                            batch.push((e, a));
+                        }
                         other => {
                             control.push(other);
                             break;

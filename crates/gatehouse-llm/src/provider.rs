@@ -22,6 +22,34 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+tokio::task_local! {
+    static EXTRA_HEADERS: Vec<(reqwest::header::HeaderName, reqwest::header::HeaderValue)>;
+}
+
+/// Runs `fut` with `headers` added to every upstream HTTP request it makes (e.g. the W3C
+/// `traceparent`). Headers that carry credentials (`authorization`, `x-api-key`, `api-key`) or
+/// that the provider sets itself are ignored, so this can never replace the provider's
+/// credential. Without this wrapper requests are unchanged.
+pub async fn with_extra_headers<F: std::future::Future>(
+    headers: Vec<(reqwest::header::HeaderName, reqwest::header::HeaderValue)>,
+    fut: F,
+) -> F::Output {
+    EXTRA_HEADERS.scope(headers, fut).await
+}
+
+fn reserved_header(name: &reqwest::header::HeaderName) -> bool {
+    matches!(
+        name.as_str(),
+        "authorization"
+            | "x-api-key"
+            | "api-key"
+            | "anthropic-version"
+            | "content-type"
+            | "host"
+            | "content-length"
+    )
+}
+
 /// Most bytes read from a non-streamed upstream answer.
 pub const MAX_UPSTREAM_BODY: usize = 32 * 1024 * 1024;
 
@@ -162,6 +190,12 @@ impl HttpProvider {
         }
         if anthropic {
             rb = rb.header("anthropic-version", "2023-06-01");
+        }
+        let extra = EXTRA_HEADERS.try_with(Clone::clone).unwrap_or_default();
+        for (k, v) in extra {
+            if !reserved_header(&k) {
+                rb = rb.header(k, v);
+            }
         }
         rb
     }

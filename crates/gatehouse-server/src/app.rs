@@ -88,6 +88,14 @@ pub struct App {
     pub policies: arc_swap::ArcSwap<gatehouse_policy::Policies>,
     /// Why the last reload was refused (the previous set stays in force), for `/readyz`.
     pub policy_error: std::sync::Mutex<Option<String>>,
+    /// Prometheus metrics.
+    pub metrics: crate::observe::Metrics,
+    /// Trace export.
+    pub telemetry: crate::telemetry::Telemetry,
+    /// Anomaly detection and alerts.
+    pub anomalies: crate::alerts::Anomalies,
+    /// Provider name → kind (`openai`, `anthropic`, `mock`), for `gen_ai.provider.name`.
+    pub provider_kinds: HashMap<String, &'static str>,
 }
 
 /// Why the app could not be built.
@@ -111,6 +119,9 @@ pub enum BuildError {
     /// The policy set is invalid.
     #[error("{0}")]
     Policy(String),
+    /// Tracing or anomaly alerts could not start.
+    #[error("{0}")]
+    Observability(String),
 }
 
 fn read_credential(
@@ -320,6 +331,25 @@ impl App {
             files = config.policy.files.len(),
             "policy set loaded"
         );
+        let metrics = crate::observe::Metrics::new(
+            &config.metrics,
+            config.models.iter().map(|m| m.name.as_str()),
+        );
+        let telemetry = crate::telemetry::Telemetry::start(&config.tracing)
+            .map_err(BuildError::Observability)?;
+        let anomalies = crate::alerts::Anomalies::start(&config.anomaly, &config.base_dir)
+            .map_err(BuildError::Observability)?;
+        let provider_kinds = providers
+            .iter()
+            .map(|(name, (p, _))| {
+                let kind = match p.as_ref() {
+                    Provider::OpenAi(_) => "openai",
+                    Provider::Anthropic(_) => "anthropic",
+                    Provider::Mock(_) => "gatehouse.mock",
+                };
+                (name.clone(), kind)
+            })
+            .collect();
         let jwt = match &config.identity.jwt {
             None => None,
             Some(j) => {
@@ -348,6 +378,10 @@ impl App {
             .map_err(|e| BuildError::Store(format!("limits: {e}")))?;
         Ok(App {
             limiter,
+            metrics,
+            telemetry,
+            anomalies,
+            provider_kinds,
             jwt,
             policies: arc_swap::ArcSwap::from_pointee(policies),
             policy_error: std::sync::Mutex::new(None),

@@ -7,6 +7,7 @@
 use crate::app::{App, ModelRoute};
 use crate::error::{Protocol, error_response};
 use crate::inspect::{OutputChain, stages};
+use crate::telemetry::{RequestTrace, Stage};
 use axum::response::Response;
 use bytes::Bytes;
 use gatehouse_audit::{AuditEvent, SCHEMA_VERSION, Tokens, now_rfc3339};
@@ -84,6 +85,8 @@ pub struct Ctx {
     pub reservation: Option<gatehouse_limits::Reservation>,
     /// `x-ratelimit-*` values for the response.
     pub rate_headers: Option<gatehouse_limits::RateHeaders>,
+    /// Trace context and stage timings.
+    pub trace: RequestTrace,
 }
 
 /// What inspect(in) hands to inspect(out) for the same request. Lives only as long as the
@@ -239,6 +242,7 @@ impl Ctx {
             token_estimate: 0,
             reservation: None,
             rate_headers: None,
+            trace: RequestTrace::default(),
         }
     }
 
@@ -253,13 +257,13 @@ impl Ctx {
             v: SCHEMA_VERSION,
             ts: now_rfc3339(),
             request_id: self.rid.as_str().to_owned(),
-            trace_id: None,
+            trace_id: self.trace.trace_id_hex(),
             resource: self.model.as_ref().map(|m| format!("Model::{m:?}")),
             on_behalf_of: self.on_behalf_of.as_ref().map(|p| p.id.clone()),
             policies: self.policies.clone(),
             obligations: self.obligations.clone(),
             cost_usd_micros: None,
-            stage_us: Default::default(),
+            stage_us: self.trace.stage_us(),
             body: None,
             hop: self.hop,
             route: self.route,
@@ -308,10 +312,12 @@ impl App {
         ctx: &mut Ctx,
         headers: &HeaderMap,
     ) -> Result<Principal, Rejection> {
+        ctx.trace.enter(Stage::Identify);
         let peer = ctx.peer.clone();
         let principal = self.identify_caller(ctx, headers, peer.as_ref()).await?;
         ctx.principal = Some(principal.clone());
         self.identify_on_behalf_of(ctx, headers, &principal).await?;
+        ctx.trace.leave();
         Ok(principal)
     }
 
@@ -511,6 +517,7 @@ impl App {
         principal: &Principal,
         model: &str,
     ) -> Result<&ModelRoute, Rejection> {
+        ctx.trace.enter(Stage::Authorize);
         ctx.model = Some(model.to_owned());
         let Some(route) = self.models.get(model) else {
             return Err(Rejection::new(
@@ -542,6 +549,7 @@ impl App {
             ctx.reason = Some(d.reason.clone().unwrap_or_else(|| "policy_deny".into()));
             return Err(policy_rejection(ctx, &d, Phase::Pre, None));
         }
+        ctx.trace.leave();
         Ok(route)
     }
 
@@ -606,6 +614,7 @@ impl App {
         principal: &Principal,
         texts: impl IntoIterator<Item = &'a str>,
     ) -> Result<(), Rejection> {
+        ctx.trace.enter(Stage::InspectIn);
         let mut ins = Inspected::default();
         for t in texts {
             self.check_blocklist(ctx, t)?;
@@ -617,6 +626,7 @@ impl App {
             }
         }
         self.decide_after_inspection(ctx, principal, &ins)?;
+        ctx.trace.leave();
         Ok(())
     }
 
@@ -657,6 +667,7 @@ impl App {
         route: &ModelRoute,
         req: &mut ChatRequest,
     ) -> Result<RequestGuards, Rejection> {
+        ctx.trace.enter(Stage::InspectIn);
         let mut ps = Pseudonymizer::new();
         let mut system_prompt = String::new();
         let mut modified = false;
@@ -756,6 +767,7 @@ impl App {
             }
         }
         modified |= canary.is_some();
+        ctx.trace.leave();
         Ok(RequestGuards {
             pseudonyms: ps,
             canary,
@@ -777,6 +789,7 @@ impl App {
         prompt: &str,
         requested_max_output: Option<u32>,
     ) -> Result<Option<u32>, Rejection> {
+        ctx.trace.enter(Stage::Admit);
         let provider = route
             .targets
             .first()
@@ -792,11 +805,12 @@ impl App {
                 requested_max_output,
                 overrides: None,
             })
-            .await
-            .map_err(|r| {
-                ctx.reason = Some(r.code.as_str().to_owned());
-                r.at("admit")
-            })?;
+            .await;
+        ctx.trace.leave();
+        let adm = adm.map_err(|r| {
+            ctx.reason = Some(r.code.as_str().to_owned());
+            r.at("admit")
+        })?;
         ctx.token_estimate = u64::from(adm.prompt_tokens);
         ctx.rate_headers = Some(adm.headers);
         ctx.reservation = Some(adm.reservation);
@@ -859,8 +873,11 @@ impl App {
     pub async fn record_success(&self, ctx: &mut Ctx, mut resp: Response) -> Response {
         self.settle(ctx).await;
         add_rate_headers(ctx, &mut resp);
+        ctx.trace.enter(Stage::Record);
         let ev = ctx.event("allow", resp.status().as_u16(), None);
-        match self.auditor.record(ev).await {
+        let written = self.auditor.record(ev.clone()).await;
+        self.observe(ctx, &ev);
+        match written {
             Ok(()) => resp,
             Err(e) => {
                 tracing::error!(request_id = %ctx.rid, error = %e, "record stage failed");
@@ -902,13 +919,12 @@ impl App {
             | ErrorCode::Unavailable => "error",
             _ => "block",
         };
-        if let Err(e) = self
-            .auditor
-            .record(ctx.event(decision, rej.code.http_status(), Some(&rej)))
-            .await
-        {
+        ctx.trace.enter(Stage::Record);
+        let ev = ctx.event(decision, rej.code.http_status(), Some(&rej));
+        if let Err(e) = self.auditor.record(ev.clone()).await {
             tracing::error!(request_id = %ctx.rid, error = %e, "record stage failed for a refusal");
         }
+        self.observe(ctx, &ev);
         tracing::info!(request_id = %ctx.rid, code = rej.code.as_str(), stage = rej.stage, "request refused");
         let mut resp = error_response(ctx.protocol, &rej, &ctx.rid);
         add_rate_headers(ctx, &mut resp);

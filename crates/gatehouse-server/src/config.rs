@@ -46,6 +46,15 @@ pub struct Config {
     /// Rate limits, token quotas and budgets.
     #[serde(default)]
     pub limits: gatehouse_limits::LimitsConfig,
+    /// Prometheus metrics listener.
+    #[serde(default)]
+    pub metrics: crate::observe::MetricsConfig,
+    /// OpenTelemetry traces.
+    #[serde(default)]
+    pub tracing: crate::telemetry::TracingConfig,
+    /// Per-principal anomaly detection and alerts.
+    #[serde(default)]
+    pub anomaly: crate::alerts::AnomalyConfig,
     /// The directory relative paths in this file are resolved against (the file's directory).
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -917,6 +926,15 @@ impl Config {
                 );
             }
         }
+        for (f, m) in self.metrics.problems() {
+            err(format!("metrics.{f}"), m);
+        }
+        for (f, m) in self.tracing.problems() {
+            err(format!("tracing.{f}"), m);
+        }
+        for (f, m) in self.anomaly.problems() {
+            err(format!("anomaly.{f}"), m);
+        }
         if let Some(j) = &self.identity.jwt
             && let Err(e) = j.validate()
         {
@@ -997,6 +1015,9 @@ impl Config {
             identity: IdentityConfig::default(),
             policy: gatehouse_policy::PolicyConfig::default(),
             limits: gatehouse_limits::LimitsConfig::default(),
+            metrics: Default::default(),
+            tracing: Default::default(),
+            anomaly: Default::default(),
             base_dir: PathBuf::new(),
         }
     }

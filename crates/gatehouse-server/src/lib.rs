@@ -9,16 +9,21 @@
 //!   caller's protocol shape.
 //! - [`routes`] and [`stream`]: the OpenAI / Anthropic endpoints and the SSE response body.
 //! - [`listener`]: accept loop, TLS, connection cap, header and body limits, graceful shutdown.
+//! - [`observe`], [`telemetry`], [`alerts`]: Prometheus metrics, OpenTelemetry traces and
+//!   anomaly alerts, all fed at the record stage.
 
 pub mod admin;
+pub mod alerts;
 pub mod app;
 pub mod checkpoint;
 pub mod config;
 pub mod error;
 pub mod inspect;
 pub mod listener;
+pub mod observe;
 pub mod routes;
 pub mod stream;
+pub mod telemetry;
 
 pub use app::App;
 pub use config::Config;

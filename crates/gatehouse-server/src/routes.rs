@@ -5,6 +5,7 @@ use crate::app::App;
 use crate::checkpoint::{ClientAddr, Ctx, PeerIdentity, apply_rate_headers, upstream_rejection};
 use crate::error::{Protocol, error_response};
 use crate::stream::sse_response;
+use crate::telemetry::Stage;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Extension, State};
@@ -12,7 +13,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use gatehouse_core::{ErrorCode, Rejection, RequestId};
 use gatehouse_llm::openai::{ChatRequest, EmbeddingsRequest};
-use gatehouse_llm::provider::route as forward;
+use gatehouse_llm::provider::{route as forward, with_extra_headers};
 use gatehouse_llm::{anthropic, parse_json, translate};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde_json::json;
@@ -108,6 +109,7 @@ async fn chat_route(
     body: Body,
 ) -> Response {
     let mut ctx = Ctx::new(protocol, route, "invoke_model", client(addr));
+    ctx.trace.begin(&headers, &app.telemetry);
     ctx.peer = peer.map(|Extension(p)| p);
     match chat(&app, &mut ctx, &headers, body).await {
         Ok(r) => r,
@@ -162,18 +164,22 @@ async fn chat(
     let raw = (ctx.protocol == Protocol::OpenAi && !modified).then_some(&bytes);
     ctx.stream = req.stream;
 
+    ctx.trace.enter(Stage::Forward);
     if req.stream {
-        let routed = forward(&model_route.targets, |t| {
-            t.provider.chat_stream(&req, &t.upstream_model)
-        })
+        let routed = with_extra_headers(
+            ctx.trace.upstream_headers(),
+            forward(&model_route.targets, |t| {
+                t.provider.chat_stream(&req, &t.upstream_model)
+            }),
+        )
         .await
         .map_err(|e| upstream_rejection(ctx, &e))?;
         ctx.attempts = routed.attempts;
-        ctx.provider = model_route
-            .targets
-            .get(routed.target)
-            .map(|t| t.provider_name.clone());
+        let target = model_route.targets.get(routed.target);
+        ctx.provider = target.map(|t| t.provider_name.clone());
+        ctx.trace.response_model = target.map(|t| t.upstream_model.clone());
         ctx.upstream_status = Some(200);
+        ctx.trace.enter(Stage::InspectOut);
         let moved = std::mem::replace(
             ctx,
             Ctx::new(ctx.protocol, ctx.route, ctx.action, ctx.client),
@@ -193,17 +199,20 @@ async fn chat(
         return Ok(resp);
     }
 
-    let routed = forward(&model_route.targets, |t| {
-        t.provider.chat(&req, &t.upstream_model, raw)
-    })
+    let routed = with_extra_headers(
+        ctx.trace.upstream_headers(),
+        forward(&model_route.targets, |t| {
+            t.provider.chat(&req, &t.upstream_model, raw)
+        }),
+    )
     .await
     .map_err(|e| upstream_rejection(ctx, &e))?;
     ctx.attempts = routed.attempts;
-    ctx.provider = model_route
-        .targets
-        .get(routed.target)
-        .map(|t| t.provider_name.clone());
+    let target = model_route.targets.get(routed.target);
+    ctx.provider = target.map(|t| t.provider_name.clone());
+    ctx.trace.response_model = target.map(|t| t.upstream_model.clone());
     ctx.upstream_status = Some(200);
+    ctx.trace.enter(Stage::InspectOut);
     let mut completion = routed.value;
     completion.model = req.model.clone();
     if let Some(u) = completion.usage {
@@ -265,6 +274,7 @@ async fn embeddings(
         "invoke_model",
         client(addr),
     );
+    ctx.trace.begin(&headers, &app.telemetry);
     ctx.peer = peer.map(|Extension(p)| p);
     let result: Result<Response, Rejection> = async {
         let principal = app.identify(&mut ctx, &headers).await?;
@@ -279,16 +289,20 @@ async fn embeddings(
         let prompt = req.input.texts().join("\n");
         app.admit(&mut ctx, &principal, model_route, &prompt, Some(1))
             .await?;
-        let routed = forward(&model_route.targets, |t| {
-            t.provider.embeddings(&req, &t.upstream_model)
-        })
+        ctx.trace.enter(Stage::Forward);
+        let routed = with_extra_headers(
+            ctx.trace.upstream_headers(),
+            forward(&model_route.targets, |t| {
+                t.provider.embeddings(&req, &t.upstream_model)
+            }),
+        )
         .await
         .map_err(|e| upstream_rejection(&mut ctx, &e))?;
+        ctx.trace.leave();
         ctx.attempts = routed.attempts;
-        ctx.provider = model_route
-            .targets
-            .get(routed.target)
-            .map(|t| t.provider_name.clone());
+        let target = model_route.targets.get(routed.target);
+        ctx.provider = target.map(|t| t.provider_name.clone());
+        ctx.trace.response_model = target.map(|t| t.upstream_model.clone());
         let mut v = routed.value;
         v["model"] = json!(req.model);
         ctx.tokens.input = v
@@ -312,6 +326,7 @@ async fn models(
     headers: HeaderMap,
 ) -> Response {
     let mut ctx = Ctx::new(Protocol::OpenAi, "/v1/models", "list_models", client(addr));
+    ctx.trace.begin(&headers, &app.telemetry);
     ctx.peer = peer.map(|Extension(p)| p);
     let principal = match app.identify(&mut ctx, &headers).await {
         Ok(p) => p,

@@ -42,9 +42,10 @@ impl StreamState {
         } else {
             rej.map(|r| r.code.http_status()).unwrap_or(499)
         };
-        self.app
-            .auditor
-            .record_detached(self.ctx.event(decision, status, rej));
+        self.ctx.trace.enter(crate::telemetry::Stage::Record);
+        let ev = self.ctx.event(decision, status, rej);
+        self.app.auditor.record_detached(ev.clone());
+        self.app.observe(&mut self.ctx, &ev);
         // Settle the admit stage's reservation with what the stream used.
         if self.ctx.reservation.is_some()
             && let Ok(h) = tokio::runtime::Handle::try_current()

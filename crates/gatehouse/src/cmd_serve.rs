@@ -125,6 +125,24 @@ pub fn run(args: ServeArgs) -> ExitCode {
                 }
             }
         }
+        if app.config.metrics.enabled {
+            let addr = app.config.metrics.listen.clone();
+            match tokio::net::TcpListener::bind(&addr).await {
+                Ok(l) => {
+                    let metrics_addr = l.local_addr().map(|a| a.to_string()).unwrap_or(addr);
+                    tracing::info!(listen = %metrics_addr, "metrics listening on /metrics");
+                    tokio::spawn(gatehouse_server::observe::serve_metrics(
+                        app.clone(),
+                        l,
+                        std::future::pending(),
+                    ));
+                }
+                Err(e) => {
+                    eprintln!("cannot listen on {addr} (metrics.listen): {e}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
         tracing::info!(listen = %local, tls = scheme == "https", models = app.models.len(), "gatehouse listening");
         match gatehouse_server::listener::serve(app, listener, shutdown_signal()).await {
             Ok(()) => ExitCode::SUCCESS,

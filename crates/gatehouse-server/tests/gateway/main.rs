@@ -8,11 +8,15 @@
 )]
 
 mod admin;
+mod anomaly;
 mod artifacts;
 mod guardrails;
 mod limits;
+mod metrics;
 mod pgkeys;
 mod policy;
+mod secrets_sweep;
+mod tracing;
 mod upstream;
 
 use futures_util::StreamExt;

@@ -19,6 +19,8 @@ pub struct Seen {
     pub stream_dropped: AtomicBool,
     pub chunks_sent: AtomicUsize,
     pub bodies: Mutex<Vec<Value>>,
+    /// The `traceparent` header of every chat request ("" when absent).
+    pub traceparents: Mutex<Vec<String>>,
 }
 
 impl Seen {
@@ -58,6 +60,13 @@ async fn openai_chat(State(seen): State<Arc<Seen>>, headers: HeaderMap, body: St
         .to_owned();
     seen.hits.lock().unwrap().push((model.clone(), auth));
     seen.bodies.lock().unwrap().push(v.clone());
+    seen.traceparents.lock().unwrap().push(
+        headers
+            .get("traceparent")
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("")
+            .to_owned(),
+    );
     let last = v["messages"]
         .as_array()
         .and_then(|m| m.last())
