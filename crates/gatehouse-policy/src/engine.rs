@@ -518,7 +518,7 @@ enum PrincipalKey {
 struct Index {
     entries: Vec<(PolicyId, PrincipalKey, Option<Vec<String>>)>,
     entity_ids: HashMap<EntityUid, u32>,
-    cache: std::sync::RwLock<HashMap<(Action, bool, Vec<u32>), std::sync::Arc<PolicySet>>>,
+    cache: std::sync::RwLock<HashMap<CandidateKey, std::sync::Arc<PolicySet>>>,
 }
 
 /// What the entities of a decision are built from.
@@ -542,6 +542,9 @@ struct Built {
 
 /// Most cached entity sets; the cache is cleared when full.
 const ENTITY_CACHE_CAP: usize = 16_384;
+
+/// Action, whether the principal is a user, and the interned scope entities it is (in).
+type CandidateKey = (Action, bool, Vec<u32>);
 
 /// Most cached candidate sets; the cache is cleared when full.
 const INDEX_CACHE_CAP: usize = 4096;
