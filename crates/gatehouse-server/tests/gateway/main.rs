@@ -9,6 +9,7 @@
 
 mod artifacts;
 mod guardrails;
+mod identity;
 mod pgkeys;
 mod policy;
 mod upstream;
