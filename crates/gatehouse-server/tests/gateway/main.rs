@@ -11,6 +11,7 @@ mod admin;
 mod anomaly;
 mod artifacts;
 mod guardrails;
+mod identity;
 mod limits;
 mod metrics;
 mod pgkeys;
