@@ -389,6 +389,8 @@ async fn run(
     scale: f64,
     detectors: bool,
 ) -> anyhow::Result<()> {
+    // `--audit-sink jsonl|sqlite|none` (default jsonl): compare the record stage's cost.
+    let audit_sink = arg("--audit-sink").unwrap_or_else(|| "jsonl".to_owned());
     let up = TcpListener::bind("127.0.0.1:0").await?;
     let up_addr = up.local_addr()?;
     tokio::spawn(mock_upstream(up));
@@ -404,8 +406,8 @@ listen = "127.0.0.1:{port}"
 [store]
 path = "{db}"
 [audit]
-sink = "jsonl"
-path = "{audit}"
+sink = "{sink}"
+{audit_path}
 [providers.up]
 kind = "openai"
 base_url = "http://{up_addr}/v1"
@@ -417,7 +419,12 @@ provider = "up"
 blocklist = ["kryptonite", "exfiltrate-now", "do-not-say-this"]
 {detect}"#,
         db = dir.path().join("g.db").display(),
-        audit = dir.path().join("audit.jsonl").display(),
+        sink = audit_sink,
+        audit_path = match audit_sink.as_str() {
+            "jsonl" => format!("path = \"{}\"", dir.path().join("audit.jsonl").display()),
+            "sqlite" => format!("path = \"{}\"", dir.path().join("audit.db").display()),
+            _ => String::new(),
+        },
         detect = if detectors {
             "[detect]\n[injection]\n"
         } else {

@@ -153,3 +153,128 @@ max_output_tokens = 5
     });
     assert_eq!((reqs, input, output), (4, 44, 16));
 }
+
+#[tokio::test]
+async fn a_stream_cancelled_half_way_settles_what_it_used_and_frees_its_slot() {
+    use futures_util::StreamExt;
+    let up = upstream::start().await;
+    let g = gateway(
+        &up.url,
+        "[limits.defaults.principal]\nconcurrent = 1\ntokens_per_day = 100000\n",
+    )
+    .await;
+    let mut body = chat("slow-stream", "tell me a long story");
+    body["stream"] = json!(true);
+    let resp = g
+        .post("/v1/chat/completions")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    // While the stream runs, the one concurrent slot is taken.
+    let busy = g
+        .post("/v1/chat/completions")
+        .json(&chat("ok", "hi"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(busy.status(), 429);
+    let mut stream = resp.bytes_stream();
+    for _ in 0..3 {
+        stream.next().await.unwrap().unwrap();
+    }
+    drop(stream); // the client goes away half-way
+
+    // The slot is released once the cancellation is settled.
+    let mut status = 0;
+    for _ in 0..100 {
+        status = g
+            .post("/v1/chat/completions")
+            .json(&chat("ok", "hi"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(status, 200);
+
+    // The cancelled stream was charged its prompt and no output: the output allowance it had
+    // reserved was refunded.
+    let store = g.app.limiter.usage_store().unwrap();
+    store.flush().await.unwrap();
+    let rows = store
+        .query(&gatehouse_limits::UsageFilter {
+            model: Some("slow-stream".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].requests, 1);
+    assert!(
+        rows[0].input_tokens > 0 && rows[0].input_tokens < 64,
+        "{rows:?}"
+    );
+    assert_eq!(rows[0].output_tokens, 0, "{rows:?}");
+}
+
+/// Three gateways share one Redis: a limit of 10 requests per minute admits exactly 10 across
+/// all of them, whatever instance each request reaches.
+#[tokio::test]
+async fn three_gateways_sharing_redis_admit_exactly_the_limit_in_total() {
+    let Ok(redis) = std::env::var("GATEHOUSE_TEST_REDIS_URL") else {
+        eprintln!("skipped: GATEHOUSE_TEST_REDIS_URL unset");
+        return;
+    };
+    let up = upstream::start().await;
+    let prefix = format!("gh-test-{}:", gatehouse_core::RequestId::new().as_str());
+    let g = gateway(
+        &up.url,
+        &format!(
+            "[limits]\nbackend = \"redis\"\nredis_url = \"{redis}\"\nredis_prefix = \"{prefix}\"\n[limits.defaults.principal]\nrequests_per_minute = 10\n"
+        ),
+    )
+    .await;
+    let mut urls = vec![g.url.clone()];
+    for _ in 0..2 {
+        let mut cfg = g.app.config.clone();
+        // The other instances share the key store and Redis; they keep their own audit log.
+        let d = tempfile::tempdir().unwrap().keep();
+        cfg.audit.path = Some(d.join("audit.jsonl"));
+        let app = std::sync::Arc::new(gatehouse_server::App::build(cfg).await.unwrap());
+        urls.push(format!("http://{}", crate::serve(app).await));
+    }
+    let client = reqwest::Client::new();
+    let mut tasks = Vec::new();
+    for i in 0..30 {
+        let url = format!("{}/v1/chat/completions", urls[i % 3]);
+        let (c, k) = (client.clone(), g.key.clone());
+        tasks.push(tokio::spawn(async move {
+            c.post(url)
+                .bearer_auth(k)
+                .json(&chat("ok", "hi"))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+    }
+    let mut ok = 0;
+    let mut limited = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            200 => ok += 1,
+            429 => limited += 1,
+            s => panic!("unexpected status {s}"),
+        }
+    }
+    assert_eq!((ok, limited), (10, 20));
+    assert_eq!(up.seen.hits_for("ok"), 10);
+}
