@@ -391,6 +391,11 @@ async fn run(
 ) -> anyhow::Result<()> {
     // `--audit-sink jsonl|sqlite|none` (default jsonl): compare the record stage's cost.
     let audit_sink = arg("--audit-sink").unwrap_or_else(|| "jsonl".to_owned());
+    // `--extra FILE`: TOML appended to the gateway's config (e.g. to switch a stage off).
+    let extra = match arg("--extra") {
+        Some(p) => std::fs::read_to_string(p)?,
+        None => String::new(),
+    };
     let up = TcpListener::bind("127.0.0.1:0").await?;
     let up_addr = up.local_addr()?;
     tokio::spawn(mock_upstream(up));
@@ -417,9 +422,11 @@ name = "bench"
 provider = "up"
 [guardrails]
 blocklist = ["kryptonite", "exfiltrate-now", "do-not-say-this"]
-{detect}"#,
+{detect}
+{extra}"#,
         db = dir.path().join("g.db").display(),
         sink = audit_sink,
+        extra = extra,
         audit_path = match audit_sink.as_str() {
             "jsonl" => format!("path = \"{}\"", dir.path().join("audit.jsonl").display()),
             "sqlite" => format!("path = \"{}\"", dir.path().join("audit.db").display()),

@@ -57,6 +57,25 @@ pub fn warm_up() {
     let _ = bpe_openai::cl100k_base().count("warm up");
 }
 
+/// Loads only the tokenizers these models use (each BPE table costs tens of MiB of memory), so
+/// that the first request does not pay for it.
+pub fn warm_up_for<'a>(models: impl IntoIterator<Item = &'a str>) {
+    let (mut o200k, mut cl100k) = (false, false);
+    for m in models {
+        match tokenizer_for(m) {
+            TokenizerKind::O200k => o200k = true,
+            TokenizerKind::Cl100k => cl100k = true,
+            TokenizerKind::Estimate => {}
+        }
+    }
+    if o200k {
+        let _ = bpe_openai::o200k_base().count("warm up");
+    }
+    if cl100k {
+        let _ = bpe_openai::cl100k_base().count("warm up");
+    }
+}
+
 /// Counts (or estimates, see the module docs) the tokens of `text` for `model`.
 pub fn count_tokens(model: &str, text: &str) -> u32 {
     let n = match tokenizer_for(model) {

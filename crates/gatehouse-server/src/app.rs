@@ -365,7 +365,7 @@ impl App {
                 Some(v)
             }
         };
-        gatehouse_limits::tokens::warm_up();
+        gatehouse_limits::tokens::warm_up_for(config.models.iter().map(|m| m.name.as_str()));
         let usage_target = match &config.store.url {
             Some(u) => u.clone(),
             None => config.store.path.display().to_string(),
