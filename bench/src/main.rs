@@ -15,8 +15,10 @@
 //!
 //! Results go to stdout and, with `--out FILE`, to a Markdown report.
 //!
-//! `--audit [--events N]` instead measures the audit writer alone (in process): events/s into the
-//! SQLite sink, non-strict (queued, batched) and strict (each event awaited, many in flight).
+//! `--audit [--events N] [--pg-url URL]` instead measures the audit writer alone (in process):
+//! events/s into the SQLite sink and, with a PostgreSQL URL (`--pg-url` or
+//! `GATEHOUSE_TEST_POSTGRES_URL`), into the PostgreSQL sink (a fresh schema per run, dropped
+//! afterwards), each non-strict (queued, batched) and strict (each event awaited, 64 in flight).
 #![allow(
     clippy::print_stdout,
     clippy::print_stderr,
@@ -296,12 +298,13 @@ fn arg(name: &str) -> Option<String> {
         .and_then(|i| args.get(i + 1).cloned())
 }
 
-/// `--audit`: SQLite sink throughput, in process.
+/// `--audit`: SQLite and PostgreSQL sink throughput, in process.
 fn audit_bench() -> anyhow::Result<()> {
     use gatehouse_audit::{AuditEvent, Auditor, AuditorConfig, CheckpointSigner, SinkSpec};
     let n: usize = arg("--events")
         .and_then(|s| s.parse().ok())
         .unwrap_or(200_000);
+    let pg_url = arg("--pg-url").or_else(|| std::env::var("GATEHOUSE_TEST_POSTGRES_URL").ok());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -319,49 +322,96 @@ fn audit_bench() -> anyhow::Result<()> {
         e.latency_us = 120;
         e
     };
-    for strict in [false, true] {
-        let dir = tempfile::tempdir()?;
-        let mut c = AuditorConfig::new(vec![SinkSpec::Sqlite(dir.path().join("audit.db"))]);
-        c.strict = strict;
-        c.queue = n.max(1);
-        c.spool_dir = dir.path().to_owned();
-        c.signer = Some(std::sync::Arc::new(CheckpointSigner::generate()));
-        let a = Auditor::start(c)?;
-        let n = if strict { n / 4 } else { n };
-        let t = Instant::now();
-        rt.block_on(async {
-            if strict {
-                // 64 requests in flight, as under load: each waits for its durable write.
-                let mut tasks = Vec::new();
-                for w in 0..64 {
-                    let a = a.clone();
-                    tasks.push(tokio::spawn(async move {
-                        for i in (w..n).step_by(64) {
-                            a.record(event(i)).await.unwrap();
-                        }
-                    }));
+    let mut kinds = vec!["sqlite"];
+    match &pg_url {
+        Some(url) => {
+            let version: String = rt.block_on(async {
+                let pool = sqlx::PgPool::connect(url).await?;
+                let v: (String,) = sqlx::query_as("SHOW server_version")
+                    .fetch_one(&pool)
+                    .await?;
+                anyhow::Ok(v.0)
+            })?;
+            println!("postgres server {version} (local, loopback)");
+            kinds.push("postgres");
+        }
+        None => println!(
+            "postgres skipped: set GATEHOUSE_TEST_POSTGRES_URL or pass --pg-url to measure it"
+        ),
+    }
+    for kind in kinds {
+        for strict in [false, true] {
+            let dir = tempfile::tempdir()?;
+            let schema = format!("gh_bench_{:016x}", rand::random::<u64>());
+            let spec = match (kind, &pg_url) {
+                ("postgres", Some(url)) => SinkSpec::Postgres {
+                    url: url.clone(),
+                    schema: schema.clone(),
+                },
+                _ => SinkSpec::Sqlite(dir.path().join("audit.db")),
+            };
+            let mut c = AuditorConfig::new(vec![spec]);
+            c.strict = strict;
+            c.queue = n.max(1);
+            c.spool_dir = dir.path().to_owned();
+            c.signer = Some(std::sync::Arc::new(CheckpointSigner::generate()));
+            let a = Auditor::start(c)?;
+            let n = if strict { n / 4 } else { n };
+            let t = Instant::now();
+            rt.block_on(async {
+                if strict {
+                    // 64 requests in flight, as under load: each waits for its durable write.
+                    let mut tasks = Vec::new();
+                    for w in 0..64 {
+                        let a = a.clone();
+                        tasks.push(tokio::spawn(async move {
+                            for i in (w..n).step_by(64) {
+                                a.record(event(i)).await.unwrap();
+                            }
+                        }));
+                    }
+                    for t in tasks {
+                        t.await.unwrap();
+                    }
+                } else {
+                    for i in 0..n {
+                        a.record(event(i)).await.unwrap();
+                    }
                 }
-                for t in tasks {
-                    t.await.unwrap();
-                }
-            } else {
-                for i in 0..n {
-                    a.record(event(i)).await.unwrap();
-                }
+            });
+            a.flush();
+            let secs = t.elapsed().as_secs_f64();
+            let stats = a.stats();
+            let dropped = stats.dropped.load(std::sync::atomic::Ordering::Relaxed);
+            let spooled = stats.spooled.load(std::sync::atomic::Ordering::Relaxed);
+            drop(a);
+            println!(
+                "audit {kind} {}: {n} events in {secs:.2} s = {:.0} events/s (dropped {dropped}, spooled {spooled})",
+                if strict {
+                    "strict, 64 in flight"
+                } else {
+                    "non-strict"
+                },
+                n as f64 / secs
+            );
+            if let ("postgres", Some(url)) = (kind, &pg_url) {
+                rt.block_on(async {
+                    let pool = sqlx::PgPool::connect(url).await?;
+                    let (rows,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                        "SELECT COUNT(*) FROM {schema}.audit_events"
+                    )))
+                    .fetch_one(&pool)
+                    .await?;
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                        "DROP SCHEMA IF EXISTS {schema} CASCADE"
+                    )))
+                    .execute(&pool)
+                    .await?;
+                    anyhow::ensure!(rows == n as i64, "postgres holds {rows} rows, expected {n}");
+                    anyhow::Ok(())
+                })?;
             }
-        });
-        a.flush();
-        let secs = t.elapsed().as_secs_f64();
-        let dropped = a.stats().dropped.load(std::sync::atomic::Ordering::Relaxed);
-        println!(
-            "audit sqlite {}: {n} events in {secs:.2} s = {:.0} events/s (dropped {dropped})",
-            if strict {
-                "strict, 64 in flight"
-            } else {
-                "non-strict"
-            },
-            n as f64 / secs
-        );
+        }
     }
     Ok(())
 }

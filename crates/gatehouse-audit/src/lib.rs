@@ -8,7 +8,7 @@
 //!   the previous hash), stores the same rows in every sink, spools what a sink cannot take and
 //!   replays it in order, signs checkpoints and applies retention. In `strict` mode the request
 //!   waits for the durable write and is refused if it fails.
-//! - [`sink`]: SQLite (default), PostgreSQL, rotated JSONL, stdout.
+//! - [`sink`]: SQLite (default), PostgreSQL, rotated JSONL, stdout, OTLP logs (OTLP/HTTP JSON).
 //! - [`chain`]: hashing, checkpoints, anchors and the [`Verifier`].
 //! - [`reader`]: [`AuditReader`] queries and verifies a stored log.
 //! - [`crypto`]: body encryption keys and the checkpoint signing key.

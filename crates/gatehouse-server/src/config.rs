@@ -202,6 +202,25 @@ pub enum AuditSinkConfig {
     },
     /// JSON lines on stdout.
     Stdout {},
+    /// OpenTelemetry logs over OTLP/HTTP (JSON encoding) to `{endpoint}/v1/logs`. Cannot be
+    /// read back: not usable as the primary for `gatehouse audit`.
+    Otlp {
+        /// Collector base URL (`http://127.0.0.1:4318`); `/v1/logs` is appended.
+        endpoint: String,
+        /// Request header name → environment variable holding its value (e.g. an API key).
+        #[serde(default)]
+        headers_env: BTreeMap<String, String>,
+        /// Request header name → file holding its value.
+        #[serde(default)]
+        headers_file: BTreeMap<String, PathBuf>,
+        /// Per-request timeout (connect and answer), milliseconds.
+        #[serde(default = "default_otlp_timeout_ms")]
+        timeout_ms: u64,
+    },
+}
+
+fn default_otlp_timeout_ms() -> u64 {
+    5_000
 }
 
 fn default_pg_schema() -> String {
@@ -364,6 +383,16 @@ impl AuditConfig {
                 },
                 AuditSinkConfig::Jsonl { path, max_bytes } => SinkSpec::Jsonl { path, max_bytes },
                 AuditSinkConfig::Stdout {} => SinkSpec::Stdout,
+                AuditSinkConfig::Otlp {
+                    endpoint,
+                    headers_env,
+                    headers_file,
+                    timeout_ms,
+                } => SinkSpec::Otlp {
+                    endpoint,
+                    headers: otlp_headers(&headers_env, &headers_file)?,
+                    timeout: std::time::Duration::from_millis(timeout_ms.max(1)),
+                },
             });
         }
         let mut cfg = gatehouse_audit::AuditorConfig::new(specs);
@@ -429,11 +458,37 @@ impl AuditConfig {
                 schema,
             }),
             Some(AuditSinkConfig::Jsonl { path, .. }) => Ok(AuditSource::Jsonl(path)),
-            Some(AuditSinkConfig::Stdout {}) | None => {
-                Err("the audit log is not stored (sink is stdout or none)".into())
-            }
+            Some(AuditSinkConfig::Stdout {} | AuditSinkConfig::Otlp { .. }) | None => Err(
+                "the audit log is not stored here (primary sink is stdout, otlp or none)".into(),
+            ),
         }
     }
+}
+
+/// Reads the OTLP sink's header values (secrets) from their environment variables and files.
+/// Errors name the header and the variable or file, never the value.
+fn otlp_headers(
+    env: &BTreeMap<String, String>,
+    files: &BTreeMap<String, PathBuf>,
+) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    for (name, var) in env {
+        let v = std::env::var(var).map_err(|_| {
+            format!("audit otlp sink: header {name}: environment variable {var} is not set")
+        })?;
+        out.push((name.clone(), v.trim().to_owned()));
+    }
+    for (name, f) in files {
+        let v = std::fs::read_to_string(f).map_err(|e| {
+            format!(
+                "audit otlp sink: header {name}: {}: {}",
+                f.display(),
+                e.kind()
+            )
+        })?;
+        out.push((name.clone(), v.trim().to_owned()));
+    }
+    Ok(out)
 }
 
 fn postgres_url(env: Option<&str>, file: Option<&Path>) -> Result<String, String> {
@@ -779,6 +834,37 @@ impl Config {
             );
         }
         for (i, s) in self.audit.sinks.iter().enumerate() {
+            if let AuditSinkConfig::Otlp {
+                endpoint,
+                headers_env,
+                headers_file,
+                timeout_ms,
+            } = s
+            {
+                if let Err(e) = gatehouse_audit::sink::otlp::logs_url(endpoint) {
+                    err(format!("audit.sinks[{i}].endpoint"), e);
+                }
+                for name in headers_env.keys().chain(headers_file.keys()) {
+                    if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+                        err(
+                            format!("audit.sinks[{i}]"),
+                            format!("not a header name: {name:?}"),
+                        );
+                    }
+                }
+                if headers_env.keys().any(|k| headers_file.contains_key(k)) {
+                    err(
+                        format!("audit.sinks[{i}]"),
+                        "a header is set in both headers_env and headers_file".into(),
+                    );
+                }
+                if *timeout_ms == 0 {
+                    err(
+                        format!("audit.sinks[{i}].timeout_ms"),
+                        "must be greater than 0".into(),
+                    );
+                }
+            }
             if let AuditSinkConfig::Postgres {
                 url_env,
                 url_file,
@@ -1026,6 +1112,51 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn otlp_audit_sink_reads_header_secrets_from_files_and_checks_the_endpoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("otlp-key");
+        std::fs::write(&key, "s3cret-otlp-key\n").unwrap();
+        let text = format!(
+            "[audit]\n[[audit.sinks]]\nkind = \"sqlite\"\n[[audit.sinks]]\nkind = \"otlp\"\nendpoint = \"http://127.0.0.1:4318\"\nheaders_file = {{ \"x-api-key\" = {:?} }}\ntimeout_ms = 2000\n",
+            key.display().to_string()
+        );
+        let cfg = Config::parse(&text).unwrap();
+        let a = cfg.audit.auditor_config(dir.path()).unwrap();
+        match &a.sinks[1] {
+            gatehouse_audit::SinkSpec::Otlp {
+                endpoint,
+                headers,
+                timeout,
+            } => {
+                assert_eq!(endpoint, "http://127.0.0.1:4318");
+                assert_eq!(
+                    headers,
+                    &[("x-api-key".to_owned(), "s3cret-otlp-key".to_owned())]
+                );
+                assert_eq!(*timeout, std::time::Duration::from_millis(2000));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(!format!("{a:?}").contains("s3cret"));
+        let errs = Config::parse(
+            "[audit]\n[[audit.sinks]]\nkind = \"otlp\"\nendpoint = \"http://u:s3cret@c:4318\"\nheaders_env = { \"bad header\" = \"X\" }\ntimeout_ms = 0\n",
+        )
+        .unwrap_err();
+        let text: Vec<String> = errs.iter().map(ToString::to_string).collect();
+        assert_eq!(text.len(), 3, "{text:?}");
+        assert!(text.iter().all(|t| !t.contains("s3cret")), "{text:?}");
+        assert!(text[0].starts_with("audit.sinks[0].endpoint"), "{text:?}");
+        // An unset variable names the variable, not a value.
+        let cfg = Config::parse(
+            "[audit]\n[[audit.sinks]]\nkind = \"otlp\"\nendpoint = \"http://c:4318\"\nheaders_env = { \"x-api-key\" = \"GATEHOUSE_TEST_SURELY_UNSET_OTLP_KEY\" }\n",
+        )
+        .unwrap();
+        let e = cfg.audit.auditor_config(dir.path()).unwrap_err();
+        assert!(e.contains("GATEHOUSE_TEST_SURELY_UNSET_OTLP_KEY"), "{e}");
+        assert!(cfg.audit.audit_source(dir.path()).is_err());
+    }
 
     #[test]
     fn reports_every_error_with_its_path() {

@@ -5,6 +5,7 @@ use crate::chain::{Anchor, ChainedRecord, Checkpoint, Hash};
 use std::path::PathBuf;
 
 pub mod jsonl;
+pub mod otlp;
 pub mod postgres;
 pub mod sqlite;
 pub mod stdout;
@@ -74,6 +75,15 @@ pub enum SinkSpec {
     },
     /// JSON lines on standard output.
     Stdout,
+    /// OpenTelemetry logs over OTLP/HTTP (JSON) to `{endpoint}/v1/logs`; see [`otlp`].
+    Otlp {
+        /// Collector base URL (`http://127.0.0.1:4318`); `/v1/logs` is appended.
+        endpoint: String,
+        /// Extra request headers, e.g. a collector API key (secrets: values never shown).
+        headers: Vec<(String, String)>,
+        /// Per-request timeout (connect and answer).
+        timeout: std::time::Duration,
+    },
     /// A sink supplied by the caller (tests, embedding).
     Custom(SharedSink),
 }
@@ -141,6 +151,19 @@ impl std::fmt::Debug for SinkSpec {
                 .field("max_bytes", max_bytes)
                 .finish(),
             SinkSpec::Stdout => f.write_str("Stdout"),
+            SinkSpec::Otlp {
+                endpoint,
+                headers,
+                timeout,
+            } => f
+                .debug_struct("Otlp")
+                .field("endpoint", endpoint)
+                .field(
+                    "headers",
+                    &headers.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+                )
+                .field("timeout", timeout)
+                .finish(),
             SinkSpec::Custom(_) => f.write_str("Custom"),
         }
     }
@@ -163,6 +186,11 @@ impl SinkSpec {
                 Box::new(jsonl::JsonlSink::open(path, *max_bytes, strict)?)
             }
             SinkSpec::Stdout => Box::new(stdout::StdoutSink),
+            SinkSpec::Otlp {
+                endpoint,
+                headers,
+                timeout,
+            } => Box::new(otlp::OtlpSink::new(endpoint, headers, *timeout)?),
             SinkSpec::Custom(s) => {
                 let id =
                     s.0.lock()
@@ -187,6 +215,7 @@ impl SinkSpec {
                 format!("jsonl-{}", short_hash(&path.display().to_string()))
             }
             SinkSpec::Stdout => "stdout".into(),
+            SinkSpec::Otlp { endpoint, .. } => format!("otlp-{}", short_hash(endpoint)),
             SinkSpec::Custom(s) => {
                 s.0.lock()
                     .map(|g| g.id().to_owned())
@@ -267,5 +296,12 @@ mod debug_tests {
             schema: "a".into(),
         };
         assert!(!format!("{r:?}").contains("hunter2"));
+        let o = super::SinkSpec::Otlp {
+            endpoint: "http://127.0.0.1:4318".into(),
+            headers: vec![("x-api-key".into(), "hunter2".into())],
+            timeout: std::time::Duration::from_secs(5),
+        };
+        assert!(!format!("{o:?}").contains("hunter2"));
+        assert!(format!("{o:?}").contains("x-api-key"));
     }
 }

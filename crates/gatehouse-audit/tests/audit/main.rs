@@ -9,6 +9,7 @@
 
 mod bodies;
 mod jsonl;
+mod otlp;
 mod postgres;
 mod schema;
 mod spool;
