@@ -80,6 +80,9 @@ pub struct App {
     pub injection: Option<gatehouse_detect::injection::InjectionDetector>,
     /// Exfiltration / active-content sanitizer, when configured.
     pub exfil: Option<Arc<gatehouse_detect::injection::exfil::ExfilDetector>>,
+    /// Masks every PII/secret finding in bodies stored in the audit log (`audit.body.mode =
+    /// "redacted"`), whatever the guardrails do with them.
+    pub audit_redactor: Option<gatehouse_detect::Engine>,
     /// The admit stage: rate limits, token quotas, budgets.
     pub limiter: gatehouse_limits::Limiter,
     /// JWT/OIDC verifier, when `[identity.jwt]` is configured.
@@ -376,7 +379,15 @@ impl App {
         let limiter = gatehouse_limits::Limiter::new(config.limits.clone(), Some(usage))
             .await
             .map_err(|e| BuildError::Store(format!("limits: {e}")))?;
+        let audit_redactor = match config.audit.body.mode {
+            crate::config::AuditBodyMode::Redacted => Some(
+                gatehouse_detect::Engine::new(&gatehouse_detect::DetectConfig::default())
+                    .map_err(|e| BuildError::Audit(format!("body redaction: {e}")))?,
+            ),
+            _ => None,
+        };
         Ok(App {
+            audit_redactor,
             limiter,
             metrics,
             telemetry,
@@ -527,4 +538,104 @@ impl App {
             }
         });
     }
+
+    /// The text an audit event stores as a body, per `audit.body.mode`: `None` when bodies are
+    /// not stored; with every PII and secret finding masked (`[TYPE]`) in `redacted` mode; the
+    /// original in `encrypted` mode (the writer seals it before it reaches any sink). At most
+    /// [`AUDIT_BODY_MAX`] bytes are kept.
+    pub fn audit_body_text(&self, text: &str) -> Option<String> {
+        use crate::config::AuditBodyMode;
+        let text = truncate_utf8(text, AUDIT_BODY_MAX);
+        match self.config.audit.body.mode {
+            AuditBodyMode::None => None,
+            AuditBodyMode::Encrypted => Some(text.to_owned()),
+            AuditBodyMode::Redacted => {
+                let engine = self.audit_redactor.as_ref()?;
+                let mut found = engine.detect(text, gatehouse_core::Direction::Input);
+                found.sort_by_key(|d| d.byte_start);
+                let mut out = String::with_capacity(text.len());
+                let mut at = 0;
+                for d in found {
+                    if d.byte_start < at || d.byte_end > text.len() {
+                        continue;
+                    }
+                    out.push_str(text.get(at..d.byte_start).unwrap_or(""));
+                    out.push('[');
+                    out.push_str(&d.kind.to_ascii_uppercase());
+                    out.push(']');
+                    at = d.byte_end;
+                }
+                out.push_str(text.get(at..).unwrap_or(""));
+                Some(mask_high_entropy(&out))
+            }
+        }
+    }
+}
+
+/// Masks every run of 20+ token characters that looks random (Shannon entropy ≥ 3.5 bits per
+/// character, letters and digits mixed): credentials the rule set does not name (a bare AWS
+/// secret key, a random API token) must not reach a stored body either. Errs on the side of
+/// masking.
+fn mask_high_entropy(text: &str) -> String {
+    fn is_tok(c: char) -> bool {
+        c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=' | '_' | '-')
+    }
+    fn random_looking(t: &str) -> bool {
+        if t.len() < 20 {
+            return false;
+        }
+        let has_digit = t.bytes().any(|b| b.is_ascii_digit());
+        let has_alpha = t.bytes().any(|b| b.is_ascii_alphabetic());
+        if !(has_digit && has_alpha) {
+            return false;
+        }
+        let mut counts = [0u32; 128];
+        for b in t.bytes() {
+            counts[usize::from(b & 0x7f)] += 1;
+        }
+        let n = t.len() as f64;
+        let h: f64 = counts
+            .iter()
+            .filter(|&&c| c > 0)
+            .map(|&c| {
+                let p = f64::from(c) / n;
+                -p * p.log2()
+            })
+            .sum();
+        h >= 3.5
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut tok = String::new();
+    let flush = |tok: &mut String, out: &mut String| {
+        if random_looking(tok) {
+            out.push_str("[SECRET]");
+        } else {
+            out.push_str(tok);
+        }
+        tok.clear();
+    };
+    for c in text.chars() {
+        if is_tok(c) {
+            tok.push(c);
+        } else {
+            flush(&mut tok, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut tok, &mut out);
+    out
+}
+
+/// Most bytes of a request or response body an audit event keeps.
+pub const AUDIT_BODY_MAX: usize = 64 * 1024;
+
+fn truncate_utf8(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while end > 0 && !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.get(..end).unwrap_or("")
 }

@@ -85,6 +85,11 @@ pub struct Ctx {
     pub reservation: Option<gatehouse_limits::Reservation>,
     /// `x-ratelimit-*` values for the response.
     pub rate_headers: Option<gatehouse_limits::RateHeaders>,
+    /// The request text for the audit event's body (per `audit.body.mode`: redacted, or the
+    /// original to be sealed; `None` when bodies are not stored).
+    pub body_request: Option<String>,
+    /// The answer's text for the audit event's body, likewise.
+    pub body_response: Option<String>,
     /// Trace context and stage timings.
     pub trace: RequestTrace,
 }
@@ -242,6 +247,8 @@ impl Ctx {
             token_estimate: 0,
             reservation: None,
             rate_headers: None,
+            body_request: None,
+            body_response: None,
             trace: RequestTrace::default(),
         }
     }
@@ -264,7 +271,12 @@ impl Ctx {
             obligations: self.obligations.clone(),
             cost_usd_micros: None,
             stage_us: self.trace.stage_us(),
-            body: None,
+            body: (self.body_request.is_some() || self.body_response.is_some()).then(|| {
+                gatehouse_audit::AuditBody::Redacted {
+                    request: self.body_request.clone(),
+                    response: self.body_response.clone(),
+                }
+            }),
             hop: self.hop,
             route: self.route,
             action: self.action,

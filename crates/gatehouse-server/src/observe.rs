@@ -378,6 +378,28 @@ impl App {
             &[],
             if self.auditor.healthy() { 1.0 } else { 0.0 },
         );
+        let lc = self.limiter.counters();
+        for (outcome, n) in [
+            ("admitted", lc.admitted),
+            ("rate_limited", lc.rejected_rate),
+            ("budget_exceeded", lc.rejected_budget),
+            ("cooldown", lc.rejected_cooldown),
+            ("unavailable", lc.rejected_unavailable),
+            ("invalid", lc.rejected_invalid),
+            ("fallback_admitted", lc.fallback_admits),
+        ] {
+            m.absolute(
+                "gatehouse_limiter_decisions_total",
+                &[("outcome", outcome.to_owned())],
+                n,
+            );
+        }
+        m.absolute("gatehouse_limiter_redis_errors_total", &[], lc.redis_errors);
+        m.absolute(
+            "gatehouse_limiter_cooldowns_started_total",
+            &[],
+            lc.cooldowns_started,
+        );
         let t = &self.telemetry.stats;
         m.absolute(
             "gatehouse_trace_spans_exported_total",

@@ -144,6 +144,7 @@ async fn chat(
         }
     };
     let mut req = req;
+    ctx.body_request = app.audit_body_text(&prompt_text(&req));
     ctx.token_estimate = (bytes.len() / 4) as u64;
     ctx.stream = req.stream;
     let model_route = app.authorize(ctx, &principal, &req.model)?;
@@ -250,6 +251,13 @@ async fn chat(
         }
     }
     ctx.findings.extend(chain.findings());
+    if let Some(c) = completion
+        .choices
+        .first()
+        .and_then(|c| c.message.content.as_ref())
+    {
+        ctx.body_response = app.audit_body_text(&c.text());
+    }
     let body = match ctx.protocol {
         Protocol::OpenAi => serde_json::to_string(&completion),
         Protocol::Anthropic => {

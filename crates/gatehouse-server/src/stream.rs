@@ -28,14 +28,25 @@ struct StreamState {
     chain: OutputChain,
     done: bool,
     recorded: bool,
+    /// The text released to the client (for the audit body), bounded.
+    released: String,
 }
 
 impl StreamState {
+    fn keep(&mut self, text: &str) {
+        if self.released.len() < crate::app::AUDIT_BODY_MAX {
+            self.released.push_str(text);
+        }
+    }
+
     fn record(&mut self, decision: &'static str, rej: Option<&Rejection>) {
         if self.recorded {
             return;
         }
         self.recorded = true;
+        if !self.released.is_empty() {
+            self.ctx.body_response = self.app.audit_body_text(&self.released);
+        }
         self.ctx.findings.extend(self.chain.findings());
         let status = if decision == "allow" {
             200
@@ -86,6 +97,7 @@ impl StreamState {
     fn flush_chain(&mut self, out: &mut BytesMut) -> bool {
         match self.chain.finish() {
             Ok(t) => {
+                self.keep(&t);
                 if !t.is_empty()
                     && let Some(b) = self.encoder.encode(&ChatEvent::Text(t))
                 {
@@ -110,6 +122,7 @@ impl StreamState {
             match self.upstream.next().await {
                 Some(Ok(ChatEvent::Text(t))) => match self.chain.push(&t) {
                     Ok(release) if !release.is_empty() => {
+                        self.keep(&release);
                         if let Some(b) = self.encoder.encode(&ChatEvent::Text(release)) {
                             out.extend_from_slice(&b);
                         }
@@ -194,6 +207,7 @@ pub fn sse_response(
         chain,
         done: false,
         recorded: false,
+        released: String::new(),
     };
     let body = futures_util::stream::unfold(state, |mut st| async move {
         let frames = st.next_frames().await?;

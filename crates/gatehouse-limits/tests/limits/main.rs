@@ -9,6 +9,7 @@
 )]
 
 mod memory;
+mod props;
 mod redis;
 mod usage;
 

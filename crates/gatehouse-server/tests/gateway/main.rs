@@ -10,6 +10,7 @@
 mod admin;
 mod anomaly;
 mod artifacts;
+mod bodies;
 mod guardrails;
 mod identity;
 mod limits;
