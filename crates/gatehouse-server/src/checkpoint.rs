@@ -90,6 +90,8 @@ pub struct Ctx {
     pub body_request: Option<String>,
     /// The answer's text for the audit event's body, likewise.
     pub body_response: Option<String>,
+    /// What the request cost, from `limits.prices` and the settled usage (micro-USD).
+    pub cost_usd_micros: Option<u64>,
     /// Trace context and stage timings.
     pub trace: RequestTrace,
 }
@@ -249,6 +251,7 @@ impl Ctx {
             rate_headers: None,
             body_request: None,
             body_response: None,
+            cost_usd_micros: None,
             trace: RequestTrace::default(),
         }
     }
@@ -269,7 +272,7 @@ impl Ctx {
             on_behalf_of: self.on_behalf_of.as_ref().map(|p| p.id.clone()),
             policies: self.policies.clone(),
             obligations: self.obligations.clone(),
-            cost_usd_micros: None,
+            cost_usd_micros: self.cost_usd_micros,
             stage_us: self.trace.stage_us(),
             body: (self.body_request.is_some() || self.body_response.is_some()).then(|| {
                 gatehouse_audit::AuditBody::Redacted {
@@ -829,10 +832,31 @@ impl App {
         Ok(adm.clamp_max_output)
     }
 
+    /// The request's cost from the price table (`limits.prices`, else `limits.default_price`)
+    /// and the tokens the upstream reported.
+    pub fn price(&self, ctx: &mut Ctx) {
+        let limits = &self.config.limits;
+        let price = ctx
+            .model
+            .as_deref()
+            .and_then(|m| limits.prices.get(m))
+            .or(limits.default_price.as_ref());
+        if let Some(p) = price
+            && (ctx.tokens.input > 0 || ctx.tokens.output > 0)
+        {
+            let usd = f64::from(ctx.tokens.input) * p.input_per_mtok / 1e6
+                + f64::from(ctx.tokens.output) * p.output_per_mtok / 1e6;
+            if usd.is_finite() && usd >= 0.0 {
+                ctx.cost_usd_micros = Some((usd * 1e6).round() as u64);
+            }
+        }
+    }
+
     /// Settles the request's reservation with the usage the upstream reported; when it
     /// answered without reporting usage, with the counted prompt; when it never answered
     /// (refused, failed), with nothing.
     pub async fn settle(&self, ctx: &mut Ctx) {
+        self.price(ctx);
         if let Some(r) = ctx.reservation.take() {
             let answered = ctx.upstream_status.is_some_and(|s| (200..300).contains(&s));
             let input = if ctx.tokens.input > 0 || !answered {

@@ -54,6 +54,7 @@ impl StreamState {
             rej.map(|r| r.code.http_status()).unwrap_or(499)
         };
         self.ctx.trace.enter(crate::telemetry::Stage::Record);
+        self.app.price(&mut self.ctx);
         let ev = self.ctx.event(decision, status, rej);
         self.app.auditor.record_detached(ev.clone());
         self.app.observe(&mut self.ctx, &ev);

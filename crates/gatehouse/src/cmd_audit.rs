@@ -554,3 +554,37 @@ fn export(rows: &[StoredEvent], format: Format, ring: Option<&KeyRing>) -> Resul
     }
     out.flush().map_err(fail)
 }
+
+/// Appends an admin event for a change made from the command line (e.g. `keys create`) to the
+/// primary audit sink of `config`, and waits until it is durable.
+pub(crate) fn record_cli_event(
+    config: &gatehouse_server::Config,
+    action: &'static str,
+    resource: &str,
+    reason: String,
+) -> Result<(), String> {
+    let mut a = config.audit.auditor_config(&config.data_dir())?;
+    a.sinks.truncate(1);
+    a.strict = true;
+    a.retention_days = None;
+    let auditor = Auditor::start(a).map_err(|e| e.to_string())?;
+    let mut ev = AuditEvent::new(
+        gatehouse_core::RequestId::new().as_str().to_owned(),
+        gatehouse_core::Hop::Admin,
+        "cli",
+        action,
+        "allow",
+        0,
+    );
+    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    ev.principal = Some(format!("cli:{user}"));
+    ev.resource = Some(resource.to_owned());
+    ev.reason = Some(reason);
+    let r = std::thread::scope(|s| s.spawn(|| auditor.record_blocking(ev)).join());
+    auditor.flush();
+    match r {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("the audit writer failed".into()),
+    }
+}

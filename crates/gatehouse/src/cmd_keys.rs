@@ -127,13 +127,19 @@ fn fail(e: &StoreError) -> ExitCode {
 
 /// Runs a keys subcommand.
 pub fn run(args: KeysArgs) -> ExitCode {
+    // With --config, key changes are recorded in that gateway's audit log.
+    let mut audit_cfg: Option<gatehouse_server::Config> = None;
     let location = match (&args.store, &args.config) {
         (Some(s), _) => s.clone(),
         (None, Some(c)) => match gatehouse_server::Config::load(c) {
-            Ok(cfg) => match cfg.store.url {
-                Some(url) => url,
-                None => cfg.store.path.display().to_string(),
-            },
+            Ok(cfg) => {
+                let loc = match &cfg.store.url {
+                    Some(url) => url.clone(),
+                    None => cfg.store.path.display().to_string(),
+                };
+                audit_cfg = Some(cfg);
+                loc
+            }
             Err(errors) => {
                 for e in errors {
                     eprintln!("{e}");
@@ -164,11 +170,33 @@ pub fn run(args: KeysArgs) -> ExitCode {
                 return ExitCode::from(2);
             }
         };
-        command(&store, args.command).await
+        let (code, change) = command(&store, args.command).await;
+        if let (Some(cfg), Some((resource, reason))) = (&audit_cfg, change)
+            && let Err(e) =
+                crate::cmd_audit::record_cli_event(cfg, "manage_keys", &resource, reason)
+        {
+            eprintln!(
+                "warning: the change was made but could not be recorded in the audit log: {e}"
+            );
+            return ExitCode::from(2);
+        }
+        code
     })
 }
 
-async fn command(store: &KeyStore, command: KeysCommand) -> ExitCode {
+/// Runs the subcommand; returns the exit code and, for a change, what to audit
+/// (resource, reason).
+async fn command(store: &KeyStore, command: KeysCommand) -> (ExitCode, Option<(String, String)>) {
+    let mut change = None;
+    let code = command_inner(store, command, &mut change).await;
+    (code, change)
+}
+
+async fn command_inner(
+    store: &KeyStore,
+    command: KeysCommand,
+    change: &mut Option<(String, String)>,
+) -> ExitCode {
     match command {
         KeysCommand::Create {
             principal,
@@ -210,6 +238,10 @@ async fn command(store: &KeyStore, command: KeysCommand) -> ExitCode {
                         "created key {} for {} (the secret above is shown only once)",
                         rec.id, rec.principal
                     );
+                    *change = Some((
+                        format!("key:{}", rec.id),
+                        format!("created_key:{} principal={}", rec.id, rec.principal),
+                    ));
                     ExitCode::SUCCESS
                 }
                 Err(e) => {
@@ -254,6 +286,7 @@ async fn command(store: &KeyStore, command: KeysCommand) -> ExitCode {
         KeysCommand::Revoke { id } => match store.revoke(&id).await {
             Ok(true) => {
                 eprintln!("revoked {id}");
+                *change = Some((format!("key:{id}"), format!("revoked_key:{id}")));
                 ExitCode::SUCCESS
             }
             Ok(false) => {
@@ -282,6 +315,14 @@ async fn command(store: &KeyStore, command: KeysCommand) -> ExitCode {
                         "rotated key {id} to {} for {}; the old key works until {until} (the secret above is shown only once)",
                         rec.id, rec.principal
                     );
+                    *change = Some((
+                        format!("key:{id}"),
+                        format!(
+                            "rotated_key:{id}->{} grace_secs={}",
+                            rec.id,
+                            grace.as_secs()
+                        ),
+                    ));
                     ExitCode::SUCCESS
                 }
                 Err(e) => fail(&e),

@@ -822,3 +822,31 @@ expect = "allow"
     assert!(stderr.contains("p.cedar:3:"), "{stderr}");
     assert!(stderr.contains("teir"), "{stderr}");
 }
+
+#[test]
+fn key_changes_made_with_a_config_are_audited_without_the_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = audit_config(dir.path(), free_port());
+    let out = Command::new(BIN)
+        .args(["keys", "create", "--principal", "user:carol", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let secret = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let id = secret.split('_').nth(1).unwrap().to_owned();
+    let out = Command::new(BIN)
+        .args(["keys", "revoke", &id, "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let q = audit(&["query", "--limit", "10"], &cfg);
+    let text = String::from_utf8_lossy(&q.stdout);
+    assert!(q.status.success(), "{q:?}");
+    assert!(text.contains(&format!("created_key:{id}")), "{text}");
+    assert!(text.contains(&format!("revoked_key:{id}")), "{text}");
+    assert!(text.contains("\"manage_keys\""), "{text}");
+    assert!(!text.contains(&secret));
+    assert!(audit(&["verify"], &cfg).status.success());
+}
