@@ -850,3 +850,70 @@ fn key_changes_made_with_a_config_are_audited_without_the_secret() {
     assert!(!text.contains(&secret));
     assert!(audit(&["verify"], &cfg).status.success());
 }
+
+#[test]
+fn the_stdout_audit_sink_writes_chained_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let cfg = dir.path().join("gatehouse.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:{port}\"\n[store]\npath = \"{}\"\n[audit]\nsink = \"stdout\"\n[providers.mock]\nkind = \"mock\"\nreply = \"echo\"\n[[models]]\nname = \"mock\"\nprovider = \"mock\"\n",
+            dir.path().join("data/g.db").display()
+        ),
+    )
+    .unwrap();
+    let key = Command::new(BIN)
+        .args(["keys", "create", "--principal", "user:sam", "--store"])
+        .arg(dir.path().join("data/g.db"))
+        .output()
+        .unwrap();
+    let key = String::from_utf8(key.stdout).unwrap().trim().to_owned();
+    let mut child = Kill(
+        Command::new(BIN)
+            .args(["serve", "--config"])
+            .arg(&cfg)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = child.0.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let base = format!("http://127.0.0.1:{port}");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let rid = rt.block_on(async {
+        wait_ready(&base).await;
+        complete(&reqwest::Client::new(), &base, &key, 1)
+            .await
+            .unwrap()
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut found = None;
+    while std::time::Instant::now() < deadline {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200))
+            && line.contains(&rid)
+        {
+            found = Some(line);
+            break;
+        }
+    }
+    let line = found.expect("the request's audit event on stdout");
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert!(v["seq"].as_u64().unwrap() >= 1, "{v}");
+    assert_eq!(v["hash"].as_str().unwrap().len(), 64, "{v}");
+    assert_eq!(v["event"]["request_id"], rid.as_str());
+    assert_eq!(v["event"]["decision"], "allow");
+    assert!(!line.contains(&key));
+}
