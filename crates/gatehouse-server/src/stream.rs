@@ -12,6 +12,7 @@ use axum::body::Body;
 use axum::response::Response;
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
+use gatehouse_audit::AuditEvent;
 use gatehouse_core::Rejection;
 use gatehouse_llm::event::{
     AnthropicEncoder, ChatEvent, ClientEncoder, OpenAiEncoder, StreamError,
@@ -39,9 +40,10 @@ impl StreamState {
         }
     }
 
-    fn record(&mut self, decision: &'static str, rej: Option<&Rejection>) {
+    /// The stream's audit event (once), with its reservation settled.
+    fn prepare(&mut self, decision: &'static str, rej: Option<&Rejection>) -> Option<AuditEvent> {
         if self.recorded {
-            return;
+            return None;
         }
         self.recorded = true;
         if !self.released.is_empty() {
@@ -56,8 +58,6 @@ impl StreamState {
         self.ctx.trace.enter(crate::telemetry::Stage::Record);
         self.app.price(&mut self.ctx);
         let ev = self.ctx.event(decision, status, rej);
-        self.app.auditor.record_detached(ev.clone());
-        self.app.observe(&mut self.ctx, &ev);
         // Settle the admit stage's reservation with what the stream used.
         if self.ctx.reservation.is_some()
             && let Ok(h) = tokio::runtime::Handle::try_current()
@@ -69,6 +69,40 @@ impl StreamState {
             ctx.token_estimate = self.ctx.token_estimate;
             ctx.upstream_status = self.ctx.upstream_status;
             h.spawn(async move { app.settle(&mut ctx).await });
+        }
+        Some(ev)
+    }
+
+    fn record(&mut self, decision: &'static str, rej: Option<&Rejection>) {
+        if let Some(ev) = self.prepare(decision, rej) {
+            self.app.auditor.record_detached(ev.clone());
+            self.app.observe(&mut self.ctx, &ev);
+        }
+    }
+
+    /// The end of a complete answer. In strict mode the event must be durable before the
+    /// stream's terminator is sent; if it cannot be written the client gets an error event
+    /// instead of a normal end (the text already sent cannot be taken back).
+    async fn finish_recorded(&mut self, out: &mut BytesMut) {
+        if !self.app.auditor.strict() {
+            out.extend_from_slice(&self.encoder.done());
+            self.record("allow", None);
+            return;
+        }
+        let Some(ev) = self.prepare("allow", None) else {
+            out.extend_from_slice(&self.encoder.done());
+            return;
+        };
+        match self.app.auditor.record(ev.clone()).await {
+            Ok(()) => {
+                self.app.observe(&mut self.ctx, &ev);
+                out.extend_from_slice(&self.encoder.done());
+            }
+            Err(e) => {
+                tracing::error!(request_id = %self.ctx.rid, error = %e, "record stage failed at the end of a stream");
+                let rej = Rejection::internal("record").at("record");
+                out.extend_from_slice(&self.error_frame(&rej));
+            }
         }
     }
 
@@ -156,8 +190,7 @@ impl StreamState {
                 }
                 None => {
                     if self.flush_chain(&mut out) {
-                        out.extend_from_slice(&self.encoder.done());
-                        self.record("allow", None);
+                        self.finish_recorded(&mut out).await;
                         self.done = true;
                     }
                 }

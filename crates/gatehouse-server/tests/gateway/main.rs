@@ -699,6 +699,21 @@ async fn a_failing_stage_fails_closed_with_a_request_id() {
     assert!(!v.to_string().contains("upstream says"));
     let ready = reqwest::get(format!("{url}/readyz")).await.unwrap();
     assert_eq!(ready.status(), 503);
+
+    // A streamed answer that cannot be recorded does not end normally: its last event is an
+    // error, never `[DONE]`.
+    let mut body = chat("ok", "stream me");
+    body["stream"] = json!(true);
+    let r = reqwest::Client::new()
+        .post(format!("{url}/v1/chat/completions"))
+        .bearer_auth(&key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let text = sse_text(r).await;
+    assert!(!text.contains("[DONE]"), "{text}");
+    assert!(text.contains("internal_error"), "{text}");
 }
 
 #[tokio::test]
