@@ -59,7 +59,87 @@ fn pct(sorted: &[u128], p: f64) -> f64 {
     sorted[i] as f64 / 1000.0
 }
 
+/// `--stages`: identify + authorize as the gateway runs them (an `App` built from a config with
+/// the generated policies; API key in `Authorization`; the key store's read-through cache as in
+/// production), timed per request.
+fn stages(n: usize, iters: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("p.cedar"), policies(n)).unwrap();
+    let mut models = String::new();
+    for i in 0..50 {
+        models.push_str(&format!(
+            "[[models]]\nname = \"model{i}\"\nprovider = \"mock\"\ntier = \"{}\"\n",
+            if i % 2 == 0 { "small" } else { "large" }
+        ));
+    }
+    let text = format!(
+        "[store]\npath = \"{}\"\n[audit]\nsink = \"none\"\n[providers.mock]\nkind = \"mock\"\n{models}[policy]\nfiles = [\"{}/p.cedar\"]\nwatch = false\n",
+        dir.path().join("g.db").display(),
+        dir.path().display()
+    );
+    let cfg = gatehouse_server::Config::parse(&text).expect("config");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (app, key) = rt.block_on(async {
+        let app = gatehouse_server::App::build(cfg).await.expect("app");
+        let (_, key) = app
+            .keys
+            .create(&gatehouse_identity::NewKey {
+                principal: "user:alice".into(),
+                team: Some("team1".into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        (app, key)
+    });
+    let mut headers = http::HeaderMap::new();
+    headers.insert(
+        http::header::AUTHORIZATION,
+        format!("Bearer {key}").parse().unwrap(),
+    );
+    let addr: std::net::SocketAddr = "10.1.2.3:40000".parse().unwrap();
+    let mut ns = Vec::with_capacity(iters);
+    rt.block_on(async {
+        for i in 0..iters + 2_000 {
+            let mut ctx = gatehouse_server::checkpoint::Ctx::new(
+                gatehouse_server::error::Protocol::OpenAi,
+                "/v1/chat/completions",
+                "invoke_model",
+                Some(addr),
+            );
+            let t = Instant::now();
+            let p = app.identify(&mut ctx, &headers).await.expect("identified");
+            let r = app.authorize(&mut ctx, &p, "model1").map(|_| ());
+            let el = t.elapsed().as_nanos();
+            assert!(r.is_ok(), "{r:?}");
+            if i >= 2_000 {
+                ns.push(el);
+            }
+        }
+    });
+    ns.sort_unstable();
+    println!(
+        "identify (API key) + authorize (first decision), {n} policies, {iters} requests: p50 {:.1} µs, p90 {:.1} µs, p99 {:.1} µs",
+        pct(&ns, 0.5),
+        pct(&ns, 0.9),
+        pct(&ns, 0.99)
+    );
+}
+
 fn main() {
+    if std::env::args().any(|a| a == "--stages") {
+        let n: usize = arg("--policies")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(1000);
+        let iters: usize = arg("--iters")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(50_000);
+        stages(n, iters);
+        return;
+    }
     let n: usize = arg("--policies")
         .and_then(|s| s.parse().ok())
         .unwrap_or(1000);
