@@ -126,6 +126,9 @@ pub struct Rejection {
     pub retry_after_secs: Option<u64>,
     /// Which stage refused (for audit and logs).
     pub stage: &'static str,
+    /// Extra response headers that describe the refusal to the caller (the limiter's
+    /// `x-ratelimit-*` values). Names are static; values never carry secrets.
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl Rejection {
@@ -138,6 +141,7 @@ impl Rejection {
             finding_types: Vec::new(),
             retry_after_secs: None,
             stage: "",
+            headers: Vec::new(),
         }
     }
 

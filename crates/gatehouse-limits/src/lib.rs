@@ -395,6 +395,25 @@ fn refusal(c: &Check, retry_ns: Option<i64>) -> Rejection {
     };
     let mut r = Rejection::new(code, msg).at(STAGE);
     r.retry_after_secs = retry_ns.map(|ns| ns_to_secs_ceil(ns).max(1));
+    // The exhausted counter, in the OpenAI header vocabulary.
+    let reset = headers::format_duration(retry_ns.unwrap_or(0));
+    match (c.kind, c.unit) {
+        (Kind::Concurrent, _) => {}
+        (_, Unit::Requests) => {
+            r.headers
+                .push(("x-ratelimit-limit-requests", c.limit.to_string()));
+            r.headers
+                .push(("x-ratelimit-remaining-requests", "0".into()));
+            r.headers.push(("x-ratelimit-reset-requests", reset));
+        }
+        (_, Unit::Tokens) => {
+            r.headers
+                .push(("x-ratelimit-limit-tokens", c.limit.to_string()));
+            r.headers.push(("x-ratelimit-remaining-tokens", "0".into()));
+            r.headers.push(("x-ratelimit-reset-tokens", reset));
+        }
+        _ => {}
+    }
     r
 }
 

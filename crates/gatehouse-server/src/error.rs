@@ -66,6 +66,11 @@ pub fn error_response(protocol: Protocol, rej: &Rejection, rid: &RequestId) -> R
     if rej.code == ErrorCode::Unauthenticated {
         h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     }
+    for (name, value) in &rej.headers {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            h.insert(*name, v);
+        }
+    }
     if let Some(s) = rej.retry_after_secs {
         h.insert(header::RETRY_AFTER, HeaderValue::from(s));
     }

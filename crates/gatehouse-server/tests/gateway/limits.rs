@@ -39,6 +39,10 @@ async fn a_request_rate_limit_answers_429_with_retry_after_and_ratelimit_headers
         .await
         .unwrap();
     assert_eq!(r.status(), 429);
+    // The refusal carries the exhausted counter too.
+    assert_eq!(r.headers()["x-ratelimit-limit-requests"], "3");
+    assert_eq!(r.headers()["x-ratelimit-remaining-requests"], "0");
+    assert!(r.headers().contains_key("x-ratelimit-reset-requests"));
     let retry: u64 = r.headers()["retry-after"]
         .to_str()
         .unwrap()
@@ -122,6 +126,8 @@ max_output_tokens = 5
     // 4 × 15 = 60 settled: the budget is spent for both members.
     let r = send(b.clone()).await;
     assert_eq!(r.status(), 429);
+    assert_eq!(r.headers()["x-ratelimit-limit-tokens"], "60");
+    assert_eq!(r.headers()["x-ratelimit-remaining-tokens"], "0");
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["error"]["code"], "budget_exceeded", "{v}");
     assert!(
