@@ -128,7 +128,8 @@ pub struct Rejection {
     pub stage: &'static str,
     /// Extra response headers that describe the refusal to the caller (the limiter's
     /// `x-ratelimit-*` values). Names are static; values never carry secrets.
-    pub headers: Vec<(&'static str, String)>,
+    /// Boxed: most rejections have none, and the error type stays small.
+    pub headers: Option<Box<Vec<(&'static str, String)>>>,
 }
 
 impl Rejection {
@@ -141,7 +142,7 @@ impl Rejection {
             finding_types: Vec::new(),
             retry_after_secs: None,
             stage: "",
-            headers: Vec::new(),
+            headers: None,
         }
     }
 

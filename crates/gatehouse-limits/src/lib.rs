@@ -397,22 +397,23 @@ fn refusal(c: &Check, retry_ns: Option<i64>) -> Rejection {
     r.retry_after_secs = retry_ns.map(|ns| ns_to_secs_ceil(ns).max(1));
     // The exhausted counter, in the OpenAI header vocabulary.
     let reset = headers::format_duration(retry_ns.unwrap_or(0));
+    let mut h: Vec<(&'static str, String)> = Vec::new();
     match (c.kind, c.unit) {
         (Kind::Concurrent, _) => {}
         (_, Unit::Requests) => {
-            r.headers
-                .push(("x-ratelimit-limit-requests", c.limit.to_string()));
-            r.headers
-                .push(("x-ratelimit-remaining-requests", "0".into()));
-            r.headers.push(("x-ratelimit-reset-requests", reset));
+            h.push(("x-ratelimit-limit-requests", c.limit.to_string()));
+            h.push(("x-ratelimit-remaining-requests", "0".into()));
+            h.push(("x-ratelimit-reset-requests", reset));
         }
         (_, Unit::Tokens) => {
-            r.headers
-                .push(("x-ratelimit-limit-tokens", c.limit.to_string()));
-            r.headers.push(("x-ratelimit-remaining-tokens", "0".into()));
-            r.headers.push(("x-ratelimit-reset-tokens", reset));
+            h.push(("x-ratelimit-limit-tokens", c.limit.to_string()));
+            h.push(("x-ratelimit-remaining-tokens", "0".into()));
+            h.push(("x-ratelimit-reset-tokens", reset));
         }
         _ => {}
+    }
+    if !h.is_empty() {
+        r.headers = Some(Box::new(h));
     }
     r
 }

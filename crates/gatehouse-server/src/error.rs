@@ -66,7 +66,7 @@ pub fn error_response(protocol: Protocol, rej: &Rejection, rid: &RequestId) -> R
     if rej.code == ErrorCode::Unauthenticated {
         h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     }
-    for (name, value) in &rej.headers {
+    for (name, value) in rej.headers.iter().flat_map(|h| h.iter()) {
         if let Ok(v) = HeaderValue::from_str(value) {
             h.insert(*name, v);
         }
