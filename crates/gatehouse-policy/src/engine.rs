@@ -214,8 +214,9 @@ pub enum Phase {
     Post,
 }
 
-/// What the data-protection engine's configured actions say about the content.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// What the data-protection engine's configured actions say about the content. Ordered:
+/// `Allow < Redact < Block`, so the strongest of several verdicts is their `max`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
 pub enum DataAction {
     /// Nothing, or only findings that are flagged.
     #[default]
@@ -232,6 +233,15 @@ impl DataAction {
             DataAction::Allow => "allow",
             DataAction::Redact => "redact",
             DataAction::Block => "block",
+        }
+    }
+
+    /// The context value of a detector verdict.
+    pub fn from_verdict(v: gatehouse_core::Verdict) -> DataAction {
+        match v {
+            gatehouse_core::Verdict::Block => DataAction::Block,
+            gatehouse_core::Verdict::Redact => DataAction::Redact,
+            _ => DataAction::Allow,
         }
     }
 
@@ -277,6 +287,33 @@ pub struct Facts {
     pub data_classification: String,
     /// Tool arguments (only those declared in `policy.tool_arguments` are passed on).
     pub arguments: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Facts {
+    /// Adds detector findings: PII and secret types (by detector family), every finding type,
+    /// and the data classification they imply (`secret` over `personal` over `none`).
+    pub fn add_findings(&mut self, findings: &[gatehouse_core::Finding]) {
+        for f in findings {
+            match f.detector.as_str() {
+                "secrets" => {
+                    self.secret_types.insert(f.kind.clone());
+                }
+                "pii" => {
+                    self.pii_types.insert(f.kind.clone());
+                }
+                _ => {}
+            }
+            self.finding_types.insert(f.kind.clone());
+        }
+        self.data_classification = if !self.secret_types.is_empty() {
+            "secret"
+        } else if !self.pii_types.is_empty() {
+            "personal"
+        } else {
+            "none"
+        }
+        .to_owned();
+    }
 }
 
 /// One authorization question.

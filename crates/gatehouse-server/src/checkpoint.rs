@@ -11,7 +11,7 @@ use crate::telemetry::{RequestTrace, Stage};
 use axum::response::Response;
 use bytes::Bytes;
 use gatehouse_audit::{AuditEvent, SCHEMA_VERSION, Tokens, now_rfc3339};
-use gatehouse_core::{Direction, Verdict};
+use gatehouse_core::Direction;
 use gatehouse_core::{ErrorCode, Finding, Hop, Principal, Rejection, RequestId};
 use gatehouse_detect::Pseudonymizer;
 use gatehouse_detect::injection::canary::Canary;
@@ -124,26 +124,7 @@ fn finding_facts(ctx: &Ctx, ins: &Inspected, facts: &mut Facts) {
     facts.injection_score = ctx.injection_score;
     facts.injection_attack = ins.injection_attack;
     facts.data_action = ins.data_action;
-    for f in &ctx.findings {
-        match f.detector.as_str() {
-            "secrets" => {
-                facts.secret_types.insert(f.kind.clone());
-            }
-            "pii" => {
-                facts.pii_types.insert(f.kind.clone());
-            }
-            _ => {}
-        }
-        facts.finding_types.insert(f.kind.clone());
-    }
-    facts.data_classification = if !facts.secret_types.is_empty() {
-        "secret"
-    } else if !facts.pii_types.is_empty() {
-        "personal"
-    } else {
-        "none"
-    }
-    .to_owned();
+    facts.add_findings(&ctx.findings);
 }
 
 /// The refusal for a policy deny. The body names the deciding policies (never their text) and,
@@ -636,7 +617,7 @@ impl App {
             self.score_injection(ctx, &mut ins, t, Direction::Input);
             if let Some(engine) = &self.detect {
                 let out = engine.scan(t, Direction::Input);
-                ins.data_action = ins.data_action.max_with(out.verdict);
+                ins.data_action = ins.data_action.max(DataAction::from_verdict(out.verdict));
                 ctx.findings.extend(out.findings);
             }
         }
@@ -733,7 +714,7 @@ impl App {
                     } else {
                         engine.scan(t, direction)
                     };
-                    ins.data_action = ins.data_action.max_with(out.verdict);
+                    ins.data_action = ins.data_action.max(DataAction::from_verdict(out.verdict));
                     ctx.findings.extend(out.findings);
                     out_text = out.redacted;
                 }
@@ -1020,23 +1001,4 @@ fn unix_now() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
         .unwrap_or(0)
-}
-
-trait MaxWith {
-    fn max_with(self, v: Verdict) -> DataAction;
-}
-
-impl MaxWith for DataAction {
-    fn max_with(self, v: Verdict) -> DataAction {
-        let other = match v {
-            Verdict::Block => DataAction::Block,
-            Verdict::Redact => DataAction::Redact,
-            _ => DataAction::Allow,
-        };
-        match (self, other) {
-            (DataAction::Block, _) | (_, DataAction::Block) => DataAction::Block,
-            (DataAction::Redact, _) | (_, DataAction::Redact) => DataAction::Redact,
-            _ => DataAction::Allow,
-        }
-    }
 }
