@@ -549,81 +549,9 @@ impl App {
         match self.config.audit.body.mode {
             AuditBodyMode::None => None,
             AuditBodyMode::Encrypted => Some(text.to_owned()),
-            AuditBodyMode::Redacted => {
-                let engine = self.audit_redactor.as_ref()?;
-                let mut found = engine.detect(text, gatehouse_core::Direction::Input);
-                found.sort_by_key(|d| d.byte_start);
-                let mut out = String::with_capacity(text.len());
-                let mut at = 0;
-                for d in found {
-                    if d.byte_start < at || d.byte_end > text.len() {
-                        continue;
-                    }
-                    out.push_str(text.get(at..d.byte_start).unwrap_or(""));
-                    out.push('[');
-                    out.push_str(&d.kind.to_ascii_uppercase());
-                    out.push(']');
-                    at = d.byte_end;
-                }
-                out.push_str(text.get(at..).unwrap_or(""));
-                Some(mask_high_entropy(&out))
-            }
+            AuditBodyMode::Redacted => Some(self.audit_redactor.as_ref()?.mask_for_storage(text)),
         }
     }
-}
-
-/// Masks every run of 20+ token characters that looks random (Shannon entropy ≥ 3.5 bits per
-/// character, letters and digits mixed): credentials the rule set does not name (a bare AWS
-/// secret key, a random API token) must not reach a stored body either. Errs on the side of
-/// masking.
-fn mask_high_entropy(text: &str) -> String {
-    fn is_tok(c: char) -> bool {
-        c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=' | '_' | '-')
-    }
-    fn random_looking(t: &str) -> bool {
-        if t.len() < 20 {
-            return false;
-        }
-        let has_digit = t.bytes().any(|b| b.is_ascii_digit());
-        let has_alpha = t.bytes().any(|b| b.is_ascii_alphabetic());
-        if !(has_digit && has_alpha) {
-            return false;
-        }
-        let mut counts = [0u32; 128];
-        for b in t.bytes() {
-            counts[usize::from(b & 0x7f)] += 1;
-        }
-        let n = t.len() as f64;
-        let h: f64 = counts
-            .iter()
-            .filter(|&&c| c > 0)
-            .map(|&c| {
-                let p = f64::from(c) / n;
-                -p * p.log2()
-            })
-            .sum();
-        h >= 3.5
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut tok = String::new();
-    let flush = |tok: &mut String, out: &mut String| {
-        if random_looking(tok) {
-            out.push_str("[SECRET]");
-        } else {
-            out.push_str(tok);
-        }
-        tok.clear();
-    };
-    for c in text.chars() {
-        if is_tok(c) {
-            tok.push(c);
-        } else {
-            flush(&mut tok, &mut out);
-            out.push(c);
-        }
-    }
-    flush(&mut tok, &mut out);
-    out
 }
 
 /// Most bytes of a request or response body an audit event keeps.
