@@ -13,11 +13,13 @@
 //! - [`RequestId`]: the id that ties a response, a log line and an audit event together.
 
 mod finding;
+mod lifetime;
 mod principal;
 mod rejection;
 mod request_id;
 
 pub use finding::{Direction, Finding, Verdict};
+pub use lifetime::parse_lifetime;
 pub use principal::{Principal, PrincipalKind};
 pub use rejection::{ErrorCode, Rejection};
 pub use request_id::RequestId;

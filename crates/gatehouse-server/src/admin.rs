@@ -130,18 +130,7 @@ fn store_error(e: StoreError) -> Rejection {
     }
 }
 
-fn parse_lifetime(s: &str) -> Option<Duration> {
-    let (num, unit) = s.split_at(s.len().checked_sub(1)?);
-    let n: u64 = num.parse().ok()?;
-    let secs = match unit {
-        "d" => n.checked_mul(86_400)?,
-        "h" => n.checked_mul(3_600)?,
-        "m" => n.checked_mul(60)?,
-        "s" => n,
-        _ => return None,
-    };
-    Some(Duration::from_secs(secs))
-}
+use gatehouse_core::parse_lifetime;
 
 async fn list_keys(
     State(app): AppState,

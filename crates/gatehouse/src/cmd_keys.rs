@@ -4,7 +4,6 @@ use gatehouse_identity::{KeyStore, NewKey, StoreError};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 /// Arguments of `gatehouse keys`.
 #[derive(Debug, clap::Args)]
@@ -65,18 +64,7 @@ enum KeysCommand {
     },
 }
 
-fn parse_lifetime(s: &str) -> Option<Duration> {
-    let (num, unit) = s.split_at(s.len().checked_sub(1)?);
-    let n: u64 = num.parse().ok()?;
-    let secs = match unit {
-        "d" => n.checked_mul(86_400)?,
-        "h" => n.checked_mul(3_600)?,
-        "m" => n.checked_mul(60)?,
-        "s" => n,
-        _ => return None,
-    };
-    Some(Duration::from_secs(secs))
-}
+use gatehouse_core::parse_lifetime;
 
 fn fmt_time(t: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(t)
