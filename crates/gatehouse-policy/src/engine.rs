@@ -400,18 +400,8 @@ impl std::fmt::Debug for Policies {
 /// matches nothing is an error (a typo must not silently drop policies).
 pub fn read_sources(globs: &[String], base: &Path) -> Result<Vec<PolicySource>, PolicyError> {
     let mut out = Vec::new();
-    for g in globs {
-        let pattern = if Path::new(g).is_absolute() {
-            g.clone()
-        } else {
-            base.join(g).to_string_lossy().into_owned()
-        };
-        let paths =
-            glob::glob(&pattern).map_err(|e| PolicyError::Io(format!("bad pattern {g:?}: {e}")))?;
-        let mut matched: Vec<_> = paths
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| PolicyError::Io(e.to_string()))?;
-        matched.sort();
+    for (g, matched) in expand(globs, base) {
+        let matched = matched?;
         if matched.is_empty() {
             return Err(PolicyError::Io(format!("{g:?} matches no file")));
         }
@@ -440,6 +430,32 @@ pub fn read_sources(globs: &[String], base: &Path) -> Result<Vec<PolicySource>, 
     Ok(out)
 }
 
+/// Each pattern (relative to `base` unless absolute) with the files it matches, sorted.
+fn expand<'a>(
+    globs: &'a [String],
+    base: &'a Path,
+) -> impl Iterator<Item = (&'a String, Result<Vec<std::path::PathBuf>, PolicyError>)> + 'a {
+    globs.iter().map(move |g| {
+        let pattern = if Path::new(g).is_absolute() {
+            g.clone()
+        } else {
+            base.join(g).to_string_lossy().into_owned()
+        };
+        let matched = glob::glob(&pattern)
+            .map_err(|e| PolicyError::Io(format!("bad pattern {g:?}: {e}")))
+            .and_then(|paths| {
+                paths
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| PolicyError::Io(e.to_string()))
+            })
+            .map(|mut v| {
+                v.sort();
+                v
+            });
+        (g, matched)
+    })
+}
+
 /// `line:column` of a diagnostic's first label in `text` (1-based), or `?`.
 fn location(text: &str, d: &dyn miette::Diagnostic) -> String {
     let Some(offset) = d.labels().and_then(|mut l| l.next()).map(|l| l.offset()) else {
@@ -456,18 +472,8 @@ fn location(text: &str, d: &dyn miette::Diagnostic) -> String {
 pub fn sources_fingerprint(globs: &[String], base: &Path) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
-    for g in globs {
-        let pattern = if Path::new(g).is_absolute() {
-            g.clone()
-        } else {
-            base.join(g).to_string_lossy().into_owned()
-        };
-        let Ok(paths) = glob::glob(&pattern) else {
-            continue;
-        };
-        let mut matched: Vec<_> = paths.filter_map(Result::ok).collect();
-        matched.sort();
-        for p in matched {
+    for (_, matched) in expand(globs, base) {
+        for p in matched.unwrap_or_default() {
             p.hash(&mut h);
             if let Ok(m) = std::fs::metadata(&p) {
                 m.len().hash(&mut h);
