@@ -839,17 +839,7 @@ impl App {
     pub async fn settle(&self, ctx: &mut Ctx) {
         self.price(ctx);
         if let Some(r) = ctx.reservation.take() {
-            let answered = ctx.upstream_status.is_some_and(|s| (200..300).contains(&s));
-            let input = if ctx.tokens.input > 0 || !answered {
-                ctx.tokens.input
-            } else {
-                u32::try_from(ctx.token_estimate).unwrap_or(u32::MAX)
-            };
-            r.settle(gatehouse_limits::Usage {
-                input,
-                output: ctx.tokens.output,
-            })
-            .await;
+            r.settle(settled_usage(ctx)).await;
         }
     }
 
@@ -1001,4 +991,19 @@ fn unix_now() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
         .unwrap_or(0)
+}
+
+/// What a request is charged at settlement: the usage the upstream reported; when it answered
+/// without reporting usage, the counted prompt; when it never answered, nothing.
+pub fn settled_usage(ctx: &Ctx) -> gatehouse_limits::Usage {
+    let answered = ctx.upstream_status.is_some_and(|s| (200..300).contains(&s));
+    let input = if ctx.tokens.input > 0 || !answered {
+        ctx.tokens.input
+    } else {
+        u32::try_from(ctx.token_estimate).unwrap_or(u32::MAX)
+    };
+    gatehouse_limits::Usage {
+        input,
+        output: ctx.tokens.output,
+    }
 }

@@ -59,16 +59,10 @@ impl StreamState {
         self.app.price(&mut self.ctx);
         let ev = self.ctx.event(decision, status, rej);
         // Settle the admit stage's reservation with what the stream used.
-        if self.ctx.reservation.is_some()
-            && let Ok(h) = tokio::runtime::Handle::try_current()
+        if let Ok(h) = tokio::runtime::Handle::try_current()
+            && let Some(r) = self.ctx.reservation.take()
         {
-            let app = self.app.clone();
-            let mut ctx = Ctx::new(self.ctx.protocol, self.ctx.route, self.ctx.action, None);
-            ctx.reservation = self.ctx.reservation.take();
-            ctx.tokens = self.ctx.tokens;
-            ctx.token_estimate = self.ctx.token_estimate;
-            ctx.upstream_status = self.ctx.upstream_status;
-            h.spawn(async move { app.settle(&mut ctx).await });
+            h.spawn(r.settle(crate::checkpoint::settled_usage(&self.ctx)));
         }
         Some(ev)
     }
