@@ -291,7 +291,11 @@ fn looks_like_jwt(t: &str) -> bool {
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let v = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
+    strip_bearer(headers.get(http::header::AUTHORIZATION)?.to_str().ok()?)
+}
+
+/// The token of a `Bearer <token>` value (scheme case-insensitive).
+fn strip_bearer(v: &str) -> Option<&str> {
     let (scheme, token) = v.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
@@ -411,12 +415,9 @@ impl App {
                 "only services may act on behalf of a user".into(),
             );
         }
-        let token = value.to_str().unwrap_or("");
-        let token = token
-            .strip_prefix("Bearer ")
-            .or_else(|| token.strip_prefix("bearer "))
-            .unwrap_or(token)
-            .trim();
+        // The header carries the bare token or `Bearer <token>`.
+        let raw = value.to_str().unwrap_or("");
+        let token = strip_bearer(raw).unwrap_or(raw.trim());
         match jwt.verify(token).await {
             Ok(user) if user.kind == gatehouse_core::PrincipalKind::User => {
                 ctx.on_behalf_of = Some(user);
