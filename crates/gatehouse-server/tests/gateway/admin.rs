@@ -2,7 +2,6 @@
 //! policy and audited; secrets appear only in the answer that created them.
 
 use crate::{Gateway, chat, gateway, upstream};
-use gatehouse_identity::NewKey;
 use serde_json::{Value, json};
 
 const POLICIES: &str = r#"
@@ -20,36 +19,8 @@ async fn admin_gateway(dir: &std::path::Path, up: &str) -> (Gateway, String) {
         &format!("[policy]\nfiles = [\"{}/p.cedar\"]\n", dir.display()),
     )
     .await;
-    let ops = g
-        .app
-        .keys
-        .create(&NewKey {
-            principal: "user:olga".into(),
-            team: Some("ops".into()),
-            ..NewKey::default()
-        })
-        .await
-        .unwrap()
-        .1;
+    let ops = g.key_for("user:olga", Some("ops")).await;
     (g, ops)
-}
-
-async fn call(
-    g: &Gateway,
-    method: reqwest::Method,
-    path: &str,
-    key: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut rb = reqwest::Client::new()
-        .request(method, format!("{}{}", g.url, path))
-        .bearer_auth(key);
-    if let Some(b) = body {
-        rb = rb.json(&b);
-    }
-    let r = rb.send().await.unwrap();
-    let s = r.status().as_u16();
-    (s, r.json().await.unwrap_or(Value::Null))
 }
 
 async fn complete(g: &Gateway, key: &str) -> u16 {
@@ -72,14 +43,12 @@ async fn keys_are_managed_through_the_admin_api_only_by_principals_policy_allows
     use reqwest::Method;
 
     // A principal that policy does not allow: 403 naming no policy (default deny).
-    let (s, v) = call(&g, Method::GET, "/admin/v1/keys", &g.key, None).await;
+    let (s, v) = g.call(Method::GET, "/admin/v1/keys", &g.key, None).await;
     assert_eq!(s, 403, "{v}");
     assert_eq!(v["error"]["code"], "forbidden");
 
     // Create: the secret is in this answer only.
-    let (s, v) = call(
-        &g,
-        Method::POST,
+    let (s, v) = g.call(Method::POST,
         "/admin/v1/keys",
         &ops,
         Some(json!({"principal": "user:bob", "team": "eng", "expires": "30d", "attributes": {"tenant": "acme"}})),
@@ -92,41 +61,41 @@ async fn keys_are_managed_through_the_admin_api_only_by_principals_policy_allows
     assert_eq!(complete(&g, &secret).await, 200);
 
     // Bad input gets a clear 400.
-    let (s, v) = call(
-        &g,
-        Method::POST,
-        "/admin/v1/keys",
-        &ops,
-        Some(json!({"principal": "bob"})),
-    )
-    .await;
+    let (s, v) = g
+        .call(
+            Method::POST,
+            "/admin/v1/keys",
+            &ops,
+            Some(json!({"principal": "bob"})),
+        )
+        .await;
     assert_eq!(s, 400, "{v}");
-    let (s, _) = call(
-        &g,
-        Method::POST,
-        "/admin/v1/keys",
-        &ops,
-        Some(json!({"principal": "user:x", "expires": "forever"})),
-    )
-    .await;
+    let (s, _) = g
+        .call(
+            Method::POST,
+            "/admin/v1/keys",
+            &ops,
+            Some(json!({"principal": "user:x", "expires": "forever"})),
+        )
+        .await;
     assert_eq!(s, 400);
 
     // List never shows secrets or hashes.
-    let (s, v) = call(&g, Method::GET, "/admin/v1/keys", &ops, None).await;
+    let (s, v) = g.call(Method::GET, "/admin/v1/keys", &ops, None).await;
     assert_eq!(s, 200);
     let text = v.to_string();
     assert!(text.contains(&id) && !text.contains(&secret), "{text}");
     assert!(!text.contains("hash"), "{text}");
 
     // Rotate with no grace: the old key stops, the new one works.
-    let (s, v) = call(
-        &g,
-        Method::POST,
-        &format!("/admin/v1/keys/{id}/rotate"),
-        &ops,
-        Some(json!({"grace": "0s"})),
-    )
-    .await;
+    let (s, v) = g
+        .call(
+            Method::POST,
+            &format!("/admin/v1/keys/{id}/rotate"),
+            &ops,
+            Some(json!({"grace": "0s"})),
+        )
+        .await;
     assert_eq!(s, 201, "{v}");
     let new_secret = v["secret"].as_str().unwrap().to_owned();
     let new_id = v["key"]["id"].as_str().unwrap().to_owned();
@@ -135,24 +104,24 @@ async fn keys_are_managed_through_the_admin_api_only_by_principals_policy_allows
     assert_eq!(complete(&g, &secret).await, 401);
 
     // Revoke.
-    let (s, _) = call(
-        &g,
-        Method::POST,
-        &format!("/admin/v1/keys/{new_id}/revoke"),
-        &ops,
-        None,
-    )
-    .await;
+    let (s, _) = g
+        .call(
+            Method::POST,
+            &format!("/admin/v1/keys/{new_id}/revoke"),
+            &ops,
+            None,
+        )
+        .await;
     assert_eq!(s, 200);
     assert_eq!(complete(&g, &new_secret).await, 401);
-    let (s, _) = call(
-        &g,
-        Method::POST,
-        "/admin/v1/keys/nosuchkeyxyz/revoke",
-        &ops,
-        None,
-    )
-    .await;
+    let (s, _) = g
+        .call(
+            Method::POST,
+            "/admin/v1/keys/nosuchkeyxyz/revoke",
+            &ops,
+            None,
+        )
+        .await;
     assert_eq!(s, 404);
 
     // Every admin call is audited with its deciding policy, and no secret is in the log.
@@ -174,14 +143,14 @@ async fn keys_are_managed_through_the_admin_api_only_by_principals_policy_allows
     assert!(!raw.contains(&secret) && !raw.contains(&new_secret));
 
     // The audit log is readable through the API by those policy allows.
-    let (s, v) = call(
-        &g,
-        Method::GET,
-        "/admin/v1/audit?decision=block&limit=50",
-        &ops,
-        None,
-    )
-    .await;
+    let (s, v) = g
+        .call(
+            Method::GET,
+            "/admin/v1/audit?decision=block&limit=50",
+            &ops,
+            None,
+        )
+        .await;
     assert_eq!(s, 200, "{v}");
     let data = v["data"].as_array().unwrap();
     assert!(!data.is_empty());
@@ -189,27 +158,22 @@ async fn keys_are_managed_through_the_admin_api_only_by_principals_policy_allows
         data.iter().all(|r| r["event"]["decision"] == "block"),
         "{v}"
     );
-    let (s, _) = call(&g, Method::GET, "/admin/v1/audit", &g.key, None).await;
+    let (s, _) = g.call(Method::GET, "/admin/v1/audit", &g.key, None).await;
     assert_eq!(s, 403);
-    let (s, _) = call(
-        &g,
-        Method::GET,
-        "/admin/v1/audit?since=yesterday",
-        &ops,
-        None,
-    )
-    .await;
+    let (s, _) = g
+        .call(Method::GET, "/admin/v1/audit?since=yesterday", &ops, None)
+        .await;
     assert_eq!(s, 400);
 
     // Usage per principal.
-    let (s, v) = call(
-        &g,
-        Method::GET,
-        "/admin/v1/usage?principal=user:bob",
-        &ops,
-        None,
-    )
-    .await;
+    let (s, v) = g
+        .call(
+            Method::GET,
+            "/admin/v1/usage?principal=user:bob",
+            &ops,
+            None,
+        )
+        .await;
     assert_eq!(s, 200, "{v}");
     let reqs: u64 = v["data"]
         .as_array()

@@ -5,14 +5,13 @@ use crate::{chat, gateway, upstream};
 use serde_json::{Value, json};
 
 async fn send(g: &crate::Gateway, body: &Value) -> (u16, Value) {
-    let r = g
-        .post("/v1/chat/completions")
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    let s = r.status().as_u16();
-    (s, r.json().await.unwrap_or(Value::Null))
+    g.call(
+        reqwest::Method::POST,
+        "/v1/chat/completions",
+        &g.key,
+        Some(body.clone()),
+    )
+    .await
 }
 
 #[tokio::test]

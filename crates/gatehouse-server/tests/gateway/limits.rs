@@ -2,7 +2,6 @@
 //! output clamp, the x-ratelimit headers, refusals in both protocols, and persisted usage.
 
 use crate::{chat, gateway, upstream};
-use gatehouse_identity::NewKey;
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -89,23 +88,11 @@ max_output_tokens = 5
 "#,
     )
     .await;
-    let key = |p: &str| {
-        let app = g.app.clone();
-        let p = p.to_owned();
-        async move {
-            app.keys
-                .create(&NewKey {
-                    principal: p,
-                    team: Some("t1".into()),
-                    ..NewKey::default()
-                })
-                .await
-                .unwrap()
-                .1
-        }
-    };
     // Two members share the team budget. The upstream reports 11 + 4 = 15 tokens a request.
-    let (a, b) = (key("user:ann").await, key("user:ben").await);
+    let (a, b) = (
+        g.key_for("user:ann", Some("t1")).await,
+        g.key_for("user:ben", Some("t1")).await,
+    );
     let send = |k: String| {
         let url = format!("{}/v1/chat/completions", g.url);
         async move {

@@ -43,6 +43,40 @@ impl Gateway {
             .post(format!("{}{}", self.url, path))
             .bearer_auth(&self.key)
     }
+
+    /// A new API key for `principal` (in `team`) in this gateway's store.
+    async fn key_for(&self, principal: &str, team: Option<&str>) -> String {
+        self.app
+            .keys
+            .create(&NewKey {
+                principal: principal.into(),
+                team: team.map(str::to_owned),
+                ..NewKey::default()
+            })
+            .await
+            .unwrap()
+            .1
+    }
+
+    /// Sends `body` (if any) to `path` with `key`: the status and the JSON answer (`Null` when
+    /// there is none).
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        key: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut rb = reqwest::Client::new()
+            .request(method, format!("{}{}", self.url, path))
+            .bearer_auth(key);
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        let r = rb.send().await.unwrap();
+        let s = r.status().as_u16();
+        (s, r.json().await.unwrap_or(Value::Null))
+    }
 }
 
 /// Serves `app` on a fresh 127.0.0.1 port until the test ends; returns the address.
