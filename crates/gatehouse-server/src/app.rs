@@ -539,6 +539,12 @@ impl App {
         });
     }
 
+    /// Whether audit events keep bodies (`audit.body.mode` is not `none`): callers skip
+    /// gathering the text otherwise.
+    pub fn stores_bodies(&self) -> bool {
+        self.config.audit.body.mode != crate::config::AuditBodyMode::None
+    }
+
     /// The text an audit event stores as a body, per `audit.body.mode`: `None` when bodies are
     /// not stored; with every PII and secret finding masked (`[TYPE]`) in `redacted` mode; the
     /// original in `encrypted` mode (the writer seals it before it reaches any sink). At most

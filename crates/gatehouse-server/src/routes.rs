@@ -144,7 +144,9 @@ async fn chat(
         }
     };
     let mut req = req;
-    ctx.body_request = app.audit_body_text(&prompt_text(&req));
+    if app.stores_bodies() {
+        ctx.body_request = app.audit_body_text(&prompt_text(&req));
+    }
     ctx.token_estimate = (bytes.len() / 4) as u64;
     ctx.stream = req.stream;
     let model_route = app.authorize(ctx, &principal, &req.model)?;
@@ -251,10 +253,11 @@ async fn chat(
         }
     }
     ctx.findings.extend(chain.findings());
-    if let Some(c) = completion
-        .choices
-        .first()
-        .and_then(|c| c.message.content.as_ref())
+    if app.stores_bodies()
+        && let Some(c) = completion
+            .choices
+            .first()
+            .and_then(|c| c.message.content.as_ref())
     {
         ctx.body_response = app.audit_body_text(&c.text());
     }

@@ -35,7 +35,7 @@ struct StreamState {
 
 impl StreamState {
     fn keep(&mut self, text: &str) {
-        if self.released.len() < crate::app::AUDIT_BODY_MAX {
+        if self.released.len() < crate::app::AUDIT_BODY_MAX && self.app.stores_bodies() {
             self.released.push_str(text);
         }
     }
