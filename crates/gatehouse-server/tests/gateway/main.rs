@@ -394,9 +394,10 @@ async fn missing_wrong_and_revoked_keys_get_401_in_the_callers_shape() {
             .starts_with("req_")
     );
 
+    // The same key with its last character changed (to something it was not).
     let mut wrong = g.key.clone();
-    wrong.pop();
-    wrong.push('Z');
+    let last = wrong.pop();
+    wrong.push(if last == Some('Z') { 'Y' } else { 'Z' });
     let r = c
         .post(format!("{}/v1/chat/completions", g.url))
         .bearer_auth(&wrong)
