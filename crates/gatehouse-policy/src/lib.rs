@@ -16,7 +16,8 @@
 //!   `@obligation("redact")` asks the caller to redact; a determining `forbid` annotated
 //!   `@reason("prompt_attack")` names why. Guardrail behaviour is written as policy.
 //!
-//! Pure: no I/O except [`read_sources`], which reads the configured policy files.
+//! Pure: no I/O. Callers read the policy files (`gatehouse_server::policy_files`) and pass their
+//! text as [`PolicySource`]s.
 
 mod cases;
 mod engine;
@@ -24,7 +25,7 @@ mod engine;
 pub use cases::{CaseOutcome, CaseReport, run_cases};
 pub use engine::{
     Action, ArgType, DataAction, Decision, Facts, ModelAttrs, Phase, Policies, PolicyConfig,
-    PolicyError, PolicySource, Query, Resource, read_sources, schema_text, sources_fingerprint,
+    PolicyError, PolicySource, Query, Resource, schema_text,
 };
 
 /// The fixed part of the Cedar schema (the `ToolArguments` type is generated).

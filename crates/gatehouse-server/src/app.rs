@@ -499,7 +499,7 @@ impl App {
         let watch = self.config.policy.watch && !files.is_empty();
         let interval = Duration::from_millis(self.config.policy.watch_interval_ms.max(50));
         tokio::spawn(async move {
-            let mut last = gatehouse_policy::sources_fingerprint(&files, &base);
+            let mut last = crate::policy_files::sources_fingerprint(&files, &base);
             let mut tick = tokio::time::interval(interval);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             #[cfg(unix)]
@@ -520,14 +520,14 @@ impl App {
                         let Some(app) = weak.upgrade() else { break };
                         tracing::info!("SIGHUP: reloading policies");
                         let _ = app.reload_policies();
-                        last = gatehouse_policy::sources_fingerprint(&files, &base);
+                        last = crate::policy_files::sources_fingerprint(&files, &base);
                     }
                     _ = tick.tick() => {
                         let Some(app) = weak.upgrade() else { break };
                         if !watch {
                             continue;
                         }
-                        let now = gatehouse_policy::sources_fingerprint(&files, &base);
+                        let now = crate::policy_files::sources_fingerprint(&files, &base);
                         if now != last {
                             last = now;
                             tracing::info!("policy files changed: reloading");

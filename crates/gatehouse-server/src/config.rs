@@ -781,7 +781,7 @@ impl Config {
     pub fn compile_policies(
         &self,
     ) -> Result<gatehouse_policy::Policies, gatehouse_policy::PolicyError> {
-        let sources = gatehouse_policy::read_sources(&self.policy.files, &self.base_dir)?;
+        let sources = crate::policy_files::read_sources(&self.policy.files, &self.base_dir)?;
         gatehouse_policy::Policies::compile(&self.policy, &sources, &self.model_attrs())
     }
 

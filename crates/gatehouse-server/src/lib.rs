@@ -21,6 +21,7 @@ pub mod error;
 pub mod inspect;
 pub mod listener;
 pub mod observe;
+pub mod policy_files;
 pub mod routes;
 pub mod stream;
 pub mod telemetry;

@@ -78,8 +78,9 @@ fn load(src: &Source) -> Result<Policies, (u8, String)> {
             })?;
         cfg.tool_arguments.insert(name.to_owned(), ty);
     }
-    let sources = gatehouse_policy::read_sources(&cfg.files, std::path::Path::new(""))
-        .map_err(|e| (2, e.to_string()))?;
+    let sources =
+        gatehouse_server::policy_files::read_sources(&cfg.files, std::path::Path::new(""))
+            .map_err(|e| (2, e.to_string()))?;
     Policies::compile(&cfg, &sources, &[]).map_err(|e| (1, e.to_string()))
 }
 
