@@ -37,6 +37,7 @@ pub mod decode;
 mod engine;
 mod error;
 pub mod injection;
+pub mod models;
 mod names;
 mod names_data;
 pub mod normalize;

@@ -48,6 +48,8 @@ pub use model::LinearWeights;
 pub use model::{hash_sign, kind_index, main_index};
 use signatures::{N_CLASSES, SigClass, Signatures};
 
+use crate::models::{AttackModel, FastScore};
+
 /// The committed model (trained by `examples/train_injection.rs`).
 static MODEL_BYTES: &[u8] = include_bytes!("../../models/injection-linear.bin");
 
@@ -105,6 +107,10 @@ pub struct InjectionConfig {
     /// Texts longer than this many bytes are scored on their first and last halves of this
     /// budget (bounds latency on hostile input).
     pub max_bytes: usize,
+    /// Layer 3 (an attached [`AttackModel`](crate::models::AttackModel)) is consulted only when
+    /// the fast layers' probability is in `[low, high)`; `None` = the band the model was trained
+    /// with, else `[0.02, 0.98)`. `[0, 1.01]` sends every text to the model.
+    pub model_band: Option<[f32; 2]>,
 }
 
 impl Default for InjectionConfig {
@@ -120,6 +126,7 @@ impl Default for InjectionConfig {
             tool_result_floor: 0.8,
             output_bias: 0.0,
             max_bytes: 256 * 1024,
+            model_band: None,
         }
     }
 }
@@ -177,6 +184,11 @@ pub struct InjectionResult {
     pub findings: Vec<Finding>,
     /// Ids of the signatures that matched (for explanations and audit; never the text).
     pub signals: Vec<&'static str>,
+    /// The layer-3 model's probability when it was consulted for this text.
+    pub model_score: Option<f32>,
+    /// Set when the layer-3 model failed on this text; the detector then fails closed (the
+    /// text counts as an attack). The message never contains the text.
+    pub model_error: Option<String>,
 }
 
 /// Signature evidence for one text (internal).
@@ -196,6 +208,8 @@ pub struct InjectionDetector {
     threshold: f32,
     report_threshold: f32,
     floor_gate: f32,
+    attack_model: Option<std::sync::Arc<dyn AttackModel>>,
+    band: (f32, f32),
 }
 
 fn sigmoid(x: f32) -> f32 {
@@ -270,6 +284,13 @@ impl InjectionDetector {
                 kind: ErrorKind::Config("thresholds and floors must be in [0, 1]"),
             });
         }
+        if let Some([lo, hi]) = cfg.model_band
+            && !(lo.is_finite() && hi.is_finite() && lo >= 0.0 && lo < hi && hi <= 1.01)
+        {
+            return Err(Error {
+                kind: ErrorKind::Config("model_band must be [low, high] with 0 ≤ low < high ≤ 1.01"),
+            });
+        }
         if !cfg.tool_result_bias.is_finite() || !cfg.output_bias.is_finite() || cfg.max_bytes < 64 {
             return Err(Error {
                 kind: ErrorKind::Config("biases must be finite and max_bytes ≥ 64"),
@@ -300,7 +321,64 @@ impl InjectionDetector {
             model,
             threshold,
             report_threshold: cfg.report_threshold.unwrap_or(threshold),
+            attack_model: None,
+            band: band_of(cfg.model_band, None),
         })
+    }
+
+    /// Attaches layer 3: `model` scores the texts whose fast-layer probability falls in the band
+    /// (configured, else the model's own, else `[0.02, 0.98)`); its probability replaces the fast
+    /// layers' before signature floors apply. The detector stays `Send + Sync`.
+    pub fn with_attack_model(mut self, model: std::sync::Arc<dyn AttackModel>) -> Self {
+        self.band = band_of(self.cfg.model_band, model.band());
+        self.attack_model = Some(model);
+        self
+    }
+
+    /// The attached layer-3 model's description, if any.
+    pub fn attack_model(&self) -> Option<String> {
+        self.attack_model.as_ref().map(|m| m.describe())
+    }
+
+    /// The band `[low, high)` of fast-layer probabilities that are sent to layer 3.
+    pub fn model_band(&self) -> (f32, f32) {
+        self.band
+    }
+
+    /// The fast layers' (signatures + linear classifier) margin and probability for `text`,
+    /// before floors and before layer 3 (used to train and evaluate layer-3 heads).
+    #[doc(hidden)]
+    pub fn fast_score(&self, text: &str, direction: Direction) -> FastScore {
+        let (text, _) = bounded(text, self.cfg.max_bytes);
+        let norm = normalize::normalize(&text);
+        let ev = self.evidence(&text, &norm);
+        let instr = ev
+            .spans
+            .iter()
+            .any(|(s, _, _)| instruction_like(self.sigs.class(*s)));
+        match &self.model {
+            Some(m) => {
+                let mut acc = 0f32;
+                let mut toks = Vec::new();
+                features::emit_features(&norm, &ev.ev, &mut toks, &mut |h, v| {
+                    acc += m.weight(h) * v;
+                });
+                let mut margin = m.margin(acc);
+                match direction {
+                    Direction::ToolResult if instr => margin += self.cfg.tool_result_bias,
+                    Direction::Output => margin += self.cfg.output_bias,
+                    _ => {}
+                }
+                FastScore {
+                    margin,
+                    probability: sigmoid(m.platt_a * margin + m.platt_b),
+                }
+            }
+            None => FastScore {
+                margin: 0.0,
+                probability: 0.0,
+            },
+        }
     }
 
     /// The decision threshold in use (configured or the model's).
@@ -391,8 +469,8 @@ impl InjectionDetector {
             .spans
             .iter()
             .any(|(s, _, _)| instruction_like(self.sigs.class(*s)));
-        let mut kind_margin: Option<[f32; 3]> = None;
-        let p = match &self.model {
+        let mut kind_acc: Option<[f32; 3]> = None;
+        let fast = match &self.model {
             Some(m) => {
                 // One pass feeds the attack head and the three (small, cache-resident) kind heads.
                 let mut acc = 0f32;
@@ -408,14 +486,41 @@ impl InjectionDetector {
                     Direction::Output => margin += self.cfg.output_bias,
                     _ => {}
                 }
-                let p = sigmoid(m.platt_a * margin + m.platt_b);
-                if p >= self.report_threshold.min(self.threshold) {
-                    kind_margin = Some(m.kind_margins(k));
+                kind_acc = Some(k);
+                FastScore {
+                    margin,
+                    probability: sigmoid(m.platt_a * margin + m.platt_b),
                 }
-                p
             }
-            None => 0.0,
+            None => FastScore {
+                margin: 0.0,
+                probability: 0.0,
+            },
         };
+        // Layer 3: only texts the fast layers cannot decide confidently.
+        let mut p = fast.probability;
+        let mut model_score = None;
+        let mut model_error = None;
+        if let Some(am) = &self.attack_model
+            && p >= self.band.0
+            && p < self.band.1
+        {
+            match am.score(&text, fast) {
+                Ok(v) if v.is_finite() => {
+                    let v = v.clamp(0.0, 1.0);
+                    model_score = Some(v);
+                    p = v;
+                }
+                Ok(_) => model_error = Some("model returned a non-finite score".to_owned()),
+                Err(e) => model_error = Some(e.0),
+            }
+        }
+        let mut kind_margin: Option<[f32; 3]> = None;
+        if let (Some(m), Some(k)) = (&self.model, kind_acc)
+            && p >= self.report_threshold.min(self.threshold)
+        {
+            kind_margin = Some(m.kind_margins(k));
+        }
 
         let mut floor = 0f32;
         if self.cfg.signature_floors && (self.model.is_none() || p >= self.floor_gate) {
@@ -428,6 +533,12 @@ impl InjectionDetector {
         }
         let score = p.max(floor).clamp(0.0, 1.0);
         let score = if score.is_finite() { score } else { 1.0 };
+        // Fail closed: a text the model had to decide but could not is treated as an attack.
+        let score = if model_error.is_some() {
+            score.max(self.threshold)
+        } else {
+            score
+        };
         let is_attack = score >= self.threshold;
 
         // Kind: strongest signature class by count, else the kind heads.
@@ -514,7 +625,17 @@ impl InjectionDetector {
             kind,
             findings,
             signals: ev.ev.ids,
+            model_score,
+            model_error,
         }
+    }
+}
+
+fn band_of(cfg: Option<[f32; 2]>, model: Option<(f32, f32)>) -> (f32, f32) {
+    match (cfg, model) {
+        (Some([lo, hi]), _) if lo.is_finite() && hi.is_finite() => (lo, hi),
+        (_, Some((lo, hi))) if lo.is_finite() && hi.is_finite() => (lo, hi),
+        _ => (0.02, 0.98),
     }
 }
 
