@@ -112,6 +112,9 @@ pub(crate) struct PatternSet {
     /// On a rejected match, try lower-priority patterns anchored at the same start.
     fallback: bool,
     family: u8,
+    /// Literal prefilter (secret sets): anchored searches at prefix literals and unanchored
+    /// ones around long token runs instead of one unanchored pass over the whole text.
+    prefilter: Option<crate::prefilter::Prefilter>,
 }
 
 pub(crate) struct Inner {
@@ -125,6 +128,9 @@ pub(crate) struct Inner {
     pub(crate) liveness_caches: std::sync::Mutex<Vec<regex_automata::hybrid::dfa::Cache>>,
     pub(crate) max_pattern_len: usize,
     pub(crate) hash_key: Vec<u8>,
+    /// Use the literal prefilter of the sets that have one (off only in tests that compare
+    /// against the full scan).
+    pub(crate) prefilter: bool,
     placeholder_kind: Arc<str>,
     secrets_detector: Arc<str>,
     obf_detector: Arc<str>,
@@ -145,6 +151,11 @@ impl std::fmt::Debug for Engine {
             .field("max_pattern_len", &self.inner.max_pattern_len)
             .finish_non_exhaustive()
     }
+}
+
+#[cfg(test)]
+pub(crate) fn expand_macros_pub(re: &str) -> String {
+    expand_macros(re)
 }
 
 fn expand_macros(re: &str) -> String {
@@ -174,6 +185,15 @@ fn compile_set(
     ctx_words: &mut Vec<String>,
 ) -> Result<PatternSet, Error> {
     let pats: Vec<&str> = rules.iter().map(|r| r.regex.as_str()).collect();
+    let prefilter = if family == FAMILY_SECRETS {
+        let spec: Vec<(&str, Option<usize>)> = rules
+            .iter()
+            .map(|r| (r.regex.as_str(), r.token_run))
+            .collect();
+        crate::prefilter::Prefilter::build(&spec)
+    } else {
+        None
+    };
     let re = meta::Regex::builder()
         .syntax(syntax_config())
         .configure(
@@ -241,6 +261,7 @@ fn compile_set(
         rules: compiled,
         fallback,
         family,
+        prefilter,
     })
 }
 
@@ -282,6 +303,7 @@ fn custom_rules(custom: &[CustomPattern]) -> Result<Vec<Rule>, Error> {
             min_entropy: None,
             placeholder_check: false,
             pass: 1,
+            token_run: None,
         });
     }
     Ok(out)
@@ -386,6 +408,7 @@ impl Engine {
                 liveness_caches: std::sync::Mutex::new(Vec::new()),
                 max_pattern_len,
                 hash_key,
+                prefilter: true,
                 placeholder_kind: Arc::from("placeholder"),
                 secrets_detector: Arc::from("secrets"),
                 obf_detector: Arc::from("obfuscation"),
@@ -393,6 +416,17 @@ impl Engine {
                 person_kind: Arc::from("PERSON"),
             }),
         })
+    }
+
+    /// Whether every secrets automaton runs behind the literal prefilter (none falls back to a
+    /// full scan of the text).
+    #[cfg(test)]
+    pub(crate) fn secrets_prefiltered(&self) -> bool {
+        self.inner
+            .sets
+            .iter()
+            .filter(|s| s.family == FAMILY_SECRETS)
+            .all(|s| s.prefilter.is_some())
     }
 
     /// The configuration this engine was built from.
@@ -642,10 +676,78 @@ impl Engine {
         out: &mut Vec<Hit>,
         cache: &mut meta::Cache,
     ) {
+        match &set.prefilter {
+            Some(pf) if self.inner.prefilter => {
+                let plan = pf.plan(text);
+                self.run_planned(set, text, out, cache, &plan);
+            }
+            _ => {
+                self.scan_range(set, text, 0, text.len(), out, cache);
+            }
+        }
+    }
+
+    /// Anchored searches at the plan's candidate starts and unanchored ones over its windows,
+    /// in text order, skipping what an accepted hit already covers.
+    fn run_planned(
+        &self,
+        set: &PatternSet,
+        text: &str,
+        out: &mut Vec<Hit>,
+        cache: &mut meta::Cache,
+        plan: &crate::prefilter::Plan,
+    ) {
         let mut pos = 0usize;
-        let len = text.len();
+        let (mut si, mut wi) = (0usize, 0usize);
+        loop {
+            let c = plan.starts.get(si).copied();
+            let w = plan.windows.get(wi).copied();
+            match (c, w) {
+                (None, None) => break,
+                (Some(c), w) if w.is_none_or(|w| c < w.0) => {
+                    si += 1;
+                    if c < pos {
+                        continue;
+                    }
+                    let input = Input::new(text).range(c..).anchored(Anchored::Yes);
+                    if let Some(m) = set.re.search_with(cache, &input)
+                        && let Some(h) =
+                            self.confirm(set, text, m.pattern().as_usize(), c, m.end(), cache)
+                    {
+                        let next = h.1.max(m.end().min(h.1.max(c + 1)));
+                        out.push(h.0);
+                        pos = next.max(c + 1);
+                    }
+                }
+                (_, Some((ws, we))) => {
+                    wi += 1;
+                    let from = ws.max(pos);
+                    if from < we {
+                        pos = self.scan_range(set, text, from, we, out, cache);
+                    }
+                }
+                (Some(_), None) => break,
+            }
+        }
+    }
+
+    /// Unanchored searches over `from..to` (matches may not extend past `to`); returns where
+    /// the last accepted hit ends (`from` when none): candidate starts after it are still
+    /// searched anchored, since their matches may extend past `to`.
+    fn scan_range(
+        &self,
+        set: &PatternSet,
+        text: &str,
+        from: usize,
+        to: usize,
+        out: &mut Vec<Hit>,
+        cache: &mut meta::Cache,
+    ) -> usize {
+        let mut pos = from;
+        let mut last_end = from;
+        let len = to.min(text.len());
         while pos <= len {
-            let input = Input::new(text).range(pos..);
+            let input = Input::new(text).range(pos..len);
             let Some(m) = set.re.search_with(cache, &input) else {
                 break;
             };
@@ -657,7 +759,7 @@ impl Engine {
                         break;
                     };
                     let ai = Input::new(text)
-                        .range(s..)
+                        .range(s..len)
                         .anchored(Anchored::Pattern(alt_pid));
                     if let Some(m2) = set.re.search_with(cache, &ai)
                         && let Some(h) = self.confirm(set, text, alt, s, m2.end(), cache)
@@ -672,6 +774,7 @@ impl Engine {
                     let next = h.1.max(e.min(h.1.max(s + 1)));
                     out.push(h.0);
                     pos = next.max(s + 1);
+                    last_end = pos;
                 }
                 None => pos = s + 1,
             }
@@ -679,6 +782,7 @@ impl Engine {
                 pos += 1;
             }
         }
+        last_end
     }
 
     /// Confirms the match of rule `pid` at `s..e`; returns the hit and where to resume.
