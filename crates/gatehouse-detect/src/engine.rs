@@ -1093,11 +1093,20 @@ fn validate(v: Validator, text: &str, s: usize, e: usize) -> Check {
         }
         Validator::Base58Check => ok(checksum::base58check(m)),
         Validator::Bech32 => ok(checksum::bech32(m)),
-        Validator::EthAddress => {
-            let hex = &m[2..];
-            let has_letters = hex.bytes().any(|b| b.is_ascii_alphabetic());
-            ok(has_letters && checksum::shannon_entropy(hex) > 3.0)
-        }
+        Validator::EthAddress => match checksum::eip55(m) {
+            // Mixed case: EIP-55 decides.
+            Some(valid) => ok(valid),
+            // One case only (no checksum): accept by shape, with lower confidence.
+            None => {
+                let hex = m.get(2..).unwrap_or("");
+                let has_letters = hex.bytes().any(|b| b.is_ascii_alphabetic());
+                if has_letters && checksum::shannon_entropy(hex) > 3.0 {
+                    Check::Weak(0.6)
+                } else {
+                    Check::Reject
+                }
+            }
+        },
         Validator::Date => ok(plausible_date(m)),
         Validator::GithubChecksum => {
             if checksum::github_token_checksum(m) {

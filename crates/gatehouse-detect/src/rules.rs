@@ -64,7 +64,8 @@ pub enum Validator {
     Base58Check,
     /// Bech32/Bech32m.
     Bech32,
-    /// Ethereum address (mixed-case must not be all one case only when checksummed; shape only).
+    /// Ethereum address: EIP-55 checksum (Keccak-256) when mixed-case; by shape, with a lower
+    /// score, when all one case.
     EthAddress,
     /// Calendar date with plausible parts.
     Date,

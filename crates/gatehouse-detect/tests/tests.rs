@@ -97,6 +97,26 @@ fn pii_patterns() {
         "CRYPTO",
         "1BoatSLRHtKNngkdXEeobR76b53LETtpyT"
     ));
+    // Ethereum: a valid EIP-55 checksum is an address; the same address with one letter's
+    // case flipped is not; an all-lower-case address (no checksum) is accepted by shape.
+    assert!(has(
+        &e,
+        "send to 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed now",
+        "CRYPTO",
+        "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
+    ));
+    assert!(!has(
+        &e,
+        "send to 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD now",
+        "CRYPTO",
+        "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD"
+    ));
+    assert!(has(
+        &e,
+        "send to 0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed now",
+        "CRYPTO",
+        "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed"
+    ));
     assert!(has(
         &e,
         "codice fiscale RSSMRA85T10A562S",
