@@ -8,6 +8,7 @@ use crate::config::{
 };
 use crate::decode::{self, DecodeLimits};
 use crate::error::{Error, ErrorKind};
+use crate::models::EntityModel;
 use crate::names;
 use crate::normalize::{self, Normalized};
 use crate::redact::{self, Pseudonymizer};
@@ -65,6 +66,11 @@ pub struct ScanOutcome {
     /// The text with every span whose action is `redact` or `block` masked; `None` when nothing
     /// was masked.
     pub redacted: Option<String>,
+    /// The attached entity model ([`Engine::with_entity_model`]) failed on this text. The
+    /// findings then come from the built-in rules alone (PERSON fallback included), so redaction
+    /// still covers what they find; callers that must not forward text the model could not
+    /// check treat this flag as a failure (fail closed).
+    pub model_error: bool,
 }
 
 /// A raw hit, in byte offsets of the text it was found in.
@@ -136,12 +142,16 @@ pub(crate) struct Inner {
     obf_detector: Arc<str>,
     pii_detector: Arc<str>,
     person_kind: Arc<str>,
+    location_kind: Arc<str>,
+    organization_kind: Arc<str>,
 }
 
 /// The detection engine. Cheap to clone (shared, immutable); build it once per configuration.
 #[derive(Clone)]
 pub struct Engine {
     pub(crate) inner: Arc<Inner>,
+    /// Named-entity model for PERSON / LOCATION / ORGANIZATION, when attached.
+    entity_model: Option<Arc<dyn EntityModel>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -149,6 +159,7 @@ impl std::fmt::Debug for Engine {
         f.debug_struct("Engine")
             .field("pattern_sets", &self.inner.sets.len())
             .field("max_pattern_len", &self.inner.max_pattern_len)
+            .field("entity_model", &self.entity_model())
             .finish_non_exhaustive()
     }
 }
@@ -414,7 +425,10 @@ impl Engine {
                 obf_detector: Arc::from("obfuscation"),
                 pii_detector: Arc::from("pii"),
                 person_kind: Arc::from("PERSON"),
+                location_kind: Arc::from("LOCATION"),
+                organization_kind: Arc::from("ORGANIZATION"),
             }),
+            entity_model: None,
         })
     }
 
@@ -427,6 +441,21 @@ impl Engine {
             .iter()
             .filter(|s| s.family == FAMILY_SECRETS)
             .all(|s| s.prefilter.is_some())
+    }
+
+    /// Attaches a named-entity model: its PERSON / LOCATION / ORGANIZATION spans (it is given
+    /// the normalised text; spans are mapped back to the original) join the findings of the
+    /// `pii` detector and are merged with the built-in recognizers by the usual overlap
+    /// resolution. A model error keeps the rule-based findings and sets
+    /// [`ScanOutcome::model_error`]. Streams use the model too (same detection path).
+    pub fn with_entity_model(mut self, model: Arc<dyn EntityModel>) -> Engine {
+        self.entity_model = Some(model);
+        self
+    }
+
+    /// Description of the attached entity model (for `/readyz` and `scan` output), if any.
+    pub fn entity_model(&self) -> Option<String> {
+        self.entity_model.as_ref().map(|m| m.describe())
     }
 
     /// The configuration this engine was built from.
@@ -498,8 +527,13 @@ impl Engine {
 
     /// Only the detections (no redaction), in original byte and char offsets.
     pub fn detect(&self, text: &str, direction: Direction) -> Vec<Detection> {
-        let hits = self.hits(text);
-        self.to_detections(text, hits, direction)
+        self.detect_checked(text, direction).0
+    }
+
+    /// Detections and whether the entity model failed on `text`.
+    fn detect_checked(&self, text: &str, direction: Direction) -> (Vec<Detection>, bool) {
+        let (hits, model_error) = self.hits_checked(text);
+        (self.to_detections(text, hits, direction), model_error)
     }
 
     fn scan_inner(
@@ -509,7 +543,7 @@ impl Engine {
         ps: &mut Pseudonymizer,
         force_placeholder: bool,
     ) -> ScanOutcome {
-        let detections = self.detect(text, direction);
+        let (detections, model_error) = self.detect_checked(text, direction);
         let verdict = detections
             .iter()
             .map(|d| d.action.verdict())
@@ -540,16 +574,60 @@ impl Engine {
             detections,
             verdict,
             redacted,
+            model_error,
         }
     }
 
-    /// All hits in original byte offsets, overlaps resolved.
-    pub(crate) fn hits(&self, text: &str) -> Vec<Hit> {
+    /// All hits in original byte offsets, overlaps resolved, and whether the entity model
+    /// failed.
+    fn hits_checked(&self, text: &str) -> (Vec<Hit>, bool) {
         let inner = &*self.inner;
         let norm = normalize::normalize(text);
         let ntext: &str = &norm.text;
         let mut hits: Vec<Hit> = Vec::new();
         self.pattern_hits(ntext, &mut hits);
+        let mut model_error = false;
+        if let Some(model) = &self.entity_model
+            && inner.cfg.pii
+        {
+            match model.entities(ntext) {
+                Ok(ents) => {
+                    for ent in ents {
+                        let kind = match ent.entity_type.as_str() {
+                            "PERSON" | "PER" => &inner.person_kind,
+                            "LOCATION" | "LOC" | "GPE" => &inner.location_kind,
+                            "ORGANIZATION" | "ORG" => &inner.organization_kind,
+                            _ => continue,
+                        };
+                        let score = if ent.score.is_finite() {
+                            ent.score.clamp(0.0, 1.0)
+                        } else {
+                            0.0
+                        };
+                        // Spans from outside the crate: keep only well-formed ones.
+                        if ent.start >= ent.end
+                            || ent.end > ntext.len()
+                            || !ntext.is_char_boundary(ent.start)
+                            || !ntext.is_char_boundary(ent.end)
+                            || score < inner.cfg.min_score
+                            || inner.cfg.disabled_types.iter().any(|d| **d == **kind)
+                        {
+                            continue;
+                        }
+                        hits.push(Hit {
+                            detector: inner.pii_detector.clone(),
+                            kind: kind.clone(),
+                            score,
+                            start: ent.start,
+                            end: ent.end,
+                            family: FAMILY_PII,
+                            generic: true,
+                        });
+                    }
+                }
+                Err(_) => model_error = true,
+            }
+        }
         if inner.cfg.names
             && inner.cfg.pii
             && !inner.cfg.disabled_types.iter().any(|d| d == "PERSON")
@@ -612,7 +690,7 @@ impl Engine {
             })
             .collect();
         self.add_normalizer_findings(text, &norm, &mut mapped);
-        resolve_overlaps(mapped)
+        (resolve_overlaps(mapped), model_error)
     }
 
     fn add_normalizer_findings(&self, text: &str, norm: &Normalized<'_>, out: &mut Vec<Hit>) {
