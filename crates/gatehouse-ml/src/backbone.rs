@@ -167,9 +167,9 @@ impl ModelFiles {
                 .ok()
                 .filter(|i| *i < labels.len())
                 .ok_or_else(|| Error::invalid(self.config_path(), "id2label: bad label index"))?;
-            let name = v
-                .as_str()
-                .ok_or_else(|| Error::invalid(self.config_path(), "id2label: label not a string"))?;
+            let name = v.as_str().ok_or_else(|| {
+                Error::invalid(self.config_path(), "id2label: label not a string")
+            })?;
             labels[i] = Some(name.to_owned());
         }
         let labels: Option<Vec<String>> = labels.into_iter().collect();
@@ -237,15 +237,16 @@ impl ModelFiles {
         let inner = match self.family {
             Family::Bert => {
                 let cfg: bert::Config = self.encoder_config()?;
-                EncoderInner::Bert(
+                EncoderInner::Bert(Box::new(
                     bert::BertModel::load(vb, &cfg).map_err(|e| Error::invalid(&wp, e))?,
-                )
+                ))
             }
             Family::DebertaV2 => {
                 let cfg: debertav2::Config = self.encoder_config()?;
-                EncoderInner::Deberta(
-                    debertav2::DebertaV2Model::load(vb, &cfg).map_err(|e| Error::invalid(&wp, e))?,
-                )
+                EncoderInner::Deberta(Box::new(
+                    debertav2::DebertaV2Model::load(vb, &cfg)
+                        .map_err(|e| Error::invalid(&wp, e))?,
+                ))
             }
         };
         let pad_id = self
@@ -334,8 +335,8 @@ fn special_tokens(tok: &Tokenizer) -> std::result::Result<(Vec<u32>, Vec<u32>), 
 }
 
 enum EncoderInner {
-    Bert(bert::BertModel),
-    Deberta(debertav2::DebertaV2Model),
+    Bert(Box<bert::BertModel>),
+    Deberta(Box<debertav2::DebertaV2Model>),
 }
 
 /// One window of a tokenized text, special tokens included.

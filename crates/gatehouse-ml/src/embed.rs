@@ -78,6 +78,10 @@ fn mean_pool_normalize(hidden: &Tensor, mask: &Tensor) -> Result<Tensor> {
     let summed = hidden.broadcast_mul(&m)?.sum(1)?;
     let count = m.sum(1)?.clamp(1e-9f32, f32::MAX)?;
     let mean = summed.broadcast_div(&count)?;
-    let norm = mean.sqr()?.sum_keepdim(D::Minus1)?.sqrt()?.clamp(1e-12f32, f32::MAX)?;
+    let norm = mean
+        .sqr()?
+        .sum_keepdim(D::Minus1)?
+        .sqrt()?
+        .clamp(1e-12f32, f32::MAX)?;
     Ok(mean.broadcast_div(&norm)?)
 }

@@ -62,7 +62,10 @@ impl SemanticHead {
             return bad(format!("unsupported version {}", self.version));
         }
         if self.embedder != HEAD_EMBEDDER {
-            return bad(format!("embedder {:?}, expected {HEAD_EMBEDDER:?}", self.embedder));
+            return bad(format!(
+                "embedder {:?}, expected {HEAD_EMBEDDER:?}",
+                self.embedder
+            ));
         }
         if self.dim == 0 || self.weights.len() != self.dim {
             return bad(format!(
@@ -90,12 +93,7 @@ impl SemanticHead {
 
     /// The head's probability for one embedding and the fast layers' margin.
     pub fn probability(&self, embedding: &[f32], margin: f32) -> f32 {
-        let dot: f32 = self
-            .weights
-            .iter()
-            .zip(embedding)
-            .map(|(w, e)| w * e)
-            .sum();
+        let dot: f32 = self.weights.iter().zip(embedding).map(|(w, e)| w * e).sum();
         sigmoid(dot + self.margin_weight * margin + self.bias)
     }
 }

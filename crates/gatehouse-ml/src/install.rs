@@ -97,7 +97,11 @@ impl Pins {
 /// The models directory: `$GATEHOUSE_MODELS_DIR`, else `$XDG_DATA_HOME/gatehouse/models`, else
 /// `~/.local/share/gatehouse/models` (relative `gatehouse-models` when there is no home).
 pub fn default_models_dir() -> PathBuf {
-    let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let env = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
     if let Some(d) = env("GATEHOUSE_MODELS_DIR") {
         return d;
     }
@@ -237,9 +241,7 @@ fn safe_relative(p: &str) -> bool {
     let path = Path::new(p);
     !p.is_empty()
         && !p.contains('\\')
-        && path
-            .components()
-            .all(|c| matches!(c, Component::Normal(_)))
+        && path.components().all(|c| matches!(c, Component::Normal(_)))
 }
 
 /// Verifies `wheel` against `pins` and extracts the pinned files into `dest`.

@@ -108,7 +108,10 @@ impl TokenClassifier {
     }
 
     fn find(&self, text: &str) -> Result<Vec<Entity>> {
-        let content = self.max_tokens.saturating_sub(self.encoder.specials()).max(1);
+        let content = self
+            .max_tokens
+            .saturating_sub(self.encoder.specials())
+            .max(1);
         let w = self
             .encoder
             .windows(text, self.max_tokens, (content / 2).max(1), MAX_WINDOWS)?;
@@ -226,8 +229,8 @@ impl TokenClassifier {
                         if let Some(o) = open.as_mut() {
                             o.ty = ty;
                         }
-                        let next_same_word = word.is_some()
-                            && word_ids.get(i + 1).copied().flatten() == word;
+                        let next_same_word =
+                            word.is_some() && word_ids.get(i + 1).copied().flatten() == word;
                         if !next_same_word && let Some(o) = open.take() {
                             close(o, &mut out);
                         }
@@ -245,7 +248,10 @@ impl TokenClassifier {
 /// An entity over `text[start..end]` with surrounding whitespace trimmed, or `None` when the
 /// span is empty or not on char boundaries.
 fn make_entity(text: &str, ty: &str, start: usize, end: usize, score: f32) -> Option<Entity> {
-    if start >= end || end > text.len() || !text.is_char_boundary(start) || !text.is_char_boundary(end)
+    if start >= end
+        || end > text.len()
+        || !text.is_char_boundary(start)
+        || !text.is_char_boundary(end)
     {
         return None;
     }

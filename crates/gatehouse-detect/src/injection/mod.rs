@@ -288,7 +288,9 @@ impl InjectionDetector {
             && !(lo.is_finite() && hi.is_finite() && lo >= 0.0 && lo < hi && hi <= 1.01)
         {
             return Err(Error {
-                kind: ErrorKind::Config("model_band must be [low, high] with 0 ≤ low < high ≤ 1.01"),
+                kind: ErrorKind::Config(
+                    "model_band must be [low, high] with 0 ≤ low < high ≤ 1.01",
+                ),
             });
         }
         if !cfg.tool_result_bias.is_finite() || !cfg.output_bias.is_finite() || cfg.max_bytes < 64 {
