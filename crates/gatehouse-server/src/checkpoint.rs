@@ -591,7 +591,14 @@ impl App {
     /// text an attack.
     fn score_injection(&self, ctx: &mut Ctx, ins: &mut Inspected, t: &str, direction: Direction) {
         if let Some(inj) = &self.injection {
-            let r = inj.score(t, direction);
+            let r = if self.models_attached {
+                crate::ml::blocking(|| inj.score(t, direction))
+            } else {
+                inj.score(t, direction)
+            };
+            if let Some(e) = &r.model_error {
+                tracing::warn!(error = %e, "prompt-attack model failed; the text counts as an attack (fail closed)");
+            }
             ctx.injection_score = ctx.injection_score.max(r.score_milli);
             if r.is_attack {
                 ins.injection_attack = true;
@@ -617,7 +624,14 @@ impl App {
             self.check_blocklist(ctx, t)?;
             self.score_injection(ctx, &mut ins, t, Direction::Input);
             if let Some(engine) = &self.detect {
-                let out = engine.scan(t, Direction::Input);
+                let out = if self.models_attached {
+                    crate::ml::blocking(|| engine.scan(t, Direction::Input))
+                } else {
+                    engine.scan(t, Direction::Input)
+                };
+                if out.model_error {
+                    tracing::warn!("NER model failed on a text; the rule-based findings apply");
+                }
                 ins.data_action = ins.data_action.max(DataAction::from_verdict(out.verdict));
                 ctx.findings.extend(out.findings);
             }
@@ -710,11 +724,21 @@ impl App {
                 }
                 let mut out_text = None;
                 if let Some(engine) = &self.detect {
-                    let out = if self.config.guardrails.pseudonymize {
-                        engine.pseudonymize(t, direction, &mut ps)
-                    } else {
-                        engine.scan(t, direction)
+                    let mut run = || {
+                        if self.config.guardrails.pseudonymize {
+                            engine.pseudonymize(t, direction, &mut ps)
+                        } else {
+                            engine.scan(t, direction)
+                        }
                     };
+                    let out = if self.models_attached {
+                        crate::ml::blocking(run)
+                    } else {
+                        run()
+                    };
+                    if out.model_error {
+                        tracing::warn!("NER model failed on a text; the rule-based findings apply");
+                    }
                     ins.data_action = ins.data_action.max(DataAction::from_verdict(out.verdict));
                     ctx.findings.extend(out.findings);
                     out_text = out.redacted;

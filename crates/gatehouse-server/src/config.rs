@@ -55,6 +55,9 @@ pub struct Config {
     /// Per-principal anomaly detection and alerts.
     #[serde(default)]
     pub anomaly: crate::alerts::AnomalyConfig,
+    /// Learned models for the detectors (layer 3 of the prompt-attack cascade, NER).
+    #[serde(default)]
+    pub ml: crate::ml::MlConfig,
     /// The directory relative paths in this file are resolved against (the file's directory).
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -1104,6 +1107,7 @@ impl Config {
             metrics: Default::default(),
             tracing: Default::default(),
             anomaly: Default::default(),
+            ml: Default::default(),
             base_dir: PathBuf::new(),
         }
     }

@@ -20,6 +20,7 @@ pub mod config;
 pub mod error;
 pub mod inspect;
 pub mod listener;
+pub mod ml;
 pub mod observe;
 pub mod policy_files;
 pub mod routes;

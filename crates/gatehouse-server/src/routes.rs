@@ -383,6 +383,23 @@ async fn readyz(State(app): AppState) -> Response {
             json!({"status": "not_ready", "reasons": reasons}),
         )
     };
+    if app.injection.is_some() {
+        let semantic = match (&app.ml_status.semantic, app.ml_status.semantic_hint) {
+            (Some(m), _) => json!({"status": "active", "model": m}),
+            (None, why) => {
+                warnings.push(
+                    "prompt-attack layer 3 (transformer) is unavailable: scoring with signatures + classifier".to_owned(),
+                );
+                json!({"status": "unavailable", "reason": why})
+            }
+        };
+        body["detectors"] = json!({
+            "injection": {"layers": ["signatures", "classifier"], "semantic": semantic},
+        });
+    }
+    if let Some(n) = &app.ml_status.ner {
+        body["detectors"]["pii"] = json!({"ner": n});
+    }
     if !warnings.is_empty() {
         body["warnings"] = json!(warnings);
     }

@@ -65,6 +65,78 @@ pub struct ScanArgs {
     /// Detection config (TOML, the `[detect]` table's fields). Default: built-in defaults.
     #[arg(long)]
     pub detect_config: Option<PathBuf>,
+    /// Learned models (layer 3 of the prompt-attack cascade, NER).
+    #[command(flatten)]
+    pub models: ModelArgs,
+}
+
+/// Which learned models `scan` and `eval` load (as `[ml]` does for `serve`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ModelArgs {
+    /// Layer 3 (all-MiniLM-L6-v2 + head): use when installed (`auto`), insist (`required`),
+    /// or run the fast layers only (`off`).
+    #[arg(long, value_enum, default_value = "auto")]
+    pub semantic: SemanticArg,
+    /// Models directory (default as for `gatehouse models install`).
+    #[arg(long)]
+    pub models_dir: Option<PathBuf>,
+    /// A bring-your-own prompt-attack classifier directory (BERT / DeBERTa-v2/v3 sequence
+    /// classification); takes layer 3's place.
+    #[arg(long)]
+    pub classifier: Option<PathBuf>,
+    /// Labels of `--classifier` that mean "attack" (default: guessed from `id2label`).
+    #[arg(long, value_delimiter = ',')]
+    pub attack_labels: Vec<String>,
+    /// A named-entity model directory (BERT / DeBERTa-v2/v3 token classification).
+    #[arg(long)]
+    pub ner: Option<PathBuf>,
+}
+
+/// `--semantic`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum SemanticArg {
+    /// Use MiniLM when installed.
+    Auto,
+    /// Fail without it.
+    Required,
+    /// Fast layers only.
+    Off,
+}
+
+impl ModelArgs {
+    fn config(&self) -> gatehouse_server::ml::MlConfig {
+        use gatehouse_server::ml::{ClassifierConfig, MlConfig, NerConfig, SemanticMode};
+        MlConfig {
+            models_dir: self.models_dir.clone(),
+            semantic: match self.semantic {
+                SemanticArg::Auto => SemanticMode::Auto,
+                SemanticArg::Required => SemanticMode::Required,
+                SemanticArg::Off => SemanticMode::Off,
+            },
+            classifier: self.classifier.clone().map(|dir| ClassifierConfig {
+                dir,
+                attack_labels: self.attack_labels.clone(),
+                max_tokens: None,
+            }),
+            ner: self.ner.clone().map(|dir| NerConfig { dir }),
+        }
+    }
+
+    /// Loads the models and reports on stderr what is in use (and what is not).
+    fn load(&self) -> Result<gatehouse_server::ml::Loaded, String> {
+        let l = gatehouse_server::ml::load(&self.config(), std::path::Path::new("."), true)?;
+        match (&l.status.semantic, &l.status.semantic_unavailable) {
+            (Some(m), _) => eprintln!("prompt-attack layers: signatures + classifier + {m}"),
+            (None, Some(why)) => eprintln!(
+                "prompt-attack layers: signatures + classifier (layer 3 unavailable: {why})"
+            ),
+            (None, None) => {}
+        }
+        if let Some(n) = &l.status.ner {
+            eprintln!("NER: {n}");
+        }
+        Ok(l)
+    }
 }
 
 /// Arguments of `gatehouse eval`.
@@ -79,6 +151,9 @@ pub struct EvalArgs {
     /// Print up to N missed and N spurious spans (for debugging the detector, not for tuning).
     #[arg(long, default_value_t = 0)]
     pub errors: usize,
+    /// Learned models (layer 3 of the prompt-attack cascade, NER).
+    #[command(flatten)]
+    pub models: ModelArgs,
 }
 
 fn load_config(path: Option<&PathBuf>) -> Result<DetectConfig, String> {
@@ -89,11 +164,18 @@ fn load_config(path: Option<&PathBuf>) -> Result<DetectConfig, String> {
     toml::from_str(&s).map_err(|e| format!("{}: {e}", p.display()))
 }
 
-fn build_engine(path: Option<&PathBuf>) -> Result<Scanner, String> {
+fn build_engine(path: Option<&PathBuf>, models: &ModelArgs) -> Result<Scanner, String> {
     let cfg = load_config(path)?;
-    let engine = Engine::new(&cfg).map_err(|e| e.to_string())?;
-    let injection =
+    let loaded = models.load()?;
+    let mut engine = Engine::new(&cfg).map_err(|e| e.to_string())?;
+    if let Some(m) = loaded.entity {
+        engine = engine.with_entity_model(m);
+    }
+    let mut injection =
         InjectionDetector::new(&InjectionConfig::default()).map_err(|e| e.to_string())?;
+    if let Some(m) = loaded.attack {
+        injection = injection.with_attack_model(m);
+    }
     let exfil = ExfilDetector::new(&ExfilConfig::default()).map_err(|e| e.to_string())?;
     Ok(Scanner {
         engine,
@@ -161,7 +243,7 @@ fn counts(f: &Finding) -> bool {
 
 /// Runs `gatehouse scan`.
 pub fn run_scan(args: ScanArgs) -> ExitCode {
-    let engine = match build_engine(args.detect_config.as_ref()) {
+    let engine = match build_engine(args.detect_config.as_ref(), &args.models) {
         Ok(e) => e,
         Err(e) => {
             eprintln!("scan: {e}");
@@ -337,7 +419,7 @@ pub fn run_eval(args: EvalArgs) -> ExitCode {
         return ExitCode::from(2);
     };
     if task == EvalTask::Injection {
-        return eval_injection(&args.data);
+        return eval_injection(&args.data, &args.models);
     }
     let rows = match read_rows(&args.data) {
         Ok(r) => r,
@@ -353,6 +435,22 @@ pub fn run_eval(args: EvalArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let engine = if task == EvalTask::Pii && args.models.ner.is_some() {
+        let mut m = args.models.clone();
+        m.semantic = SemanticArg::Off;
+        match m.load() {
+            Ok(l) => match l.entity {
+                Some(n) => engine.with_entity_model(n),
+                None => engine,
+            },
+            Err(e) => {
+                eprintln!("eval: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        engine
+    };
     match task {
         EvalTask::Pii | EvalTask::Secrets => eval_spans(&engine, task, &rows, args.errors),
         EvalTask::Injection => ExitCode::from(2),
@@ -361,7 +459,7 @@ pub fn run_eval(args: EvalArgs) -> ExitCode {
 
 /// `eval --task injection`: precision, recall, F1, ROC AUC, TPR at 1% FPR, per-kind recall,
 /// false positives on `benign_trigger`, and throughput.
-fn eval_injection(path: &PathBuf) -> ExitCode {
+fn eval_injection(path: &PathBuf, models: &ModelArgs) -> ExitCode {
     let data = match std::fs::read_to_string(path) {
         Ok(d) => d,
         Err(e) => {
@@ -376,8 +474,18 @@ fn eval_injection(path: &PathBuf) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let loaded = match models.load() {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("eval: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let det = match InjectionDetector::new(&InjectionConfig::default()) {
-        Ok(d) => d,
+        Ok(d) => match loaded.attack {
+            Some(m) => d.with_attack_model(m),
+            None => d,
+        },
         Err(e) => {
             eprintln!("eval: {e}");
             return ExitCode::from(2);

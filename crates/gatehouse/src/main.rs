@@ -4,6 +4,7 @@
 mod cmd_audit;
 mod cmd_keys;
 mod cmd_model;
+mod cmd_models;
 mod cmd_policy;
 mod cmd_scan;
 mod cmd_serve;
@@ -55,6 +56,11 @@ enum Command {
     },
     /// Settled token and cost usage, per day, principal, team, key and model.
     Usage(cmd_usage::UsageArgs),
+    /// Learned detector models: install all-MiniLM-L6-v2, show what is installed.
+    Models {
+        #[command(subcommand)]
+        command: cmd_models::ModelsCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -81,6 +87,7 @@ fn main() -> ExitCode {
         Command::Model { command } => cmd_model::run_model(command),
         Command::Policy { command } => cmd_policy::run(command),
         Command::Usage(args) => cmd_usage::run(args),
+        Command::Models { command } => cmd_models::run(command),
     }
 }
 

@@ -15,6 +15,7 @@ mod guardrails;
 mod identity;
 mod limits;
 mod metrics;
+mod ml;
 mod pgkeys;
 mod policy;
 mod secrets_sweep;
