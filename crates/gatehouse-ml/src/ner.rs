@@ -224,11 +224,8 @@ impl TokenClassifier {
                         });
                     }
                     if matches!(b, Boundary::End | Boundary::Single) {
-                        // Sub-word pieces of the same word may still follow: keep it open
-                        // for them only.
-                        if let Some(o) = open.as_mut() {
-                            o.ty = ty;
-                        }
+                        // Later pieces of the same word still join it; anything else starts
+                        // anew.
                         let next_same_word =
                             word.is_some() && word_ids.get(i + 1).copied().flatten() == word;
                         if !next_same_word && let Some(o) = open.take() {
