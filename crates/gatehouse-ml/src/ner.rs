@@ -53,7 +53,7 @@ fn parse_label(label: &str) -> Option<(&'static str, Boundary)> {
     Some((ty, boundary))
 }
 
-/// A token-classification model (`…ForTokenClassification`, BERT or DeBERTa-v2) as an
+/// A token-classification model (`…ForTokenClassification`: BERT, DeBERTa-v2, RoBERTa, XLM-R) as an
 /// [`EntityModel`].
 pub struct TokenClassifier {
     encoder: Encoder,

@@ -11,7 +11,7 @@ fn tiny(family: &str) -> (tempfile::TempDir, Embedder) {
 
 #[test]
 fn embeddings_are_unit_length_and_deterministic() {
-    for family in ["bert", "deberta-v2"] {
+    for family in ["bert", "deberta-v2", "xlm-roberta"] {
         let (dir, e) = tiny(family);
         assert_eq!(e.dim(), HIDDEN);
         let a = e
@@ -41,7 +41,7 @@ fn embeddings_are_unit_length_and_deterministic() {
 
 #[test]
 fn long_text_is_embedded_in_overlapping_windows() {
-    for family in ["bert", "deberta-v2"] {
+    for family in ["bert", "deberta-v2", "xlm-roberta"] {
         let (_dir, e) = tiny(family);
         // The tiny models have 64 positions: windows of 62 words, a new one every 128 words
         // at most; one word = one token here.
