@@ -6,8 +6,15 @@
 //!     --model-dir ~/.local/share/gatehouse/models/all-minilm-l6-v2 \
 //!     --train ../shared/datasets/injection/train.jsonl \
 //!     --out crates/gatehouse-ml/models/injection-semantic-head.json \
-//!     [--dev ../shared/datasets/injection/dev.jsonl] [--cache /tmp/minilm-embeddings.bin]
+//!     [--dev ../shared/datasets/injection/dev.jsonl] [--cache /tmp/minilm-embeddings.bin] \
+//!     [--fast-trainer target/release/examples/train_injection]
 //! ```
+//!
+//! `--fast-trainer` (recommended; build it with `cargo build --release -p gatehouse-detect
+//! --example train_injection`) retrains the fast layers once per fold (`--quick`) so that the
+//! margins and probabilities used here are out of fold. Without it the committed fast model,
+//! trained on the same file, gives in-sample margins that separate the training set perfectly
+//! (the head then learns little beyond the margin and any band passes the criterion).
 //!
 //! Method (deterministic: fixed fold assignment, fixed order, no randomness):
 //!
@@ -25,9 +32,8 @@
 //!   replacement rule are exactly those of production.
 //! - `threshold`: the lowest cascade threshold with at most 1 % out-of-fold false positives.
 //!
-//! Caveat: the fast layers were trained on the same training file, so their probabilities are
-//! in-sample here (more confident than on unseen text); the band chosen this way is narrower
-//! than an unbiased choice would be.
+//! Caveat: with `--fast-trainer` the per-fold fast layers use `train_injection --quick`
+//! hyper-parameters, not exactly those of the committed model.
 //!
 //! `--dev` only measures (never tunes): metrics of the fast layers alone and of the cascade.
 #![allow(

@@ -109,6 +109,22 @@ impl ModelFiles {
             }
         };
 
+        // Sizes that the loaders allocate from the configuration alone (position tables)
+        // are bounded; everything else is checked against the tensors in the file.
+        for (key, max) in [
+            ("max_position_embeddings", 65_536u64),
+            ("num_hidden_layers", 256),
+            ("num_attention_heads", 1024),
+        ] {
+            if let Some(v) = config.get(key)
+                && v.as_u64().is_none_or(|v| v > max)
+            {
+                return Err(Error::invalid(
+                    &config_path,
+                    format!("{key} must be an integer of at most {max}"),
+                ));
+            }
+        }
         let tok_path = dir.join("tokenizer.json");
         let tok_bytes = read_capped(&tok_path, MAX_SMALL_FILE_BYTES, "tokenizer")?;
         let mut tokenizer = Tokenizer::from_bytes(&tok_bytes)

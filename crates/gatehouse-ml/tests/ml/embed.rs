@@ -108,6 +108,14 @@ fn load_errors_name_the_file() {
     let e = Embedder::load(p).unwrap_err().to_string();
     assert!(e.contains("config.json") && e.contains("gpt2"), "{e}");
     cfg["model_type"] = "bert".into();
+    cfg["max_position_embeddings"] = 1_000_000_000_000u64.into();
+    std::fs::write(p.join("config.json"), cfg.to_string()).unwrap();
+    let e = Embedder::load(p).unwrap_err().to_string();
+    assert!(
+        e.contains("config.json") && e.contains("max_position_embeddings"),
+        "{e}"
+    );
+    cfg["max_position_embeddings"] = fixtures::MAX_POS.into();
     std::fs::write(p.join("config.json"), cfg.to_string()).unwrap();
 
     // Missing tensor.
