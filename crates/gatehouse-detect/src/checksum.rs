@@ -519,6 +519,31 @@ pub(crate) fn github_token_checksum(token: &str) -> bool {
     enc == check.as_bytes()
 }
 
+/// EIP-55 checksum of an Ethereum address (`0x` + 40 hex digits): `Some(true)` when the
+/// mixed-case spelling matches Keccak-256 of the lower-case hex, `Some(false)` when it does not,
+/// `None` when the address is all lower or all upper case (it carries no checksum).
+pub(crate) fn eip55(addr: &str) -> Option<bool> {
+    use sha3::{Digest, Keccak256};
+    let hex = addr
+        .strip_prefix("0x")
+        .or_else(|| addr.strip_prefix("0X"))?;
+    if hex.len() != 40 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Some(false);
+    }
+    let has_lower = hex.bytes().any(|b| b.is_ascii_lowercase());
+    let has_upper = hex.bytes().any(|b| b.is_ascii_uppercase());
+    if !(has_lower && has_upper) {
+        return None;
+    }
+    let lower = hex.to_ascii_lowercase();
+    let hash = Keccak256::digest(lower.as_bytes());
+    let ok = hex.bytes().enumerate().all(|(i, b)| {
+        let nibble = (hash[i / 2] >> if i % 2 == 0 { 4 } else { 0 }) & 0x0f;
+        !b.is_ascii_alphabetic() || b.is_ascii_uppercase() == (nibble >= 8)
+    });
+    Some(ok)
+}
+
 /// Shannon entropy in bits per character.
 pub(crate) fn shannon_entropy(s: &str) -> f32 {
     let mut counts = [0u32; 256];
@@ -713,5 +738,40 @@ mod tests {
     fn entropy() {
         assert!(shannon_entropy("aaaaaaaa") < 0.01);
         assert!(shannon_entropy("abcdefgh") > 2.9);
+    }
+
+    #[test]
+    fn eip55_checksums() {
+        // Test vectors from the EIP-55 specification.
+        for a in [
+            "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed",
+            "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359",
+            "0xdbF03B407c01E7cD3CBea99509d93f8DDDC8C6FB",
+            "0xD1220A0cf47c7B9Be7A2E6BA89F429762e7b9aDb",
+        ] {
+            assert_eq!(eip55(a), Some(true), "{a}");
+            // One letter with its case flipped breaks the checksum.
+            let flipped: String = a
+                .char_indices()
+                .map(|(i, c)| {
+                    if i == a
+                        .rfind(|c: char| c.is_ascii_alphabetic() && c != 'x')
+                        .unwrap_or(0)
+                    {
+                        if c.is_ascii_uppercase() {
+                            c.to_ascii_lowercase()
+                        } else {
+                            c.to_ascii_uppercase()
+                        }
+                    } else {
+                        c
+                    }
+                })
+                .collect();
+            assert_eq!(eip55(&flipped), Some(false), "{flipped}");
+            // One case only: no checksum.
+            assert_eq!(eip55(&format!("0x{}", a[2..].to_ascii_lowercase())), None);
+            assert_eq!(eip55(&format!("0x{}", a[2..].to_ascii_uppercase())), None);
+        }
     }
 }

@@ -107,6 +107,10 @@ impl Default for DetectConfig {
         actions.insert("obfuscation".to_owned(), Action::Flag);
         actions.insert("placeholder".to_owned(), Action::Flag);
         actions.insert("DATE_TIME".to_owned(), Action::Flag);
+        // Places and organisations are PII-adjacent (they identify someone only together with
+        // other facts): reported, not masked, unless configured.
+        actions.insert("LOCATION".to_owned(), Action::Flag);
+        actions.insert("ORGANIZATION".to_owned(), Action::Flag);
         DetectConfig {
             pii: true,
             secrets: true,

@@ -142,6 +142,33 @@ fn printable(bytes: Vec<u8>) -> Option<String> {
     (good * 100 >= total * 95).then_some(s)
 }
 
+const B64: u8 = 1;
+const PCT: u8 = 2;
+
+/// Byte classes: base64/base64url alphabet (`B64`) and percent-encoded text (`PCT`).
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let x = i as u8;
+        let mut c = 0;
+        if x.is_ascii_alphanumeric() || matches!(x, b'+' | b'/' | b'-' | b'_' | b'=') {
+            c |= B64;
+        }
+        if x.is_ascii_alphanumeric()
+            || matches!(
+                x,
+                b'%' | b'.' | b'-' | b'_' | b'+' | b'@' | b'~' | b'=' | b'&'
+            )
+        {
+            c |= PCT;
+        }
+        t[i] = c;
+        i += 1;
+    }
+    t
+};
+
 /// Finds and decodes encoded runs in `text` within `limits`.
 pub fn decode_runs(text: &str, limits: &DecodeLimits) -> Vec<DecodedRun> {
     let b = text.as_bytes();
@@ -149,27 +176,15 @@ pub fn decode_runs(text: &str, limits: &DecodeLimits) -> Vec<DecodedRun> {
     let mut total = 0usize;
     let mut i = 0;
     while i < b.len() && out.len() < limits.max_runs && total < limits.max_total {
-        let c = b[i];
-        let is_b64 =
-            |x: u8| x.is_ascii_alphanumeric() || matches!(x, b'+' | b'/' | b'-' | b'_' | b'=');
-        let is_pct = |x: u8| {
-            x.is_ascii_alphanumeric()
-                || matches!(
-                    x,
-                    b'%' | b'.' | b'-' | b'_' | b'+' | b'@' | b'~' | b'=' | b'&'
-                )
-        };
-        if !(is_b64(c) || c == b'%') {
+        if CLASS[usize::from(b[i])] & B64 == 0 && b[i] != b'%' {
             i += 1;
             continue;
         }
         // Percent-encoded run.
         let mut j = i;
         let mut escapes = 0;
-        while j < b.len() && is_pct(b[j]) {
-            if b[j] == b'%' {
-                escapes += 1;
-            }
+        while j < b.len() && CLASS[usize::from(b[j])] & PCT != 0 {
+            escapes += usize::from(b[j] == b'%');
             j += 1;
         }
         if escapes >= 2 && j - i >= 6 {
@@ -187,7 +202,7 @@ pub fn decode_runs(text: &str, limits: &DecodeLimits) -> Vec<DecodedRun> {
             continue;
         }
         let mut k = i;
-        while k < b.len() && is_b64(b[k]) {
+        while k < b.len() && CLASS[usize::from(b[k])] & B64 != 0 {
             k += 1;
         }
         let run = &b[i..k];

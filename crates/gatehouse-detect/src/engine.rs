@@ -8,6 +8,7 @@ use crate::config::{
 };
 use crate::decode::{self, DecodeLimits};
 use crate::error::{Error, ErrorKind};
+use crate::models::EntityModel;
 use crate::names;
 use crate::normalize::{self, Normalized};
 use crate::redact::{self, Pseudonymizer};
@@ -65,6 +66,11 @@ pub struct ScanOutcome {
     /// The text with every span whose action is `redact` or `block` masked; `None` when nothing
     /// was masked.
     pub redacted: Option<String>,
+    /// The attached entity model ([`Engine::with_entity_model`]) failed on this text. The
+    /// findings then come from the built-in rules alone (PERSON fallback included), so redaction
+    /// still covers what they find; callers that must not forward text the model could not
+    /// check treat this flag as a failure (fail closed).
+    pub model_error: bool,
 }
 
 /// A raw hit, in byte offsets of the text it was found in.
@@ -112,6 +118,9 @@ pub(crate) struct PatternSet {
     /// On a rejected match, try lower-priority patterns anchored at the same start.
     fallback: bool,
     family: u8,
+    /// Literal prefilter (secret sets): anchored searches at prefix literals and unanchored
+    /// ones around long token runs instead of one unanchored pass over the whole text.
+    prefilter: Option<crate::prefilter::Prefilter>,
 }
 
 pub(crate) struct Inner {
@@ -125,17 +134,24 @@ pub(crate) struct Inner {
     pub(crate) liveness_caches: std::sync::Mutex<Vec<regex_automata::hybrid::dfa::Cache>>,
     pub(crate) max_pattern_len: usize,
     pub(crate) hash_key: Vec<u8>,
+    /// Use the literal prefilter of the sets that have one (off only in tests that compare
+    /// against the full scan).
+    pub(crate) prefilter: bool,
     placeholder_kind: Arc<str>,
     secrets_detector: Arc<str>,
     obf_detector: Arc<str>,
     pii_detector: Arc<str>,
     person_kind: Arc<str>,
+    location_kind: Arc<str>,
+    organization_kind: Arc<str>,
 }
 
 /// The detection engine. Cheap to clone (shared, immutable); build it once per configuration.
 #[derive(Clone)]
 pub struct Engine {
     pub(crate) inner: Arc<Inner>,
+    /// Named-entity model for PERSON / LOCATION / ORGANIZATION, when attached.
+    entity_model: Option<Arc<dyn EntityModel>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -143,8 +159,14 @@ impl std::fmt::Debug for Engine {
         f.debug_struct("Engine")
             .field("pattern_sets", &self.inner.sets.len())
             .field("max_pattern_len", &self.inner.max_pattern_len)
+            .field("entity_model", &self.entity_model())
             .finish_non_exhaustive()
     }
+}
+
+#[cfg(test)]
+pub(crate) fn expand_macros_pub(re: &str) -> String {
+    expand_macros(re)
 }
 
 fn expand_macros(re: &str) -> String {
@@ -174,6 +196,15 @@ fn compile_set(
     ctx_words: &mut Vec<String>,
 ) -> Result<PatternSet, Error> {
     let pats: Vec<&str> = rules.iter().map(|r| r.regex.as_str()).collect();
+    let prefilter = if family == FAMILY_SECRETS {
+        let spec: Vec<(&str, Option<usize>)> = rules
+            .iter()
+            .map(|r| (r.regex.as_str(), r.token_run))
+            .collect();
+        crate::prefilter::Prefilter::build(&spec)
+    } else {
+        None
+    };
     let re = meta::Regex::builder()
         .syntax(syntax_config())
         .configure(
@@ -241,6 +272,7 @@ fn compile_set(
         rules: compiled,
         fallback,
         family,
+        prefilter,
     })
 }
 
@@ -282,6 +314,7 @@ fn custom_rules(custom: &[CustomPattern]) -> Result<Vec<Rule>, Error> {
             min_entropy: None,
             placeholder_check: false,
             pass: 1,
+            token_run: None,
         });
     }
     Ok(out)
@@ -386,13 +419,43 @@ impl Engine {
                 liveness_caches: std::sync::Mutex::new(Vec::new()),
                 max_pattern_len,
                 hash_key,
+                prefilter: true,
                 placeholder_kind: Arc::from("placeholder"),
                 secrets_detector: Arc::from("secrets"),
                 obf_detector: Arc::from("obfuscation"),
                 pii_detector: Arc::from("pii"),
                 person_kind: Arc::from("PERSON"),
+                location_kind: Arc::from("LOCATION"),
+                organization_kind: Arc::from("ORGANIZATION"),
             }),
+            entity_model: None,
         })
+    }
+
+    /// Whether every secrets automaton runs behind the literal prefilter (none falls back to a
+    /// full scan of the text).
+    #[cfg(test)]
+    pub(crate) fn secrets_prefiltered(&self) -> bool {
+        self.inner
+            .sets
+            .iter()
+            .filter(|s| s.family == FAMILY_SECRETS)
+            .all(|s| s.prefilter.is_some())
+    }
+
+    /// Attaches a named-entity model: its PERSON / LOCATION / ORGANIZATION spans (it is given
+    /// the normalised text; spans are mapped back to the original) join the findings of the
+    /// `pii` detector and are merged with the built-in recognizers by the usual overlap
+    /// resolution. A model error keeps the rule-based findings and sets
+    /// [`ScanOutcome::model_error`]. Streams use the model too (same detection path).
+    pub fn with_entity_model(mut self, model: Arc<dyn EntityModel>) -> Engine {
+        self.entity_model = Some(model);
+        self
+    }
+
+    /// Description of the attached entity model (for `/readyz` and `scan` output), if any.
+    pub fn entity_model(&self) -> Option<String> {
+        self.entity_model.as_ref().map(|m| m.describe())
     }
 
     /// The configuration this engine was built from.
@@ -464,8 +527,13 @@ impl Engine {
 
     /// Only the detections (no redaction), in original byte and char offsets.
     pub fn detect(&self, text: &str, direction: Direction) -> Vec<Detection> {
-        let hits = self.hits(text);
-        self.to_detections(text, hits, direction)
+        self.detect_checked(text, direction).0
+    }
+
+    /// Detections and whether the entity model failed on `text`.
+    fn detect_checked(&self, text: &str, direction: Direction) -> (Vec<Detection>, bool) {
+        let (hits, model_error) = self.hits_checked(text);
+        (self.to_detections(text, hits, direction), model_error)
     }
 
     fn scan_inner(
@@ -475,7 +543,7 @@ impl Engine {
         ps: &mut Pseudonymizer,
         force_placeholder: bool,
     ) -> ScanOutcome {
-        let detections = self.detect(text, direction);
+        let (detections, model_error) = self.detect_checked(text, direction);
         let verdict = detections
             .iter()
             .map(|d| d.action.verdict())
@@ -506,16 +574,60 @@ impl Engine {
             detections,
             verdict,
             redacted,
+            model_error,
         }
     }
 
-    /// All hits in original byte offsets, overlaps resolved.
-    pub(crate) fn hits(&self, text: &str) -> Vec<Hit> {
+    /// All hits in original byte offsets, overlaps resolved, and whether the entity model
+    /// failed.
+    fn hits_checked(&self, text: &str) -> (Vec<Hit>, bool) {
         let inner = &*self.inner;
         let norm = normalize::normalize(text);
         let ntext: &str = &norm.text;
         let mut hits: Vec<Hit> = Vec::new();
         self.pattern_hits(ntext, &mut hits);
+        let mut model_error = false;
+        if let Some(model) = &self.entity_model
+            && inner.cfg.pii
+        {
+            match model.entities(ntext) {
+                Ok(ents) => {
+                    for ent in ents {
+                        let kind = match ent.entity_type.as_str() {
+                            "PERSON" | "PER" => &inner.person_kind,
+                            "LOCATION" | "LOC" | "GPE" => &inner.location_kind,
+                            "ORGANIZATION" | "ORG" => &inner.organization_kind,
+                            _ => continue,
+                        };
+                        let score = if ent.score.is_finite() {
+                            ent.score.clamp(0.0, 1.0)
+                        } else {
+                            0.0
+                        };
+                        // Spans from outside the crate: keep only well-formed ones.
+                        if ent.start >= ent.end
+                            || ent.end > ntext.len()
+                            || !ntext.is_char_boundary(ent.start)
+                            || !ntext.is_char_boundary(ent.end)
+                            || score < inner.cfg.min_score
+                            || inner.cfg.disabled_types.iter().any(|d| **d == **kind)
+                        {
+                            continue;
+                        }
+                        hits.push(Hit {
+                            detector: inner.pii_detector.clone(),
+                            kind: kind.clone(),
+                            score,
+                            start: ent.start,
+                            end: ent.end,
+                            family: FAMILY_PII,
+                            generic: true,
+                        });
+                    }
+                }
+                Err(_) => model_error = true,
+            }
+        }
         if inner.cfg.names
             && inner.cfg.pii
             && !inner.cfg.disabled_types.iter().any(|d| d == "PERSON")
@@ -578,7 +690,7 @@ impl Engine {
             })
             .collect();
         self.add_normalizer_findings(text, &norm, &mut mapped);
-        resolve_overlaps(mapped)
+        (resolve_overlaps(mapped), model_error)
     }
 
     fn add_normalizer_findings(&self, text: &str, norm: &Normalized<'_>, out: &mut Vec<Hit>) {
@@ -642,10 +754,78 @@ impl Engine {
         out: &mut Vec<Hit>,
         cache: &mut meta::Cache,
     ) {
+        match &set.prefilter {
+            Some(pf) if self.inner.prefilter => {
+                let plan = pf.plan(text);
+                self.run_planned(set, text, out, cache, &plan);
+            }
+            _ => {
+                self.scan_range(set, text, 0, text.len(), out, cache);
+            }
+        }
+    }
+
+    /// Anchored searches at the plan's candidate starts and unanchored ones over its windows,
+    /// in text order, skipping what an accepted hit already covers.
+    fn run_planned(
+        &self,
+        set: &PatternSet,
+        text: &str,
+        out: &mut Vec<Hit>,
+        cache: &mut meta::Cache,
+        plan: &crate::prefilter::Plan,
+    ) {
         let mut pos = 0usize;
-        let len = text.len();
+        let (mut si, mut wi) = (0usize, 0usize);
+        loop {
+            let c = plan.starts.get(si).copied();
+            let w = plan.windows.get(wi).copied();
+            match (c, w) {
+                (None, None) => break,
+                (Some(c), w) if w.is_none_or(|w| c < w.0) => {
+                    si += 1;
+                    if c < pos {
+                        continue;
+                    }
+                    let input = Input::new(text).range(c..).anchored(Anchored::Yes);
+                    if let Some(m) = set.re.search_with(cache, &input)
+                        && let Some(h) =
+                            self.confirm(set, text, m.pattern().as_usize(), c, m.end(), cache)
+                    {
+                        let next = h.1.max(m.end().min(h.1.max(c + 1)));
+                        out.push(h.0);
+                        pos = next.max(c + 1);
+                    }
+                }
+                (_, Some((ws, we))) => {
+                    wi += 1;
+                    let from = ws.max(pos);
+                    if from < we {
+                        pos = self.scan_range(set, text, from, we, out, cache);
+                    }
+                }
+                (Some(_), None) => break,
+            }
+        }
+    }
+
+    /// Unanchored searches over `from..to` (matches may not extend past `to`); returns where
+    /// the last accepted hit ends (`from` when none): candidate starts after it are still
+    /// searched anchored, since their matches may extend past `to`.
+    fn scan_range(
+        &self,
+        set: &PatternSet,
+        text: &str,
+        from: usize,
+        to: usize,
+        out: &mut Vec<Hit>,
+        cache: &mut meta::Cache,
+    ) -> usize {
+        let mut pos = from;
+        let mut last_end = from;
+        let len = to.min(text.len());
         while pos <= len {
-            let input = Input::new(text).range(pos..);
+            let input = Input::new(text).range(pos..len);
             let Some(m) = set.re.search_with(cache, &input) else {
                 break;
             };
@@ -657,7 +837,7 @@ impl Engine {
                         break;
                     };
                     let ai = Input::new(text)
-                        .range(s..)
+                        .range(s..len)
                         .anchored(Anchored::Pattern(alt_pid));
                     if let Some(m2) = set.re.search_with(cache, &ai)
                         && let Some(h) = self.confirm(set, text, alt, s, m2.end(), cache)
@@ -672,6 +852,7 @@ impl Engine {
                     let next = h.1.max(e.min(h.1.max(s + 1)));
                     out.push(h.0);
                     pos = next.max(s + 1);
+                    last_end = pos;
                 }
                 None => pos = s + 1,
             }
@@ -679,6 +860,7 @@ impl Engine {
                 pos += 1;
             }
         }
+        last_end
     }
 
     /// Confirms the match of rule `pid` at `s..e`; returns the hit and where to resume.
@@ -989,11 +1171,20 @@ fn validate(v: Validator, text: &str, s: usize, e: usize) -> Check {
         }
         Validator::Base58Check => ok(checksum::base58check(m)),
         Validator::Bech32 => ok(checksum::bech32(m)),
-        Validator::EthAddress => {
-            let hex = &m[2..];
-            let has_letters = hex.bytes().any(|b| b.is_ascii_alphabetic());
-            ok(has_letters && checksum::shannon_entropy(hex) > 3.0)
-        }
+        Validator::EthAddress => match checksum::eip55(m) {
+            // Mixed case: EIP-55 decides.
+            Some(valid) => ok(valid),
+            // One case only (no checksum): accept by shape, with lower confidence.
+            None => {
+                let hex = m.get(2..).unwrap_or("");
+                let has_letters = hex.bytes().any(|b| b.is_ascii_alphabetic());
+                if has_letters && checksum::shannon_entropy(hex) > 3.0 {
+                    Check::Weak(0.6)
+                } else {
+                    Check::Reject
+                }
+            }
+        },
         Validator::Date => ok(plausible_date(m)),
         Validator::GithubChecksum => {
             if checksum::github_token_checksum(m) {

@@ -42,6 +42,7 @@ mod names;
 mod names_data;
 pub mod normalize;
 mod phone;
+mod prefilter;
 mod redact;
 mod rules;
 mod stream;

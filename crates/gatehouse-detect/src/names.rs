@@ -7,13 +7,39 @@
 
 use crate::names_data::{FIRST_NAMES, NOT_NAMES, SURNAMES};
 use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::OnceLock;
+
+/// FNV-1a: the keys are short, trusted (compiled-in) words; SipHash's DoS resistance buys
+/// nothing for a lookup-only set and costs most of the recognizer's time.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type WordSet = HashSet<&'static str, BuildHasherDefault<Fnv>>;
 use unicode_normalization::UnicodeNormalization;
 
 struct Lists {
-    first: HashSet<&'static str>,
-    sur: HashSet<&'static str>,
-    stop: HashSet<&'static str>,
+    first: WordSet,
+    sur: WordSet,
+    stop: WordSet,
 }
 
 fn lists() -> &'static Lists {
@@ -39,20 +65,24 @@ const AMBIGUOUS: &[&str] = &[
     "daisy", "crystal", "dawn",
 ];
 
-fn fold(word: &str) -> String {
+/// Lower-cased, ASCII-folded lookup key of `word`, written into `out` (reused buffer).
+fn fold_into(word: &str, out: &mut String) {
+    out.clear();
     if word.is_ascii() {
-        return word
-            .bytes()
-            .filter(|&b| b != b'\'')
-            .map(|b| char::from(b.to_ascii_lowercase()))
-            .collect();
+        out.extend(
+            word.bytes()
+                .filter(|&b| b != b'\'')
+                .map(|b| char::from(b.to_ascii_lowercase())),
+        );
+        return;
     }
-    word.nfd()
-        .filter(|c| c.is_alphabetic() || *c == '\'' || *c == '-')
-        .flat_map(char::to_lowercase)
-        .filter(char::is_ascii)
-        .filter(|c| *c != '\'')
-        .collect()
+    out.extend(
+        word.nfd()
+            .filter(|c| c.is_alphabetic() || *c == '\'' || *c == '-')
+            .flat_map(char::to_lowercase)
+            .filter(char::is_ascii)
+            .filter(|c| *c != '\''),
+    );
 }
 
 #[derive(Debug, Clone)]
@@ -150,15 +180,19 @@ fn sentence_start(text: &str, pos: usize) -> bool {
 
 fn preceding_trigger(text: &str, pos: usize) -> bool {
     let before = text.get(..pos).unwrap_or("");
-    let tail: String = before
-        .chars()
-        .rev()
-        .take(24)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect::<String>()
-        .to_ascii_lowercase();
+    // The last 24 bytes (widened to a char boundary), lower-cased on the stack.
+    let mut s = before.len().saturating_sub(24);
+    while s > 0 && !before.is_char_boundary(s) {
+        s -= 1;
+    }
+    let mut buf = [0u8; 32];
+    let src = &before.as_bytes()[s..];
+    let n = src.len().min(buf.len());
+    buf[..n].copy_from_slice(&src[src.len() - n..]);
+    buf[..n].make_ascii_lowercase();
+    let Ok(tail) = std::str::from_utf8(&buf[..n]) else {
+        return false;
+    };
     let t = tail.trim_end();
     const TRIGGERS: &[&str] = &[
         "mr",
@@ -257,6 +291,7 @@ pub(crate) fn find_persons(text: &str) -> Vec<(usize, usize, f32)> {
     let l = lists();
     let toks = tokens(text);
     let mut out = Vec::new();
+    let mut keybuf: [String; 4] = Default::default();
     let mut i = 0;
     while i < toks.len() {
         if !toks[i].cap {
@@ -273,7 +308,10 @@ pub(crate) fn find_persons(text: &str) -> Vec<(usize, usize, f32)> {
             j += 1;
         }
         let run = &toks[i..=j];
-        let keys: Vec<String> = run.iter().map(|t| fold(&text[t.start..t.end])).collect();
+        for (t, k) in run.iter().zip(keybuf.iter_mut()) {
+            fold_into(&text[t.start..t.end], k);
+        }
+        let keys = &keybuf[..run.len()];
         // Trim leading/trailing stop words.
         let mut a = 0;
         let mut b = run.len();
@@ -291,37 +329,38 @@ pub(crate) fn find_persons(text: &str) -> Vec<(usize, usize, f32)> {
             let first_first = l.first.contains(k[0].as_str());
             let last_sur = l.sur.contains(k[n - 1].as_str());
             let initials = r.iter().filter(|t| t.initial).count();
-            let at_start = sentence_start(text, r[0].start);
-            let strong = strong_trigger(text, r[0].start);
-            let weak_ctx = preceding_trigger(text, r[0].start);
+            // Context checks are evaluated only where a rule needs them.
+            let at_start = || sentence_start(text, r[0].start);
+            let strong = || strong_trigger(text, r[0].start);
+            let weak_ctx = || preceding_trigger(text, r[0].start);
             let mut score: f32 = 0.0;
             if n >= 2 && initials < n {
-                if first_first && (last_sur || !at_start || n >= 2) {
+                if first_first && (last_sur || !at_start() || n >= 2) {
                     score = 0.85;
                 } else if last_sur && initials > 0 {
                     score = 0.8;
                 } else if any_first || last_sur {
                     score = 0.7;
-                } else if strong {
+                } else if strong() {
                     score = 0.8;
                 } else if initials > 0 && !r[0].initial && !r[n - 1].initial && n >= 3 {
                     // "Janka M. Szász", "Ravil G Yefimov": a middle initial marks a name.
                     score = 0.8;
-                } else if weak_ctx && !at_start {
+                } else if weak_ctx() && !at_start() {
                     score = 0.55;
                 }
             } else if n == 1 && !r[0].initial {
                 let w = k[0].as_str();
                 let ambiguous = AMBIGUOUS.contains(&w);
-                if strong {
+                if strong() {
                     score = 0.8;
                 } else if l.first.contains(w) && !ambiguous {
-                    score = if at_start { 0.55 } else { 0.65 };
-                    if weak_ctx {
+                    score = if at_start() { 0.55 } else { 0.65 };
+                    if weak_ctx() {
                         score = 0.75;
                     }
-                } else if l.sur.contains(w) && !ambiguous && !at_start {
-                    score = if weak_ctx { 0.65 } else { 0.55 };
+                } else if l.sur.contains(w) && !ambiguous && !at_start() {
+                    score = if weak_ctx() { 0.65 } else { 0.55 };
                 }
             }
             if score > 0.0 {

@@ -64,7 +64,8 @@ pub enum Validator {
     Base58Check,
     /// Bech32/Bech32m.
     Bech32,
-    /// Ethereum address (mixed-case must not be all one case only when checksummed; shape only).
+    /// Ethereum address: EIP-55 checksum (Keccak-256) when mixed-case; by shape, with a lower
+    /// score, when all one case.
     EthAddress,
     /// Calendar date with plausible parts.
     Date,
@@ -99,6 +100,9 @@ pub struct Rule {
     pub placeholder_check: bool,
     /// Automaton the rule belongs to.
     pub pass: u8,
+    /// Every match contains a run of at least this many token bytes (prefilter hint for
+    /// rules without a literal prefix).
+    pub token_run: Option<usize>,
 }
 
 impl Rule {
@@ -115,6 +119,7 @@ impl Rule {
             min_entropy: None,
             placeholder_check: false,
             pass: 1,
+            token_run: None,
         }
     }
 
@@ -443,6 +448,11 @@ pub struct RuleDef {
     /// small enough for the lazy DFA to run from its cache instead of re-determinizing.
     #[serde(default)]
     pub pass: Option<u8>,
+    /// For a rule whose matches do not start with a literal: every match contains a run of at
+    /// least this many token bytes (`[A-Za-z0-9+/=_\-.~:%\\]`). Lets the engine skip text
+    /// without such runs (the literal prefilter); see `prefilter.rs`.
+    #[serde(default)]
+    pub token_run: Option<usize>,
 }
 
 pub(crate) const SECRETS_TOML: &str = include_str!("secrets.toml");
@@ -461,6 +471,7 @@ impl RuleDef {
             min_entropy: self.entropy,
             placeholder_check: true,
             pass: self.pass.unwrap_or(1),
+            token_run: self.token_run,
         }
     }
 }

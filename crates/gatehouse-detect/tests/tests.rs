@@ -97,6 +97,26 @@ fn pii_patterns() {
         "CRYPTO",
         "1BoatSLRHtKNngkdXEeobR76b53LETtpyT"
     ));
+    // Ethereum: a valid EIP-55 checksum is an address; the same address with one letter's
+    // case flipped is not; an all-lower-case address (no checksum) is accepted by shape.
+    assert!(has(
+        &e,
+        "send to 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed now",
+        "CRYPTO",
+        "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
+    ));
+    assert!(!has(
+        &e,
+        "send to 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD now",
+        "CRYPTO",
+        "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD"
+    ));
+    assert!(has(
+        &e,
+        "send to 0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed now",
+        "CRYPTO",
+        "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed"
+    ));
     assert!(has(
         &e,
         "codice fiscale RSSMRA85T10A562S",
@@ -376,4 +396,113 @@ fn international_email_local_part() {
         "EMAIL_ADDRESS",
         "ana@exämple.de"
     ));
+}
+
+mod entity_model {
+    use gatehouse_core::Direction;
+    use gatehouse_detect::models::{Entity, EntityModel, ModelError};
+    use gatehouse_detect::{Action, DetectConfig, Engine};
+    use std::sync::Arc;
+
+    /// A stand-in for the NER model: marks every occurrence of fixed words.
+    #[derive(Debug)]
+    struct FakeNer {
+        fail: bool,
+    }
+
+    impl EntityModel for FakeNer {
+        fn describe(&self) -> String {
+            "fake-ner v0".to_owned()
+        }
+        fn entities(&self, text: &str) -> Result<Vec<Entity>, ModelError> {
+            if self.fail {
+                return Err(ModelError("inference failed".to_owned()));
+            }
+            let mut out = Vec::new();
+            for (word, ty) in [
+                ("Zyxwvu Qwerty", "PERSON"),
+                ("Lisbon", "LOCATION"),
+                ("Acme", "ORGANIZATION"),
+                ("Thing", "MISC"),
+            ] {
+                for (i, _) in text.match_indices(word) {
+                    out.push(Entity {
+                        start: i,
+                        end: i + word.len(),
+                        entity_type: ty.to_owned(),
+                        score: 0.95,
+                    });
+                }
+            }
+            // A malformed span must be ignored, not panic.
+            out.push(Entity {
+                start: 5,
+                end: text.len() + 10,
+                entity_type: "PERSON".to_owned(),
+                score: 0.9,
+            });
+            Ok(out)
+        }
+    }
+
+    fn engine(fail: bool) -> Engine {
+        Engine::new(&DetectConfig::default())
+            .unwrap()
+            .with_entity_model(Arc::new(FakeNer { fail }))
+    }
+
+    #[test]
+    fn model_entities_join_findings_with_original_offsets() {
+        let e = engine(false);
+        assert_eq!(e.entity_model().as_deref(), Some("fake-ner v0"));
+        assert!(
+            Engine::new(&DetectConfig::default())
+                .unwrap()
+                .entity_model()
+                .is_none()
+        );
+        // A zero-width space before the name: the model sees the normalised text, the span
+        // must come back in original offsets.
+        let t = "Met \u{200b}Zyxwvu Qwerty of Acme in Lisbon. Thing.";
+        let out = e.scan(t, Direction::Input);
+        assert!(!out.model_error);
+        let get = |k: &str| {
+            out.detections
+                .iter()
+                .find(|d| &*d.kind == k)
+                .map(|d| (&t[d.byte_start..d.byte_end], d.action))
+        };
+        assert_eq!(get("PERSON"), Some(("Zyxwvu Qwerty", Action::Redact)));
+        assert_eq!(get("LOCATION"), Some(("Lisbon", Action::Flag)));
+        assert_eq!(get("ORGANIZATION"), Some(("Acme", Action::Flag)));
+        assert!(get("MISC").is_none());
+        let red = out.redacted.unwrap();
+        assert!(!red.contains("Zyxwvu"), "{red}");
+        assert!(red.contains("Lisbon"), "{red}");
+    }
+
+    #[test]
+    fn model_error_keeps_rule_findings_and_is_flagged() {
+        let e = engine(true);
+        let out = e.scan("Please forward this to John Smith today.", Direction::Input);
+        assert!(out.model_error);
+        assert!(out.findings.iter().any(|f| f.kind == "PERSON"));
+        let out = Engine::new(&DetectConfig::default())
+            .unwrap()
+            .scan("Please forward this to John Smith today.", Direction::Input);
+        assert!(!out.model_error);
+    }
+
+    #[test]
+    fn stream_uses_the_model() {
+        let e = engine(false);
+        let mut s = e.stream_scanner(Direction::Output);
+        let mut text = String::new();
+        for part in ["We met Zyx", "wvu Qwe", "rty yesterday. ", "Bye."] {
+            text.push_str(&s.push(part).text);
+        }
+        text.push_str(&s.finish().text);
+        assert!(!text.contains("Zyxwvu"), "{text}");
+        assert!(text.contains("yesterday"), "{text}");
+    }
 }

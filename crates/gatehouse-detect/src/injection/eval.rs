@@ -85,6 +85,16 @@ pub struct Report {
     pub us_per_kib: f64,
     /// Median scoring time per text in microseconds.
     pub median_us: f64,
+    /// Texts the layer-3 model was consulted on (0 without a model).
+    pub model_calls: usize,
+    /// Texts on which the layer-3 model failed (scored as attacks: fail closed).
+    pub model_errors: usize,
+    /// Median time per text of the texts that reached layer 3, in microseconds.
+    pub model_median_us: f64,
+    /// Layer-3 time per KiB over the texts that reached it, in microseconds.
+    pub model_us_per_kib: f64,
+    /// Description of the layer-3 model, if one was attached.
+    pub model: Option<String>,
 }
 
 impl Report {
@@ -167,6 +177,9 @@ pub fn evaluate(det: &InjectionDetector, rows: &[Row]) -> Report {
     let mut times = Vec::with_capacity(rows.len());
     let mut bytes = 0usize;
     let mut total_ns = 0u128;
+    let mut model_times = Vec::new();
+    let (mut model_bytes, mut model_ns) = (0usize, 0u128);
+    r.model = det.attack_model();
     for row in rows {
         let t0 = Instant::now();
         let res = det.score(&row.text, row.direction.unwrap_or(Direction::Input));
@@ -174,6 +187,15 @@ pub fn evaluate(det: &InjectionDetector, rows: &[Row]) -> Report {
         total_ns += dt;
         times.push(dt);
         bytes += row.text.len();
+        if res.model_score.is_some() || res.model_error.is_some() {
+            r.model_calls += 1;
+            model_times.push(dt);
+            model_bytes += row.text.len();
+            model_ns += dt;
+        }
+        if res.model_error.is_some() {
+            r.model_errors += 1;
+        }
         let attack = row.is_attack();
         scores.push((res.score, attack));
         if attack {
@@ -211,6 +233,14 @@ pub fn evaluate(det: &InjectionDetector, rows: &[Row]) -> Report {
     };
     times.sort_unstable();
     r.median_us = times.get(times.len() / 2).copied().unwrap_or(0) as f64 / 1000.0;
+    model_times.sort_unstable();
+    r.model_median_us =
+        model_times.get(model_times.len() / 2).copied().unwrap_or(0) as f64 / 1000.0;
+    r.model_us_per_kib = if model_bytes > 0 {
+        model_ns as f64 / 1000.0 / (model_bytes as f64 / 1024.0)
+    } else {
+        0.0
+    };
     r
 }
 
@@ -244,7 +274,20 @@ impl std::fmt::Display for Report {
             f,
             "throughput {:.1} µs/KiB  median {:.1} µs/text",
             self.us_per_kib, self.median_us
-        )
+        )?;
+        match &self.model {
+            Some(m) => write!(
+                f,
+                "\nlayer 3 ({m}): consulted on {}/{} texts ({:.1} %), {} errors; those texts: median {:.0} µs, {:.0} µs/KiB",
+                self.model_calls,
+                self.n,
+                100.0 * ratio(self.model_calls, self.n),
+                self.model_errors,
+                self.model_median_us,
+                self.model_us_per_kib
+            ),
+            None => write!(f, "\nlayer 3: not attached (signatures + classifier only)"),
+        }
     }
 }
 

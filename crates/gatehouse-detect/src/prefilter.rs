@@ -1,0 +1,295 @@
+//! Literal prefilter for a multi-pattern set.
+//!
+//! Running a large multi-pattern lazy DFA unanchored over ordinary prose is dominated by
+//! determinisation: every search restart (a new document, the position after a match) walks
+//! into NFA state sets never seen before, and each new DFA state of a 100-rule automaton costs
+//! tens of thousands of instructions. Most secret rules, however, start with a literal
+//! (`AKIA`, `ghp_`, `-----BEGIN`, a provider or keyword name). For such a set the engine
+//! searches the text once with an Aho-Corasick automaton over those prefix literals and runs
+//! the rule automaton *anchored* at each candidate position only (anchored searches die after a
+//! few bytes on ordinary text). Rules without a literal prefix declare `token_run = N` (each
+//! match contains a run of at least `N` token bytes): the automaton runs unanchored only over
+//! windows around such runs, which ordinary prose rarely contains.
+//!
+//! For a set whose rules all start with a literal the result is exactly that of the full scan:
+//! every match starts with one of the literals, so every match start is a candidate, and the
+//! anchored search at a candidate picks the same rule (leftmost-first priority) as the
+//! unanchored search starting there. A rule with neither property disables the prefilter for
+//! its set (full scan).
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use regex_syntax::hir::literal::Extractor;
+
+/// Shortest prefix literal used as an anchor; a rule with a shorter possible prefix is not
+/// anchorable (too many candidates).
+const MIN_ANCHOR_LEN: usize = 3;
+
+/// Bytes counted as part of a token run (the alphabets of keys, tokens and their separators).
+pub(crate) fn is_token_byte(b: u8) -> bool {
+    TOKEN[usize::from(b)]
+}
+
+static TOKEN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'+' | b'/' | b'=' | b'_' | b'-' | b'.' | b'~' | b':' | b'%' | b'\\'
+            );
+        i += 1;
+    }
+    t
+};
+
+/// The prefilter of one pattern set.
+#[derive(Debug)]
+pub(crate) struct Prefilter {
+    /// Prefix literals of the anchorable rules (ASCII case-insensitive, lower-cased).
+    anchors: Option<AhoCorasick>,
+    /// Shortest token run that any non-anchorable rule needs; `None` when all are anchorable.
+    min_run: Option<usize>,
+}
+
+/// Where to search: candidate starts (anchored searches) and windows (unanchored searches),
+/// each sorted by position.
+#[derive(Debug, Default)]
+pub(crate) struct Plan {
+    pub starts: Vec<usize>,
+    pub windows: Vec<(usize, usize)>,
+}
+
+/// Lower-cased prefix literals every match of `regex` starts with, or `None` when there is no
+/// finite set of literals of at least [`MIN_ANCHOR_LEN`] bytes.
+fn prefix_literals(regex: &str) -> Option<Vec<Vec<u8>>> {
+    // Candidates are found ASCII case-insensitively, so case-insensitive groups are extracted
+    // case-sensitively (one literal instead of 2^n case variants, which would exceed the
+    // extractor's limits).
+    let regex = regex.replace("(?i)", "").replace("(?i:", "(?:");
+    let hir = regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .nest_limit(64)
+        .build()
+        .parse(&regex)
+        .ok()?;
+    let seq = Extractor::new().extract(&hir);
+    let lits = seq.literals()?;
+    if lits.is_empty() {
+        return None;
+    }
+    let mut out: Vec<Vec<u8>> = Vec::new();
+    for l in lits {
+        let b = l.as_bytes();
+        if b.len() < MIN_ANCHOR_LEN {
+            return None;
+        }
+        let lower = b.to_ascii_lowercase();
+        if !out.contains(&lower) {
+            out.push(lower);
+        }
+    }
+    Some(out)
+}
+
+impl Prefilter {
+    /// Builds the prefilter for rules `(regex, token_run)`; `None` when some rule has neither a
+    /// literal prefix nor a token-run bound (the set is then scanned in full).
+    pub(crate) fn build(rules: &[(&str, Option<usize>)]) -> Option<Prefilter> {
+        let mut lits: Vec<Vec<u8>> = Vec::new();
+        let mut min_run: Option<usize> = None;
+        for (re, run) in rules {
+            match prefix_literals(re) {
+                Some(ls) => {
+                    for l in ls {
+                        if !lits.contains(&l) {
+                            lits.push(l);
+                        }
+                    }
+                }
+                None => {
+                    let r = (*run)?;
+                    if r < 8 {
+                        return None;
+                    }
+                    min_run = Some(min_run.map_or(r, |m| m.min(r)));
+                }
+            }
+        }
+        let anchors = if lits.is_empty() {
+            None
+        } else {
+            Some(
+                AhoCorasick::builder()
+                    .ascii_case_insensitive(true)
+                    .match_kind(MatchKind::Standard)
+                    .kind(Some(AhoCorasickKind::DFA))
+                    .build(&lits)
+                    .ok()?,
+            )
+        };
+        Some(Prefilter { anchors, min_run })
+    }
+
+    /// Candidate starts and windows for `text`.
+    pub(crate) fn plan(&self, text: &str) -> Plan {
+        let b = text.as_bytes();
+        let mut plan = Plan::default();
+        if let Some(ac) = &self.anchors {
+            for m in ac.find_overlapping_iter(b) {
+                plan.starts.push(m.start());
+            }
+            plan.starts.sort_unstable();
+            plan.starts.dedup();
+        }
+        if let Some(min_run) = self.min_run {
+            let mut i = 0;
+            while i < b.len() {
+                if !is_token_byte(b[i]) {
+                    i += 1;
+                    continue;
+                }
+                let s = i;
+                i += b[i..]
+                    .iter()
+                    .position(|&x| !is_token_byte(x))
+                    .unwrap_or(b.len() - i);
+                if i - s >= min_run {
+                    // Two bytes either side for quotes and boundaries; widen to char boundaries.
+                    let mut ws = s.saturating_sub(2);
+                    while ws > 0 && !text.is_char_boundary(ws) {
+                        ws -= 1;
+                    }
+                    let mut we = (i + 2).min(b.len());
+                    while we < b.len() && !text.is_char_boundary(we) {
+                        we += 1;
+                    }
+                    match plan.windows.last_mut() {
+                        Some(last) if last.1 >= ws => last.1 = we,
+                        _ => plan.windows.push((ws, we)),
+                    }
+                }
+            }
+        }
+        plan
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literal_prefixes_are_extracted() {
+        let l = prefix_literals(r"(?i:aws)[\w.]*?secret").unwrap_or_default();
+        assert_eq!(l, vec![b"aws".to_vec()]);
+        assert!(prefix_literals(r"[a-z]{32}").is_none());
+        // An optional prefix may be empty: not anchorable.
+        assert!(prefix_literals(r"(?:ab)?cd").is_none_or(|l| l.iter().all(|x| x.len() >= 2)));
+    }
+
+    #[test]
+    fn set_without_prefix_or_run_is_not_prefiltered() {
+        assert!(Prefilter::build(&[("AKIA[A-Z0-9]{16}", None), ("[a-z]{32}", None)]).is_none());
+        assert!(Prefilter::build(&[("AKIA[A-Z0-9]{16}", None), ("[a-z]{32}", Some(32))]).is_some());
+    }
+
+    #[test]
+    fn plan_finds_anchors_and_runs() {
+        let p = Prefilter::build(&[("AKIA[A-Z0-9]{16}", None), ("[a-z0-9]{20}", Some(20))])
+            .unwrap_or_else(|| unreachable!());
+        let t = "x akia y and abcdefghij0123456789xyz end";
+        let plan = p.plan(t);
+        assert_eq!(plan.starts, vec![2]);
+        assert_eq!(plan.windows.len(), 1);
+        let (s, e) = plan.windows[0];
+        assert!(t[s..e].contains("abcdefghij0123456789xyz"));
+    }
+}
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod equivalence {
+    use crate::{DetectConfig, Engine};
+    use gatehouse_core::Direction;
+    use std::sync::Arc;
+
+    /// Every built-in secret rule is anchorable or bounded by a token run, so no secrets set
+    /// falls back to the full scan.
+    #[test]
+    fn every_secret_rule_is_prefilterable() {
+        let file: crate::rules::RuleFile = toml::from_str(crate::rules::SECRETS_TOML).unwrap();
+        for d in file.rule {
+            let r = d.into_rule("secrets");
+            let re = crate::engine::expand_macros_pub(&r.regex);
+            assert!(
+                super::prefix_literals(&re).is_some() || r.token_run.is_some(),
+                "{} has neither a literal prefix nor token_run",
+                r.kind
+            );
+        }
+        let e = Engine::new(&DetectConfig::default()).unwrap();
+        assert!(e.secrets_prefiltered());
+    }
+
+    const PIECES: &[&str] = &[
+        "The quarterly report shows that revenue grew by 12 percent.",
+        "Remember to rotate credentials regularly and never commit them.",
+        "export AWS_ACCESS_KEY_ID=AKIAQYLPMN5HFIQR7XYZ",
+        "aws_secret_access_key = \"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\"",
+        "token = \"ghp_R2b7rN4tZ8qL1mK9xV3cW6yH0pJ5sD2fG7aB\"",
+        "api_key: 'q8Zr3LmT9vXw2KpN7bYc4HdF'",
+        "password = \"hunter2hunter2\"",
+        "if (password == \"S3cr3tPa55\") {",
+        "DATABASE_URL=postgres://admin:Sup3rS3cret@db.internal:5432/app",
+        "curl -u alice:t0pS3cretPw https://api.example.org",
+        "curl -H 'Authorization: Bearer abcDEF123456ghiJKL789' https://x.test",
+        "Authorization: Basic dXNlcjpwYXNzd29yZDEyMw==",
+        "secret=\"ZmFrZXNlY3JldGZvcnRlc3RzMTIzNDU2Nzg5MA\"",
+        "jwt eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+        "slack xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx",
+        "sk-proj-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789AbCdEfGhIjKlT3BlbkFJAbCdEfGhIjKlMnOpQrStUvWx",
+        "\"Zq8vR3nT6yW1pL4kM7jH0gF5dS2aQ9xC8bN3mV6cX1z\"",
+        "mailchimp 0123456789abcdef0123456789abcdef-us12 end",
+        "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n-----END OPENSSH PRIVATE KEY-----",
+        "heroku_api_key = 01234567-89AB-CDEF-0123-456789ABCDEF",
+        "asana_client_secret = \"a1b2c3d4e5f6a7b8\"",
+        "discord MTA4OTk2NTc0NjU0NzI2NzU1Mg.GaBcDe.AbCdEfGhIjKlMnOpQrStUvWxYz0123456789ab",
+        "Call me at +44 20 7946 0958, mail maria.garcia@example.com.",
+        "x",
+        "key",
+        "\u{e9}t\u{e9} \u{fc}ber na\u{ef}ve token=\u{e9}A8fk3LmQ9zX2vB7nR4tY",
+    ];
+
+    fn disabled(e: Engine) -> Engine {
+        let mut e = e;
+        let inner = Arc::get_mut(&mut e.inner).expect("fresh engine");
+        inner.prefilter = false;
+        e
+    }
+
+    /// The prefiltered scan reports exactly what the full scan reports.
+    #[test]
+    fn prefiltered_scan_equals_full_scan() {
+        let fast = Engine::new(&DetectConfig::default()).unwrap();
+        let full = disabled(Engine::new(&DetectConfig::default()).unwrap());
+        let mut texts: Vec<String> = PIECES.iter().map(|s| (*s).to_owned()).collect();
+        // Pairs and triples glued with different separators.
+        for (i, a) in PIECES.iter().enumerate() {
+            for (j, b) in PIECES.iter().enumerate().skip(i) {
+                let sep = ["\n", " ", "; ", ""][(i + j) % 4];
+                texts.push(format!("{a}{sep}{b}"));
+                texts.push(format!(
+                    "{b}{sep}{a} {}",
+                    PIECES[(i * 7 + j) % PIECES.len()]
+                ));
+            }
+        }
+        for t in &texts {
+            let a = fast.scan(t, Direction::Input).findings;
+            let b = full.scan(t, Direction::Input).findings;
+            assert_eq!(a, b, "text {t:?}");
+        }
+    }
+}
