@@ -6,8 +6,15 @@
 //!     --model-dir ~/.local/share/gatehouse/models/all-minilm-l6-v2 \
 //!     --train ../shared/datasets/injection/train.jsonl \
 //!     --out crates/gatehouse-ml/models/injection-semantic-head.json \
-//!     [--dev ../shared/datasets/injection/dev.jsonl] [--cache /tmp/minilm-embeddings.bin]
+//!     [--dev ../shared/datasets/injection/dev.jsonl] [--cache /tmp/minilm-embeddings.bin] \
+//!     [--fast-trainer target/release/examples/train_injection]
 //! ```
+//!
+//! `--fast-trainer` (recommended; build it with `cargo build --release -p gatehouse-detect
+//! --example train_injection`) retrains the fast layers once per fold (`--quick`) so that the
+//! margins and probabilities used here are out of fold. Without it the committed fast model,
+//! trained on the same file, gives in-sample margins that separate the training set perfectly
+//! (the head then learns little beyond the margin and any band passes the criterion).
 //!
 //! Method (deterministic: fixed fold assignment, fixed order, no randomness):
 //!
@@ -25,9 +32,8 @@
 //!   replacement rule are exactly those of production.
 //! - `threshold`: the lowest cascade threshold with at most 1 % out-of-fold false positives.
 //!
-//! Caveat: the fast layers were trained on the same training file, so their probabilities are
-//! in-sample here (more confident than on unseen text); the band chosen this way is narrower
-//! than an unbiased choice would be.
+//! Caveat: with `--fast-trainer` the per-fold fast layers use `train_injection --quick`
+//! hyper-parameters, not exactly those of the committed model.
 //!
 //! `--dev` only measures (never tunes): metrics of the fast layers alone and of the cascade.
 #![allow(
@@ -62,10 +68,12 @@ struct Args {
     out: PathBuf,
     dev: Option<PathBuf>,
     cache: Option<PathBuf>,
+    fast_trainer: Option<PathBuf>,
 }
 
 fn args() -> Result<Args, Box<dyn Error>> {
     let (mut model_dir, mut train, mut out, mut dev, mut cache) = (None, None, None, None, None);
+    let mut fast_trainer = None;
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         let mut val = || {
@@ -79,6 +87,7 @@ fn args() -> Result<Args, Box<dyn Error>> {
             "--out" => out = Some(val()?),
             "--dev" => dev = Some(val()?),
             "--cache" => cache = Some(val()?),
+            "--fast-trainer" => fast_trainer = Some(val()?),
             _ => return Err(format!("unknown argument {a}").into()),
         }
     }
@@ -88,6 +97,7 @@ fn args() -> Result<Args, Box<dyn Error>> {
         out: out.ok_or("--out is required")?,
         dev,
         cache,
+        fast_trainer,
     })
 }
 
@@ -325,20 +335,78 @@ impl AttackModel for Replay {
     }
 }
 
+/// The fast layers used for out-of-fold numbers: one model per fold (trained without that
+/// fold), or the committed model for every fold.
+struct FastModels(Vec<Option<Vec<u8>>>);
+
+impl FastModels {
+    fn detector(
+        &self,
+        fold: usize,
+        cfg: &InjectionConfig,
+    ) -> Result<InjectionDetector, Box<dyn Error>> {
+        Ok(match self.0.get(fold).and_then(Option::as_ref) {
+            Some(bytes) => InjectionDetector::with_model(cfg, bytes)?,
+            None => InjectionDetector::new(cfg)?,
+        })
+    }
+}
+
 fn cascade(
     data: &[Example],
     head_p: &HashMap<Key, f32>,
     band: [f32; 2],
+    fast: &FastModels,
 ) -> Result<Vec<(f32, bool)>, Box<dyn Error>> {
     let cfg = InjectionConfig {
         model_band: Some(band),
         ..InjectionConfig::default()
     };
-    let det = InjectionDetector::new(&cfg)?.with_attack_model(Arc::new(Replay(head_p.clone())));
-    Ok(data
-        .iter()
-        .map(|e| (det.score(&e.text, e.direction).score, e.y))
-        .collect())
+    let replay = Arc::new(Replay(head_p.clone()));
+    let mut out = vec![(0f32, false); data.len()];
+    for fold in 0..5 {
+        let det = fast.detector(fold, &cfg)?.with_attack_model(replay.clone());
+        for (i, e) in data.iter().enumerate().filter(|(_, e)| e.fold == fold) {
+            out[i] = (det.score(&e.text, e.direction).score, e.y);
+        }
+    }
+    Ok(out)
+}
+
+/// Trains the fast layers once per fold with `trainer` (gatehouse-detect's `train_injection`
+/// example, `--quick`) on the training lines outside the fold.
+fn train_fast_models(
+    trainer: &std::path::Path,
+    lines: &[(&str, usize)],
+) -> Result<FastModels, Box<dyn Error>> {
+    let dir = std::env::temp_dir().join(format!("gatehouse-fast-folds-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let mut models = Vec::new();
+    for fold in 0..5 {
+        let train = dir.join(format!("train-{fold}.jsonl"));
+        let out = dir.join(format!("fast-{fold}.bin"));
+        let mut body = String::new();
+        for (l, _) in lines.iter().filter(|(_, f)| *f != fold) {
+            body.push_str(l);
+            body.push('\n');
+        }
+        std::fs::write(&train, body)?;
+        let st = std::process::Command::new(trainer)
+            .arg("--train")
+            .arg(&train)
+            .arg("--out")
+            .arg(&out)
+            .arg("--quick")
+            .stdout(std::process::Stdio::null())
+            .status()?;
+        if !st.success() {
+            return Err(format!("fast-layer training for fold {fold} failed: {st}").into());
+        }
+        models.push(Some(std::fs::read(&out)?));
+        eprintln!("  fast layers for fold {fold} trained");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(FastModels(models))
 }
 
 fn threshold_at_1pct(scores: &[(f32, bool)]) -> f32 {
@@ -353,7 +421,7 @@ fn threshold_at_1pct(scores: &[(f32, bool)]) -> f32 {
 fn examples(
     rows: &[eval::Row],
     cache: &Cache,
-    det: &InjectionDetector,
+    dets: &[InjectionDetector],
 ) -> Result<Vec<Example>, Box<dyn Error>> {
     rows.iter()
         .map(|r| {
@@ -368,12 +436,14 @@ fn examples(
             let norm = x.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
             x.iter_mut().for_each(|v| *v /= norm);
             let direction = r.direction.unwrap_or(Direction::Input);
+            let fold = group_fold(&r.text);
+            let det = dets.get(fold).or(dets.first()).ok_or("no detector")?;
             Ok(Example {
                 x,
                 windows,
                 margin: det.fast_score(&r.text, direction).margin,
                 y: r.is_attack(),
-                fold: group_fold(&r.text),
+                fold,
                 key: k,
                 text: r.text.clone(),
                 direction,
@@ -416,11 +486,36 @@ fn main() -> Result<(), Box<dyn Error>> {
 
     let train_text = std::fs::read_to_string(&a.train)?;
     let rows = eval::parse_jsonl(&train_text)?;
+    let lines: Vec<&str> = train_text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    let fast_models = match &a.fast_trainer {
+        Some(t) => {
+            let lines: Vec<(&str, usize)> = lines
+                .iter()
+                .zip(&rows)
+                .map(|(l, r)| (*l, group_fold(&r.text)))
+                .collect();
+            eprintln!("training the fast layers once per fold …");
+            train_fast_models(t, &lines)?
+        }
+        None => {
+            eprintln!(
+                "WARNING: no --fast-trainer: the committed fast layers (trained on this file) \
+                 give in-sample margins; the band and the margin weight will be biased"
+            );
+            FastModels(vec![None; 5])
+        }
+    };
+    let fold_dets: Vec<InjectionDetector> = (0..5)
+        .map(|f| fast_models.detector(f, &InjectionConfig::default()))
+        .collect::<Result<_, _>>()?;
     let file_sha = hex::encode(Sha256::digest(train_text.as_bytes()));
     eprintln!("train: {} rows; embedding …", rows.len());
     let lat = embed_all(&emb, &mut cache, &rows)?;
     print_latency("train", &lat);
-    let data = examples(&rows, &cache, &fast)?;
+    let data = examples(&rows, &cache, &fold_dets)?;
     let n_attack = data.iter().filter(|e| e.y).count();
     println!(
         "train: {} texts ({} attack), {} with several windows",
@@ -454,11 +549,11 @@ fn main() -> Result<(), Box<dyn Error>> {
     let (_, _, l2, oof) = best.ok_or("no L2 candidate")?;
 
     // Band: the full cascade (floors included) with the out-of-fold head.
-    let every = cascade(&data, &oof, [0.0, 1.01])?;
+    let every = cascade(&data, &oof, [0.0, 1.01], &fast_models)?;
     let (tpr_all, _) = eval::tpr_at_fpr(&every, 0.01);
     let fast_only: Vec<(f32, bool)> = data
         .iter()
-        .map(|e| (fast.score(&e.text, e.direction).score, e.y))
+        .map(|e| (fold_dets[e.fold].score(&e.text, e.direction).score, e.y))
         .collect();
     println!(
         "out-of-fold TPR@1%FPR: fast layers alone {:.3}, head on every text {:.3}",
@@ -467,7 +562,11 @@ fn main() -> Result<(), Box<dyn Error>> {
     );
     let fast_p: Vec<f32> = data
         .iter()
-        .map(|e| fast.fast_score(&e.text, e.direction).probability)
+        .map(|e| {
+            fold_dets[e.fold]
+                .fast_score(&e.text, e.direction)
+                .probability
+        })
         .collect();
     let los = [0.0f32, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3];
     let his = [
@@ -480,7 +579,7 @@ fn main() -> Result<(), Box<dyn Error>> {
             if chosen.as_ref().is_some_and(|c| reach > c.1) {
                 continue;
             }
-            let s = cascade(&data, &oof, [lo, hi])?;
+            let s = cascade(&data, &oof, [lo, hi], &fast_models)?;
             let (tpr, _) = eval::tpr_at_fpr(&s, 0.01);
             if tpr + 0.005 >= tpr_all
                 && chosen
@@ -492,7 +591,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         }
     }
     let (band, reach, band_tpr) = chosen.ok_or("no band reaches the target")?;
-    let band_scores = cascade(&data, &oof, band)?;
+    let band_scores = cascade(&data, &oof, band, &fast_models)?;
     let threshold = threshold_at_1pct(&band_scores);
     println!(
         "band [{}, {}): {:.1} % of training texts reach the transformer; out-of-fold cascade TPR@1%FPR {:.3}; threshold {:.4}",
@@ -508,9 +607,14 @@ fn main() -> Result<(), Box<dyn Error>> {
     let m = train(&all, dim, l2);
     let trained_on = format!(
         "injection/train.jsonl ({} rows, sha256 {}); L2 {l2:e}, mean of windows, {EPOCHS} AdaGrad epochs; \
-         5-fold group CV: cascade TPR@1%FPR {band_tpr:.3} with {:.1} % of texts in the band",
+         fast margins {}; 5-fold group CV: cascade TPR@1%FPR {band_tpr:.3} with {:.1} % of texts in the band",
         data.len(),
         &file_sha[..16],
+        if a.fast_trainer.is_some() {
+            "out-of-fold (train_injection --quick per fold)"
+        } else {
+            "in-sample"
+        },
         100.0 * reach as f64 / data.len() as f64
     );
     let head = m.head(band, threshold, trained_on);
@@ -524,7 +628,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         let dev_rows = eval::parse_jsonl(&std::fs::read_to_string(dev)?)?;
         let lat = embed_all(&emb, &mut cache, &dev_rows)?;
         print_latency("dev", &lat);
-        let dd = examples(&dev_rows, &cache, &fast)?;
+        let dd = examples(&dev_rows, &cache, std::slice::from_ref(&fast))?;
         let p: HashMap<Key, f32> = dd.iter().map(|e| (e.key, m.prob_max(e))).collect();
         let fast_cfg = InjectionConfig::default();
         let casc_cfg = InjectionConfig {

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Module, Tensor};
 use candle_nn::VarBuilder;
-use candle_transformers::models::{bert, debertav2};
+use candle_transformers::models::{bert, debertav2, xlm_roberta};
 use tokenizers::Tokenizer;
 
 use crate::error::{Error, Result};
@@ -22,6 +22,10 @@ pub(crate) enum Family {
     Bert,
     /// `deberta-v2` (DeBERTa v2 and v3).
     DebertaV2,
+    /// `roberta`.
+    Roberta,
+    /// `xlm-roberta`.
+    XlmRoberta,
 }
 
 impl Family {
@@ -29,7 +33,13 @@ impl Family {
         match self {
             Family::Bert => "bert",
             Family::DebertaV2 => "deberta-v2",
+            Family::Roberta => "roberta",
+            Family::XlmRoberta => "xlm-roberta",
         }
+    }
+
+    fn is_roberta(self) -> bool {
+        matches!(self, Family::Roberta | Family::XlmRoberta)
     }
 }
 
@@ -68,6 +78,7 @@ fn base_prefixes(family: Family) -> &'static [&'static str] {
     match family {
         Family::Bert => &["bert."],
         Family::DebertaV2 => &["deberta."],
+        Family::Roberta | Family::XlmRoberta => &["roberta."],
     }
 }
 
@@ -85,14 +96,35 @@ impl ModelFiles {
         let family = match model_type {
             "bert" => Family::Bert,
             "deberta-v2" => Family::DebertaV2,
+            "roberta" => Family::Roberta,
+            "xlm-roberta" => Family::XlmRoberta,
             other => {
                 return Err(Error::invalid(
                     &config_path,
-                    format!("unsupported model_type {other:?} (supported: bert, deberta-v2)"),
+                    format!(
+                        "unsupported model_type {other:?} (supported: bert, deberta-v2, \
+                         roberta, xlm-roberta)"
+                    ),
                 ));
             }
         };
 
+        // Sizes that the loaders allocate from the configuration alone (position tables)
+        // are bounded; everything else is checked against the tensors in the file.
+        for (key, max) in [
+            ("max_position_embeddings", 65_536u64),
+            ("num_hidden_layers", 256),
+            ("num_attention_heads", 1024),
+        ] {
+            if let Some(v) = config.get(key)
+                && v.as_u64().is_none_or(|v| v > max)
+            {
+                return Err(Error::invalid(
+                    &config_path,
+                    format!("{key} must be an integer of at most {max}"),
+                ));
+            }
+        }
         let tok_path = dir.join("tokenizer.json");
         let tok_bytes = read_capped(&tok_path, MAX_SMALL_FILE_BYTES, "tokenizer")?;
         let mut tokenizer = Tokenizer::from_bytes(&tok_bytes)
@@ -188,13 +220,20 @@ impl ModelFiles {
         let mut v = self.config.clone();
         if let Some(obj) = v.as_object_mut() {
             let hidden = obj.get("hidden_size").cloned();
-            let defaults: [(&str, serde_json::Value); 8] = [
+            let pad_default: serde_json::Value = if self.family.is_roberta() {
+                1.into()
+            } else {
+                0.into()
+            };
+            obj.entry("pad_token_id").or_insert(pad_default);
+            obj.entry("position_embedding_type")
+                .or_insert("absolute".into());
+            let defaults: [(&str, serde_json::Value); 7] = [
                 ("hidden_dropout_prob", 0.1.into()),
                 ("attention_probs_dropout_prob", 0.1.into()),
                 ("initializer_range", 0.02.into()),
                 ("type_vocab_size", 2.into()),
                 ("layer_norm_eps", 1e-12.into()),
-                ("pad_token_id", 0.into()),
                 ("pooler_dropout", 0.0.into()),
                 ("pooler_hidden_act", "gelu".into()),
             ];
@@ -226,8 +265,22 @@ impl ModelFiles {
             .ok_or_else(|| Error::invalid(self.config_path(), "no \"hidden_size\""))
     }
 
+    /// Tokens a window may hold: `max_position_embeddings`, less the offset RoBERTa models
+    /// give positions (`pad_token_id + 1`).
     pub(crate) fn max_positions(&self) -> usize {
-        self.usize_field("max_position_embeddings").unwrap_or(512)
+        let max = self.usize_field("max_position_embeddings").unwrap_or(512);
+        if self.family.is_roberta() {
+            max.saturating_sub(self.pad_id() as usize + 1)
+        } else {
+            max
+        }
+    }
+
+    fn pad_id(&self) -> u32 {
+        let default = if self.family.is_roberta() { 1 } else { 0 };
+        self.usize_field("pad_token_id")
+            .and_then(|p| u32::try_from(p).ok())
+            .unwrap_or(default)
     }
 
     /// Builds the encoder.
@@ -248,11 +301,15 @@ impl ModelFiles {
                         .map_err(|e| Error::invalid(&wp, e))?,
                 ))
             }
+            Family::Roberta | Family::XlmRoberta => {
+                let cfg: xlm_roberta::Config = self.encoder_config()?;
+                EncoderInner::Roberta(Box::new(
+                    xlm_roberta::XLMRobertaModel::new(&cfg, vb)
+                        .map_err(|e| Error::invalid(&wp, e))?,
+                ))
+            }
         };
-        let pad_id = self
-            .usize_field("pad_token_id")
-            .and_then(|p| u32::try_from(p).ok())
-            .unwrap_or(0);
+        let pad_id = self.pad_id();
         let (prefix, suffix) = special_tokens(&self.tokenizer)
             .map_err(|e| Error::invalid(self.dir.join("tokenizer.json"), e))?;
         Ok(Encoder {
@@ -277,6 +334,13 @@ impl ModelFiles {
                     .map_err(|e| Error::invalid(&wp, e))?;
                 Ok(Pooler::Bert(dense))
             }
+            Family::Roberta | Family::XlmRoberta => {
+                // RobertaClassificationHead: dense + tanh on the first token, then out_proj.
+                let h = self.hidden_size()?;
+                let dense = candle_nn::linear(h, h, vb.pp("classifier").pp("dense"))
+                    .map_err(|e| Error::invalid(&wp, e))?;
+                Ok(Pooler::Bert(dense))
+            }
             Family::DebertaV2 => {
                 let cfg: debertav2::Config = self.encoder_config()?;
                 let p = debertav2::DebertaV2ContextPooler::load(vb, &cfg)
@@ -287,10 +351,23 @@ impl ModelFiles {
         }
     }
 
-    /// The `classifier` linear layer (with bias) from `input` features to `labels` outputs.
+    /// The token-classification `classifier` linear layer (with bias) from `input` features
+    /// to `labels` outputs.
     pub(crate) fn classifier(&self, input: usize, labels: usize) -> Result<candle_nn::Linear> {
         candle_nn::linear(input, labels, self.var_builder().pp("classifier"))
             .map_err(|e| Error::invalid(self.weights_path(), e))
+    }
+
+    /// The sequence-classification output layer after the pooler (`classifier`, or
+    /// `classifier.out_proj` for RoBERTa models).
+    pub(crate) fn seq_classifier(&self, input: usize, labels: usize) -> Result<candle_nn::Linear> {
+        let vb = self.var_builder().pp("classifier");
+        let vb = if self.family.is_roberta() {
+            vb.pp("out_proj")
+        } else {
+            vb
+        };
+        candle_nn::linear(input, labels, vb).map_err(|e| Error::invalid(self.weights_path(), e))
     }
 }
 
@@ -337,6 +414,7 @@ fn special_tokens(tok: &Tokenizer) -> std::result::Result<(Vec<u32>, Vec<u32>), 
 enum EncoderInner {
     Bert(Box<bert::BertModel>),
     Deberta(Box<debertav2::DebertaV2Model>),
+    Roberta(Box<xlm_roberta::XLMRobertaModel>),
 }
 
 /// One window of a tokenized text, special tokens included.
@@ -459,6 +537,7 @@ impl Encoder {
             EncoderInner::Deberta(m) => {
                 m.forward(&ids, Some(types), Some(mask.to_dtype(DType::I64)?))?
             }
+            EncoderInner::Roberta(m) => m.forward(&ids, &mask, &types, None, None, None)?,
         };
         Ok((hidden, mask.to_dtype(DType::F32)?))
     }

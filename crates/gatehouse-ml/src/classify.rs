@@ -1,4 +1,5 @@
-//! Bring-your-own sequence classifier (BERT-family and DeBERTa-v2/v3 `…ForSequenceClassification`).
+//! Bring-your-own sequence classifier (`…ForSequenceClassification` of BERT, DeBERTa-v2/v3,
+//! RoBERTa and XLM-R).
 
 use std::path::PathBuf;
 
@@ -136,7 +137,7 @@ impl SequenceClassifier {
             )));
         }
         let pooler = files.pooler()?;
-        let classifier = files.classifier(pooler.output_dim(), labels.len())?;
+        let classifier = files.seq_classifier(pooler.output_dim(), labels.len())?;
         Ok(SequenceClassifier {
             encoder,
             pooler,

@@ -53,7 +53,7 @@ fn parse_label(label: &str) -> Option<(&'static str, Boundary)> {
     Some((ty, boundary))
 }
 
-/// A token-classification model (`…ForTokenClassification`, BERT or DeBERTa-v2) as an
+/// A token-classification model (`…ForTokenClassification`: BERT, DeBERTa-v2, RoBERTa, XLM-R) as an
 /// [`EntityModel`].
 pub struct TokenClassifier {
     encoder: Encoder,
@@ -224,11 +224,8 @@ impl TokenClassifier {
                         });
                     }
                     if matches!(b, Boundary::End | Boundary::Single) {
-                        // Sub-word pieces of the same word may still follow: keep it open
-                        // for them only.
-                        if let Some(o) = open.as_mut() {
-                            o.ty = ty;
-                        }
+                        // Later pieces of the same word still join it; anything else starts
+                        // anew.
                         let next_same_word =
                             word.is_some() && word_ids.get(i + 1).copied().flatten() == word;
                         if !next_same_word && let Some(o) = open.take() {

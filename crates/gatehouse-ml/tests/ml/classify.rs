@@ -10,7 +10,7 @@ const FAST: FastScore = FastScore {
 
 #[test]
 fn default_attack_labels_and_probabilities() {
-    for family in ["bert", "deberta-v2"] {
+    for family in ["bert", "deberta-v2", "xlm-roberta"] {
         let dir = tempfile::tempdir().unwrap();
         fixtures::build(
             dir.path(),
@@ -131,7 +131,7 @@ fn options_are_checked() {
 
 #[test]
 fn long_texts_are_scored_in_overlapping_windows_and_the_maximum_counts() {
-    for family in ["bert", "deberta-v2"] {
+    for family in ["bert", "deberta-v2", "xlm-roberta"] {
         let dir = tempfile::tempdir().unwrap();
         fixtures::build(
             dir.path(),

@@ -11,7 +11,7 @@ fn tiny(family: &str) -> (tempfile::TempDir, Embedder) {
 
 #[test]
 fn embeddings_are_unit_length_and_deterministic() {
-    for family in ["bert", "deberta-v2"] {
+    for family in ["bert", "deberta-v2", "xlm-roberta"] {
         let (dir, e) = tiny(family);
         assert_eq!(e.dim(), HIDDEN);
         let a = e
@@ -41,7 +41,7 @@ fn embeddings_are_unit_length_and_deterministic() {
 
 #[test]
 fn long_text_is_embedded_in_overlapping_windows() {
-    for family in ["bert", "deberta-v2"] {
+    for family in ["bert", "deberta-v2", "xlm-roberta"] {
         let (_dir, e) = tiny(family);
         // The tiny models have 64 positions: windows of 62 words, a new one every 128 words
         // at most; one word = one token here.
@@ -108,6 +108,14 @@ fn load_errors_name_the_file() {
     let e = Embedder::load(p).unwrap_err().to_string();
     assert!(e.contains("config.json") && e.contains("gpt2"), "{e}");
     cfg["model_type"] = "bert".into();
+    cfg["max_position_embeddings"] = 1_000_000_000_000u64.into();
+    std::fs::write(p.join("config.json"), cfg.to_string()).unwrap();
+    let e = Embedder::load(p).unwrap_err().to_string();
+    assert!(
+        e.contains("config.json") && e.contains("max_position_embeddings"),
+        "{e}"
+    );
+    cfg["max_position_embeddings"] = fixtures::MAX_POS.into();
     std::fs::write(p.join("config.json"), cfg.to_string()).unwrap();
 
     // Missing tensor.

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{VarBuilder, VarMap};
-use candle_transformers::models::{bert, debertav2};
+use candle_transformers::models::{bert, debertav2, xlm_roberta};
 use tokenizers::Tokenizer;
 use tokenizers::models::wordpiece::WordPiece;
 use tokenizers::normalizers::bert::BertNormalizer;
@@ -113,6 +113,26 @@ pub fn bert_config(labels: &[&str]) -> serde_json::Value {
     v
 }
 
+/// RoBERTa positions start after the padding id: 66 positions give windows of 64 tokens.
+pub fn roberta_config(labels: &[&str]) -> serde_json::Value {
+    let mut v = bert_config(labels);
+    v["model_type"] = "xlm-roberta".into();
+    v["max_position_embeddings"] = (MAX_POS + 2).into();
+    v["pad_token_id"] = 1.into();
+    v["type_vocab_size"] = 1.into();
+    v["attention_probs_dropout_prob"] = 0.1.into();
+    v["position_embedding_type"] = "absolute".into();
+    v
+}
+
+pub fn config(family: &str, labels: &[&str]) -> serde_json::Value {
+    match family {
+        "bert" => bert_config(labels),
+        "xlm-roberta" => roberta_config(labels),
+        _ => deberta_config(labels),
+    }
+}
+
 pub fn deberta_config(labels: &[&str]) -> serde_json::Value {
     let mut v = serde_json::json!({
         "model_type": "deberta-v2",
@@ -167,16 +187,17 @@ pub fn build(
     dev.set_seed(seed).ok();
     let varmap = VarMap::new();
     let vb = VarBuilder::from_varmap(&varmap, DType::F32, &dev);
-    let cfg = match family {
-        "bert" => bert_config(labels),
-        _ => deberta_config(labels),
-    };
+    let cfg = config(family, labels);
     let base = match (family, head) {
         (_, Head::None) => vb.clone(),
         ("bert", _) => vb.pp("bert"),
+        ("xlm-roberta", _) => vb.pp("roberta"),
         _ => vb.pp("deberta"),
     };
-    if family == "bert" {
+    if family == "xlm-roberta" {
+        let c: xlm_roberta::Config = serde_json::from_value(cfg.clone()).unwrap();
+        xlm_roberta::XLMRobertaModel::new(&c, base.clone()).unwrap();
+    } else if family == "bert" {
         let c: bert::Config = serde_json::from_value(cfg.clone()).unwrap();
         bert::BertModel::load(base.clone(), &c).unwrap();
     } else {
@@ -189,6 +210,10 @@ pub fn build(
     }
     match head {
         Head::None => {}
+        Head::Sequence if family == "xlm-roberta" => {
+            candle_nn::linear(HIDDEN, HIDDEN, vb.pp("classifier").pp("dense")).unwrap();
+            candle_nn::linear(HIDDEN, labels.len(), vb.pp("classifier").pp("out_proj")).unwrap();
+        }
         Head::Sequence => {
             let pooler = if family == "bert" {
                 base.pp("pooler").pp("dense")

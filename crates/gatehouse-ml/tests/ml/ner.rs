@@ -27,11 +27,7 @@ fn always(family: &str, labels: &[&str], label: usize) -> (tempfile::TempDir, To
         "classifier.bias".to_owned(),
         Tensor::new(bias, &candle_core::Device::Cpu).unwrap(),
     );
-    let cfg = if family == "bert" {
-        fixtures::bert_config(labels)
-    } else {
-        fixtures::deberta_config(labels)
-    };
+    let cfg = fixtures::config(family, labels);
     fixtures::save(dir.path(), &cfg, &t);
     let m = TokenClassifier::load(dir.path()).unwrap();
     (dir, m)
@@ -52,7 +48,7 @@ fn spans<'a>(text: &'a str, m: &TokenClassifier) -> Vec<(&'a str, String)> {
 
 #[test]
 fn random_model_spans_are_well_formed() {
-    for family in ["bert", "deberta-v2"] {
+    for family in ["bert", "deberta-v2", "xlm-roberta"] {
         let dir = tempfile::tempdir().unwrap();
         fixtures::build(dir.path(), family, &LABELS, Head::Token, 8);
         let m = TokenClassifier::load(dir.path()).unwrap();
@@ -90,7 +86,7 @@ fn inside_labels_merge_into_one_entity() {
 
 #[test]
 fn begin_labels_split_words_and_subwords_stay_together() {
-    for family in ["bert", "deberta-v2"] {
+    for family in ["bert", "deberta-v2", "xlm-roberta"] {
         let (_d, m) = always(family, &LABELS, 3); // B-LOC everywhere
         // "smithson" is "smith" + "##son", "xyz" is three pieces, "é" is normalised to "e".
         let text = "New York, smithson xyz café";
