@@ -55,6 +55,12 @@ pub trait AttackModel: Send + Sync + Debug {
     fn band(&self) -> Option<(f32, f32)> {
         None
     }
+
+    /// The decision threshold for the cascade's score when this model is attached, if it was
+    /// chosen together with the model (configuration may override it).
+    fn threshold(&self) -> Option<f32> {
+        None
+    }
 }
 
 /// One entity found by an [`EntityModel`], in byte offsets of the text it was given.

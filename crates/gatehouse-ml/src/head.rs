@@ -156,4 +156,8 @@ impl AttackModel for MiniLmAttackModel {
     fn band(&self) -> Option<(f32, f32)> {
         Some((self.head.band[0], self.head.band[1]))
     }
+
+    fn threshold(&self) -> Option<f32> {
+        Some(self.head.threshold)
+    }
 }

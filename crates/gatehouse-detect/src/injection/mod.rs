@@ -333,6 +333,14 @@ impl InjectionDetector {
     /// layers' before signature floors apply. The detector stays `Send + Sync`.
     pub fn with_attack_model(mut self, model: std::sync::Arc<dyn AttackModel>) -> Self {
         self.band = band_of(self.cfg.model_band, model.band());
+        if self.cfg.threshold.is_none()
+            && let Some(t) = model.threshold().filter(|t| t.is_finite() && (0.0..=1.0).contains(t))
+        {
+            self.threshold = t;
+            if self.cfg.report_threshold.is_none() {
+                self.report_threshold = t;
+            }
+        }
         self.attack_model = Some(model);
         self
     }

@@ -241,6 +241,9 @@ impl crate::models::AttackModel for Recorder {
     fn band(&self) -> Option<(f32, f32)> {
         self.band
     }
+    fn threshold(&self) -> Option<f32> {
+        Some(0.42)
+    }
 }
 
 fn recorder(answer: Result<f32, String>, band: Option<(f32, f32)>) -> std::sync::Arc<Recorder> {
@@ -266,6 +269,7 @@ fn layer_3_sees_only_texts_inside_the_band_and_its_probability_decides_them() {
     let m = recorder(Ok(0.99), Some((lo, hi)));
     let d = det().with_attack_model(m.clone());
     assert_eq!(d.model_band(), (lo, hi));
+    assert_eq!(d.threshold(), 0.42, "the threshold trained with the model applies");
     assert_eq!(d.attack_model().as_deref(), Some("recorder"));
     let r = d.score(plain, Direction::Input);
     assert_eq!(r.model_score, Some(0.99));
@@ -293,6 +297,13 @@ fn the_configured_band_overrides_the_models_and_a_low_model_score_clears_a_text(
         .unwrap()
         .with_attack_model(m.clone());
     assert_eq!(d.model_band(), (0.0, 1.01));
+    let pinned = InjectionDetector::new(&InjectionConfig {
+        threshold: Some(0.9),
+        ..InjectionConfig::default()
+    })
+    .unwrap()
+    .with_attack_model(m.clone());
+    assert_eq!(pinned.threshold(), 0.9, "a configured threshold wins");
     // A benign question that quotes an attack phrase: the model says benign, and without
     // classifier agreement the signature floor does not apply either.
     let r = d.score("What is the capital of France?", Direction::Input);
