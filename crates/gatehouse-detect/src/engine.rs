@@ -628,18 +628,22 @@ impl Engine {
                 Err(_) => model_error = true,
             }
         }
-        if inner.cfg.names
-            && inner.cfg.pii
-            && !inner.cfg.disabled_types.iter().any(|d| d == "PERSON")
-        {
-            for (s, e, score) in names::find_persons(ntext) {
-                if score >= inner.cfg.min_score {
+        if inner.cfg.names && inner.cfg.pii {
+            for ent in names::find_entities(ntext) {
+                let kind = match ent.kind {
+                    names::EntityKind::Person => &inner.person_kind,
+                    names::EntityKind::Location => &inner.location_kind,
+                    names::EntityKind::Organization => &inner.organization_kind,
+                };
+                if ent.score >= inner.cfg.min_score
+                    && !inner.cfg.disabled_types.iter().any(|d| **d == **kind)
+                {
                     hits.push(Hit {
                         detector: inner.pii_detector.clone(),
-                        kind: inner.person_kind.clone(),
-                        score,
-                        start: s,
-                        end: e,
+                        kind: kind.clone(),
+                        score: ent.score,
+                        start: ent.start,
+                        end: ent.end,
                         family: FAMILY_PII,
                         generic: true,
                     });

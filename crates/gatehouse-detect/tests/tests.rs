@@ -506,3 +506,35 @@ mod entity_model {
         assert!(text.contains("yesterday"), "{text}");
     }
 }
+
+/// Rule-based LOCATION / ORGANIZATION (no model attached) are reported and, by default, only
+/// flagged; PERSON is still redacted.
+#[test]
+fn fallback_locations_and_organizations_are_flagged() {
+    let e = engine();
+    let t = "Ana Souza moved to Springfield to join Acme Widgets Ltd. at 42 Elm Road.";
+    let k = kinds(&e, t);
+    for want in [
+        ("PERSON", "Ana Souza"),
+        ("LOCATION", "Springfield"),
+        ("ORGANIZATION", "Acme Widgets Ltd."),
+        ("LOCATION", "42 Elm Road"),
+    ] {
+        assert!(
+            k.contains(&(want.0.to_owned(), want.1.to_owned())),
+            "{want:?} not in {k:?}"
+        );
+    }
+    let out = e.scan(t, Direction::Input);
+    let red = out.redacted.unwrap_or_default();
+    assert!(!red.contains("Ana Souza"), "{red}");
+    assert!(
+        red.contains("Springfield") && red.contains("Acme Widgets"),
+        "{red}"
+    );
+    // Disabled per type.
+    let mut cfg = DetectConfig::default();
+    cfg.disabled_types.push("LOCATION".into());
+    let e2 = Engine::new(&cfg).unwrap();
+    assert!(kinds(&e2, t).iter().all(|(kind, _)| kind != "LOCATION"));
+}
