@@ -247,6 +247,8 @@ fn compile_set(
             r.kind.as_str(),
             "generic-api-key"
                 | "password-assignment"
+                | "keyword-assignment"
+                | "password-in-text"
                 | "high-entropy-string"
                 | "authorization-header"
                 | "provider-credential"
@@ -793,8 +795,18 @@ impl Engine {
                     }
                     let input = Input::new(text).range(c..).anchored(Anchored::Yes);
                     if let Some(m) = set.re.search_with(cache, &input)
-                        && let Some(h) =
-                            self.confirm(set, text, m.pattern().as_usize(), c, m.end(), cache)
+                        && let Some(h) = self
+                            .confirm(set, text, m.pattern().as_usize(), c, m.end(), cache)
+                            .or_else(|| {
+                                self.generic_fallback(
+                                    set,
+                                    text,
+                                    m.pattern().as_usize(),
+                                    c,
+                                    text.len(),
+                                    cache,
+                                )
+                            })
                     {
                         let next = h.1.max(m.end().min(h.1.max(c + 1)));
                         out.push(h.0);
@@ -835,6 +847,9 @@ impl Engine {
             };
             let (s, e, pid) = (m.start(), m.end(), m.pattern().as_usize());
             let mut accepted = self.confirm(set, text, pid, s, e, cache);
+            if accepted.is_none() && !set.fallback {
+                accepted = self.generic_fallback(set, text, pid, s, len, cache);
+            }
             if accepted.is_none() && set.fallback {
                 for alt in pid + 1..set.rules.len() {
                     let Some(alt_pid) = regex_automata::PatternID::new(alt).ok() else {
@@ -865,6 +880,39 @@ impl Engine {
             }
         }
         last_end
+    }
+
+    /// When the keyword rule `pid` matched at `s` but its value failed confirmation (e.g. the
+    /// generic rule's entropy threshold), the later keyword rules are tried anchored at the same
+    /// start: `password = abcd1234xyz` is not a generic high-entropy key, but still a password
+    /// assignment. Only generic rules take part, so provider rules keep their single search.
+    fn generic_fallback(
+        &self,
+        set: &PatternSet,
+        text: &str,
+        pid: usize,
+        s: usize,
+        len: usize,
+        cache: &mut meta::Cache,
+    ) -> Option<(Hit, usize)> {
+        if !set.rules.get(pid)?.generic {
+            return None;
+        }
+        for alt in pid + 1..set.rules.len() {
+            if !set.rules.get(alt).is_some_and(|r| r.generic) {
+                continue;
+            }
+            let alt_pid = regex_automata::PatternID::new(alt).ok()?;
+            let ai = Input::new(text)
+                .range(s..len)
+                .anchored(Anchored::Pattern(alt_pid));
+            if let Some(m2) = set.re.search_with(cache, &ai)
+                && let Some(h) = self.confirm(set, text, alt, s, m2.end(), cache)
+            {
+                return Some(h);
+            }
+        }
+        None
     }
 
     /// Confirms the match of rule `pid` at `s..e`; returns the hit and where to resume.
@@ -1199,7 +1247,8 @@ fn validate(v: Validator, text: &str, s: usize, e: usize) -> Check {
                 Check::Weak(0.7)
             }
         }
-        Validator::Jwt => ok(jwt_header_ok(m)),
+        Validator::Jwt => jwt_check(m),
+        Validator::KeywordValue => ok(rules::keyword_value_ok(text, s, e)),
     }
 }
 
@@ -1246,6 +1295,30 @@ fn plausible_date(s: &str) -> bool {
         .filter_map(|p| p.parse().ok())
         .collect();
     nums.iter().all(|&n| n <= 2100) && nums.iter().any(|&n| (1900..=2100).contains(&n))
+}
+
+/// JWT: a header with `alg`/`typ`/`kid` or a header/payload that is a JSON object is a token;
+/// another `ey….ey…` shape is kept at a lower score (fail closed: the prefix `ey` is base64 of
+/// `{`, and a mangled or truncated token is still a credential).
+fn jwt_check(token: &str) -> Check {
+    if jwt_header_ok(token) {
+        return Check::Accept;
+    }
+    let json_part = token.split('.').take(2).any(|p| {
+        decode::base64_decode(p.as_bytes())
+            .and_then(|b| String::from_utf8(b).ok())
+            .is_some_and(|j| {
+                let j = j.trim_start();
+                j.starts_with('{') && j.contains('"')
+            })
+    });
+    if json_part {
+        Check::Accept
+    } else if checksum::shannon_entropy(token) >= 3.0 {
+        Check::Weak(0.65)
+    } else {
+        Check::Reject
+    }
 }
 
 fn jwt_header_ok(token: &str) -> bool {
