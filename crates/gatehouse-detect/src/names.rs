@@ -40,39 +40,95 @@ impl Hasher for Fnv {
 type WordSet = HashSet<&'static str, BuildHasherDefault<Fnv>>;
 use unicode_normalization::UnicodeNormalization;
 
+/// Flags of a lower-cased word in the lists, found with one hash lookup per token.
+const F_FIRST: u8 = 1;
+const F_SUR: u8 = 2;
+const F_STOP: u8 = 4;
+const F_PLACE_FIRST: u8 = 8;
+const F_AMBIGUOUS: u8 = 16;
+
+type FlagMap = std::collections::HashMap<&'static str, u8, BuildHasherDefault<Fnv>>;
+
+/// A token's lookup key and its list flags.
+struct Key {
+    s: String,
+    f: u8,
+}
+
+impl Key {
+    fn new(word: &str) -> Key {
+        let mut s = String::new();
+        fold_into(word, &mut s);
+        let l = lists();
+        let mut f = l.flags.get(s.as_str()).copied().unwrap_or(0);
+        // Hyphenated names: a part of three or more letters counts as a given/family name.
+        if s.bytes().any(|b| b == b'-') {
+            for part in s.split('-').filter(|p| p.len() >= 3) {
+                f |= l.flags.get(part).copied().unwrap_or(0) & (F_FIRST | F_SUR);
+            }
+        }
+        Key { s, f }
+    }
+    fn as_str(&self) -> &str {
+        &self.s
+    }
+    fn is(&self, flag: u8) -> bool {
+        self.f & flag != 0
+    }
+}
+
 struct Lists {
-    first: WordSet,
-    sur: WordSet,
-    stop: WordSet,
+    flags: FlagMap,
     places: WordSet,
-    ambiguous: WordSet,
+    org_suffixes: WordSet,
+    org_heads: WordSet,
+    triggers: WordSet,
+    strong: WordSet,
+    place_preps: WordSet,
+    place_context: WordSet,
 }
 
 fn lists() -> &'static Lists {
     static L: OnceLock<Lists> = OnceLock::new();
-    L.get_or_init(|| Lists {
-        first: FIRST_NAMES
-            .iter()
-            .copied()
-            .chain(MORE_FIRST_NAMES.split_whitespace())
-            .collect(),
-        sur: SURNAMES
-            .iter()
-            .copied()
-            .chain(MORE_SURNAMES.split_whitespace())
-            .collect(),
-        stop: NOT_NAMES
-            .iter()
-            .copied()
-            .chain(MORE_NOT_NAMES.iter().copied())
-            .collect(),
-        ambiguous: AMBIGUOUS.iter().copied().collect(),
+    L.get_or_init(build_lists)
+}
+
+fn build_lists() -> Lists {
+    let mut flags = FlagMap::default();
+    let mut add = |w: &'static str, f: u8| *flags.entry(w).or_insert(0) |= f;
+    FIRST_NAMES
+        .iter()
+        .copied()
+        .chain(MORE_FIRST_NAMES.split_whitespace())
+        .for_each(|w| add(w, F_FIRST));
+    SURNAMES
+        .iter()
+        .copied()
+        .chain(MORE_SURNAMES.split_whitespace())
+        .for_each(|w| add(w, F_SUR));
+    NOT_NAMES
+        .iter()
+        .chain(MORE_NOT_NAMES)
+        .for_each(|w| add(w, F_STOP));
+    PLACES
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .for_each(|w| add(w, F_PLACE_FIRST));
+    AMBIGUOUS.iter().for_each(|w| add(w, F_AMBIGUOUS));
+    Lists {
+        flags,
+        org_suffixes: ORG_SUFFIXES.iter().copied().collect(),
+        org_heads: ORG_HEADS.iter().copied().collect(),
+        triggers: TRIGGERS.iter().copied().collect(),
+        strong: STRONG.iter().copied().collect(),
+        place_preps: PLACE_PREPS.iter().copied().collect(),
+        place_context: PLACE_CONTEXT.iter().copied().collect(),
         places: PLACES
             .lines()
             .map(str::trim)
             .filter(|l| !l.is_empty())
             .collect(),
-    })
+    }
 }
 
 /// Title-case words that are never names (headings, products, departments).
@@ -340,6 +396,11 @@ enum Gap {
 }
 
 fn gap(text: &str, a: &Token, b: &Token) -> Gap {
+    // Gaps longer than two particles ("van der", "bin") break a run: checked first, since
+    // the gap between two capitalised words of prose can be a whole sentence.
+    if a.poss || b.start.saturating_sub(a.end) > 12 {
+        return Gap::Break;
+    }
     let Some(g) = text.get(a.end..b.start) else {
         return Gap::Break;
     };
@@ -403,13 +464,44 @@ fn ends_with_any(text: &str, pos: usize, words: &[&str]) -> bool {
         let w = w.as_bytes();
         t.ends_with(w) && {
             let pre = &t[..t.len() - w.len()];
-            pre.is_empty()
-                || matches!(
-                    pre[pre.len() - 1],
-                    b' ' | b'\n' | b'(' | b',' | b'"' | b'\t'
-                )
+            pre.is_empty() || is_phrase_boundary(pre[pre.len() - 1])
         }
     })
+}
+
+fn is_phrase_boundary(b: u8) -> bool {
+    matches!(b, b' ' | b'\n' | b'(' | b',' | b'"' | b'\t')
+}
+
+/// [`ends_with_any`] for a phrase list compiled into a set: the last few whole-word suffixes of
+/// the text before `pos` are looked up (a few hash lookups instead of one comparison per
+/// phrase).
+fn ends_with_phrase(text: &str, pos: usize, set: &WordSet) -> bool {
+    let mut buf = [0u8; 40];
+    let n = tail_lower(text, pos, 32, &mut buf);
+    let Ok(t) = std::str::from_utf8(&buf[..n]) else {
+        return false;
+    };
+    if set.contains(t) {
+        return true;
+    }
+    let b = t.as_bytes();
+    let mut seen = 0;
+    for p in (0..b.len()).rev() {
+        if is_phrase_boundary(b[p]) {
+            if let Some(c) = t.get(p + 1..)
+                && !c.is_empty()
+                && set.contains(c)
+            {
+                return true;
+            }
+            seen += 1;
+            if seen >= 4 {
+                break;
+            }
+        }
+    }
+    false
 }
 
 #[rustfmt::skip]
@@ -432,7 +524,7 @@ const TRIGGERS: &[&str] = &[
 ];
 
 fn preceding_trigger(text: &str, pos: usize) -> bool {
-    ends_with_any(text, pos, TRIGGERS)
+    ends_with_phrase(text, pos, &lists().triggers)
 }
 
 /// Prepositions and conjunctions among [`TRIGGERS`]: context enough for a known name, not for
@@ -484,7 +576,7 @@ const STRONG: &[&str] = &[
 ];
 
 fn strong_trigger(text: &str, pos: usize) -> bool {
-    ends_with_any(text, pos, STRONG)
+    ends_with_phrase(text, pos, &lists().strong)
 }
 
 /// Words after a run that mark it as a person ("Ana Souza said", "Okafor's").
@@ -568,13 +660,6 @@ fn surname_shape(word: &str, key: &str) -> bool {
     ENDINGS.iter().any(|e| key.ends_with(e))
 }
 
-/// `key` or, for a hyphenated word ("jean-luc", "smith-jones"), one of its parts of three or
-/// more letters.
-fn in_set(set: &WordSet, key: &str) -> bool {
-    set.contains(key)
-        || (key.contains('-') && key.split('-').any(|p| p.len() >= 3 && set.contains(p)))
-}
-
 /// Kind of an entity found without a model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum EntityKind {
@@ -600,7 +685,7 @@ fn tok_str<'a>(text: &'a str, t: &Token) -> &'a str {
 }
 
 fn org_suffix(text: &str, t: &Token) -> bool {
-    ORG_SUFFIXES.contains(&tok_str(text, t))
+    lists().org_suffixes.contains(tok_str(text, t))
 }
 
 /// Extends an organisation span over a trailing "." of an abbreviated suffix.
@@ -617,13 +702,7 @@ fn with_dot(text: &str, t: &Token) -> usize {
 /// Organisations: capitalised runs ending in a suffix ("Acme Widgets Ltd.", "Deutsche Bank",
 /// "Stanford University") and "X of Y" names ("University of Lagos", "Bank of America",
 /// "Ministry of Health"). Marks the tokens used.
-fn find_orgs(
-    text: &str,
-    toks: &[Token],
-    used: &mut [bool],
-    keys: &[String],
-    out: &mut Vec<Entity>,
-) {
+fn find_orgs(text: &str, toks: &[Token], used: &mut [bool], keys: &[Key], out: &mut Vec<Entity>) {
     let l = lists();
     // "Acme plc", "Ferro S.p.A.": suffixes that are lower case or dotted, so not one token.
     const AFTER_SUFFIXES: &[&str] = &[
@@ -647,6 +726,17 @@ fn find_orgs(
     let mut k = 0;
     while k < toks.len() {
         let after = text.get(toks[k].end..).unwrap_or("");
+        let ab = after.as_bytes();
+        if !(ab.len() > 3
+            && ab[0] == b' '
+            && matches!(
+                ab[1],
+                b'p' | b'&' | b'S' | b'N' | b'B' | b'L' | b'A' | b'e' | b'K' | b'C'
+            ))
+        {
+            k += 1;
+            continue;
+        }
         let suffix = AFTER_SUFFIXES.iter().find(|s| {
             after.starts_with(**s)
                 && after
@@ -663,7 +753,7 @@ fn find_orgs(
             {
                 a -= 1;
             }
-            while a < k && l.stop.contains(keys[a].as_str()) {
+            while a < k && keys[a].is(F_STOP) {
                 a += 1;
             }
             let end = toks[k].end + suffix.len();
@@ -695,7 +785,7 @@ fn find_orgs(
         }
         let w = tok_str(text, &toks[i]);
         // "X of Y": head, " of " / " of the ", then 1-3 capitalised tokens.
-        if ORG_HEADS.contains(&w) && i + 1 < toks.len() {
+        if i + 1 < toks.len() && l.org_heads.contains(w) {
             let g = text.get(toks[i].end..toks[i + 1].start).unwrap_or("");
             if matches!(g, " of " | " of the " | " for ") {
                 let mut j = i + 1;
@@ -705,7 +795,7 @@ fn find_orgs(
                         gap(text, &toks[j], &toks[j + 1]),
                         Gap::Space | Gap::Connector
                     )
-                    && !l.stop.contains(keys[j + 1].as_str())
+                    && !keys[j + 1].is(F_STOP)
                 {
                     j += 1;
                 }
@@ -714,7 +804,7 @@ fn find_orgs(
                 while a > 0
                     && i - a < 3
                     && gap(text, &toks[a - 1], &toks[a]) == Gap::Space
-                    && !l.stop.contains(keys[a - 1].as_str())
+                    && !keys[a - 1].is(F_STOP)
                     && !used[a - 1]
                 {
                     a -= 1;
@@ -753,7 +843,7 @@ fn find_orgs(
                 a -= 1;
             }
             // Leading stop words ("The", "Our") are not part of the name.
-            while a < i && l.stop.contains(keys[a].as_str()) && !org_suffix(text, &toks[a]) {
+            while a < i && keys[a].is(F_STOP) && !org_suffix(text, &toks[a]) {
                 a += 1;
             }
             // Stacked suffixes: "Brightline Software GmbH", "Acme Holdings Ltd".
@@ -784,6 +874,23 @@ fn find_orgs(
     }
 }
 
+/// Cheap pre-check for [`PLACE_CONTEXT`]: the word before `pos` is one those phrases end with.
+fn place_context_word(text: &str, pos: usize) -> bool {
+    let before = text.get(..pos).unwrap_or("").as_bytes();
+    let mut end = before.len();
+    while end > 0 && before[end - 1] == b' ' {
+        end -= 1;
+    }
+    let mut start = end;
+    while start > 0 && end - start < 9 && before[start - 1].is_ascii_alphabetic() {
+        start -= 1;
+    }
+    let w = std::str::from_utf8(&before[start..end]).unwrap_or("");
+    ["in", "to", "of", "visiting", "visited"]
+        .iter()
+        .any(|p| w.eq_ignore_ascii_case(p))
+}
+
 /// House number (1–6 digits, optional letter) directly before byte `pos` ("123 ", "12b ").
 fn house_number_before(text: &str, pos: usize) -> Option<usize> {
     let b = text.as_bytes();
@@ -807,13 +914,7 @@ fn house_number_before(text: &str, pos: usize) -> Option<usize> {
 
 /// Locations: street addresses, known places, unknown places after "lives in" and before
 /// ", <known place>". Marks the tokens used.
-fn find_places(
-    text: &str,
-    toks: &[Token],
-    used: &mut [bool],
-    keys: &[String],
-    out: &mut Vec<Entity>,
-) {
+fn find_places(text: &str, toks: &[Token], used: &mut [bool], keys: &[Key], out: &mut Vec<Entity>) {
     let l = lists();
     let mut phrase = String::new();
     let mut i = 0;
@@ -911,41 +1012,34 @@ fn find_places(
         // Known places, longest first (up to 5 tokens, joined by spaces or lower-case words of
         // the name: "Rio de Janeiro", "Bosnia and Herzegovina").
         let mut best = None;
-        let mut j = i;
-        loop {
+        if keys[i].is(F_PLACE_FIRST) {
             phrase.clear();
-            for (n, k) in keys[i..=j].iter().enumerate() {
-                if n > 0 {
-                    let g = text
-                        .get(toks[i + n - 1].end..toks[i + n].start)
-                        .unwrap_or("");
-                    phrase.push_str(&g.to_ascii_lowercase());
+            phrase.push_str(key);
+            let mut j = i;
+            loop {
+                if l.places.contains(phrase.as_str()) {
+                    best = Some(j);
                 }
-                phrase.push_str(k);
+                if j + 1 >= toks.len()
+                    || j - i >= 4
+                    || used[j + 1]
+                    || matches!(gap(text, &toks[j], &toks[j + 1]), Gap::Break | Gap::Initial)
+                {
+                    break;
+                }
+                let g = text.get(toks[j].end..toks[j + 1].start).unwrap_or("");
+                phrase.extend(g.chars().map(|c| c.to_ascii_lowercase()));
+                phrase.push_str(keys[j + 1].as_str());
+                j += 1;
             }
-            if l.places.contains(phrase.as_str()) {
-                best = Some(j);
-            }
-            if j + 1 >= toks.len()
-                || j - i >= 4
-                || used[j + 1]
-                || matches!(gap(text, &toks[j], &toks[j + 1]), Gap::Break | Gap::Initial)
-            {
-                break;
-            }
-            j += 1;
         }
         if let Some(j) = best {
             let single = j == i;
             let ambiguous = single
-                && (l.ambiguous.contains(key)
-                    || in_set(&l.first, key)
-                    || in_set(&l.sur, key)
-                    || key == "nice"
-                    || key == "reading");
+                && (keys[i].is(F_AMBIGUOUS | F_FIRST | F_SUR) || key == "nice" || key == "reading");
             let ctx = || {
-                ends_with_any(text, toks[i].start, PLACE_PREPS)
-                    || ends_with_any(text, toks[i].start, PLACE_CONTEXT)
+                ends_with_phrase(text, toks[i].start, &l.place_preps)
+                    || ends_with_phrase(text, toks[i].start, &l.place_context)
                     || text
                         .get(..toks[i].start)
                         .is_some_and(|b| b.trim_end().ends_with(','))
@@ -954,7 +1048,7 @@ fn find_places(
             let then_name = single
                 && i + 1 < toks.len()
                 && gap(text, &toks[i], &toks[i + 1]) == Gap::Space
-                && in_set(&l.sur, keys[i + 1].as_str());
+                && keys[i + 1].is(F_SUR);
             if !then_name && (!ambiguous || ctx()) {
                 out.push(Entity {
                     start: toks[i].start,
@@ -970,7 +1064,10 @@ fn find_places(
             }
         }
         // Unknown capitalised run after "lives in" / "based in": a place.
-        if !l.stop.contains(key) && ends_with_any(text, toks[i].start, PLACE_CONTEXT) {
+        if place_context_word(text, toks[i].start)
+            && !keys[i].is(F_STOP)
+            && ends_with_phrase(text, toks[i].start, &l.place_context)
+        {
             let mut j = i;
             while j + 1 < toks.len()
                 && j - i < 2
@@ -979,7 +1076,7 @@ fn find_places(
             {
                 j += 1;
             }
-            if !in_set(&l.first, key) || j > i {
+            if !keys[i].is(F_FIRST) || j > i {
                 out.push(Entity {
                     start: toks[i].start,
                     end: toks[j].end,
@@ -1008,11 +1105,8 @@ fn find_places(
         let is_place = out
             .iter()
             .any(|e| e.kind == EntityKind::Location && e.start == toks[i].start);
-        let k = keys[i - 1].as_str();
         if is_place
-            && !l.stop.contains(k)
-            && !in_set(&l.first, k)
-            && !in_set(&l.sur, k)
+            && !keys[i - 1].is(F_STOP | F_FIRST | F_SUR)
             && !toks[i - 1].initial
             && (i < 2 || gap(text, &toks[i - 2], &toks[i - 1]) == Gap::Break)
         {
@@ -1029,14 +1123,8 @@ fn find_places(
 
 /// PERSON / LOCATION / ORGANIZATION spans in `text` (byte offsets).
 pub(crate) fn find_entities(text: &str) -> Vec<Entity> {
-    let l = lists();
     let toks = tokens(text);
-    let mut keys: Vec<String> = Vec::with_capacity(toks.len());
-    for t in &toks {
-        let mut k = String::new();
-        fold_into(&text[t.start..t.end], &mut k);
-        keys.push(k);
-    }
+    let keys: Vec<Key> = toks.iter().map(|t| Key::new(tok_str(text, t))).collect();
     let mut used = vec![false; toks.len()];
     let mut out = Vec::new();
     find_orgs(text, &toks, &mut used, &keys, &mut out);
@@ -1067,10 +1155,10 @@ pub(crate) fn find_entities(text: &str) -> Vec<Entity> {
         // Trim leading/trailing stop words.
         let mut a = 0;
         let mut b = keys_run.len();
-        while a < b && l.stop.contains(keys_run[a].as_str()) {
+        while a < b && keys_run[a].is(F_STOP) {
             a += 1;
         }
-        while b > a && l.stop.contains(keys_run[b - 1].as_str()) {
+        while b > a && keys_run[b - 1].is(F_STOP) {
             b -= 1;
         }
         // A particle may not start or end a name.
@@ -1117,17 +1205,16 @@ pub(crate) fn find_entities(text: &str) -> Vec<Entity> {
 }
 
 /// Score of one trimmed capitalised run as a person's name (0 = not a name).
-fn score_run(text: &str, r: &[Token], k: &[String]) -> f32 {
-    let l = lists();
+fn score_run(text: &str, r: &[Token], k: &[Key]) -> f32 {
     let n = r.len();
-    let first_first = in_set(&l.first, &k[0]);
-    let any_first = k.iter().any(|w| in_set(&l.first, w));
+    let first_first = k[0].is(F_FIRST);
+    let any_first = k.iter().any(|w| w.is(F_FIRST));
     let last_word = tok_str(text, &r[n - 1]);
-    let last_sur_list = in_set(&l.sur, &k[n - 1]);
-    let last_sur = last_sur_list || surname_shape(last_word, &k[n - 1]);
-    let any_sur = k.iter().any(|w| in_set(&l.sur, w));
+    let last_sur_list = k[n - 1].is(F_SUR);
+    let last_sur = last_sur_list || surname_shape(last_word, k[n - 1].as_str());
+    let any_sur = k.iter().any(|w| w.is(F_SUR));
     let initials = r.iter().filter(|t| t.initial).count();
-    let ambiguous_first = l.ambiguous.contains(k[0].as_str());
+    let ambiguous_first = k[0].is(F_AMBIGUOUS);
     // Context checks are evaluated only where a rule needs them.
     let at_start = || sentence_start(text, r[0].start);
     let strong = || strong_trigger(text, r[0].start);
@@ -1175,11 +1262,10 @@ fn score_run(text: &str, r: &[Token], k: &[String]) -> f32 {
         }
         0.0
     } else if n == 1 && !r[0].initial {
-        let w = k[0].as_str();
-        let ambiguous = l.ambiguous.contains(w);
+        let ambiguous = k[0].is(F_AMBIGUOUS);
         if strong() || greeting(text, r[0].start, r[0].end) {
             0.8
-        } else if in_set(&l.first, w) && !ambiguous {
+        } else if k[0].is(F_FIRST) && !ambiguous {
             if weak_ctx() || after() {
                 0.75
             } else if at_start() {
@@ -1187,7 +1273,7 @@ fn score_run(text: &str, r: &[Token], k: &[String]) -> f32 {
             } else {
                 0.65
             }
-        } else if in_set(&l.sur, w) && !ambiguous && !at_start() {
+        } else if k[0].is(F_SUR) && !ambiguous && !at_start() {
             if weak_ctx() || after() { 0.65 } else { 0.55 }
         } else {
             0.0
