@@ -1627,6 +1627,52 @@ kebede lemlem meseret mulugeta negash selam senait seble tadesse tekle tesfaye t
 zewdu
 ayanda bongani busisiwe lerato lindiwe lwazi mandla mpho nandi nokuthula palesa sibusiso sizwe
 tendai thandiwe thulani zanele zodwa tatenda tafadzwa chipo farai rudo
+adorjan agoston aladar alajos almos andras antal arpad balazs bela bence benedek botond csaba
+daniel denes dezso domonkos elek emil erno erzsebet gergely geza gyorgy gyula huba ildiko imre
+jeno jozsef kalman karoly kristof lajos laszlo levente lorand marton miklos mihaly nandor norbert
+orsolya otto peter richard robert sebestyen szilard tibor vilmos viktor zsigmond aniko beata
+boglarka borbala csilla edit emese eniko erika eva flora gabriella gyongyi hajnalka henrietta
+ilona iren judit julianna kinga klara krisztina lilla livia marianna melinda nora noemi orsolya
+piroska rozalia timea vera viktoria zita zsuzsanna
+adrian alexandru andrei aurel bogdan catalin ciprian claudiu constantin corneliu costel cristian
+dan danut dorin dragos emil eugen florin gabriel george gheorghe horia ion ionel ionut iulian
+laurentiu liviu lucian marian marius mihai mircea nicolae octavian ovidiu petru radu razvan
+sorin stefan teodor toma traian valentin vasile victor viorel adina alina anca andreea bianca
+camelia carmen catalina cristina daniela delia diana doina elena florentina gabriela georgiana
+ileana ioana irina iulia larisa lavinia loredana luminita madalina mihaela mirela monica oana
+otilia raluca ramona roxana simona smaranda sorina teodora valentina violeta
+aleksandar bojan borislav boris branko dalibor darko dejan dragan drago dusan goran hristo igor
+ivo jovan kiril kosta lazar ljubomir marko milan milos miroslav mladen nebojsa nikola ognjen
+petar predrag radovan ratko sasa slobodan srdjan stanko stefan stojan svetozar tihomir todor
+vladan vlado zeljko zoran zlatko ana biljana bojana borislava daniela desislava dragana elena
+gordana ivana jasmina jelena katarina ljiljana marija maja milena mirjana natasa nevena radmila
+sanja snezana svetlana tanja tatjana vesna violeta zorica zdravka
+aivars andris arturs edgars gatis janis juris karlis maris raimonds uldis valdis aigars agris
+ilze inese inga iveta kristine laura liga santa sandra zane dace baiba
+algirdas antanas arunas darius dovydas gediminas giedrius jonas kestutis linas mantas mindaugas
+rimantas saulius tomas vytautas zydrunas agne asta audrone egle giedre ieva jurgita kristina
+laima lina ramune ruta vaida vilma
+aivar andres indrek jaan juhan kalev lauri madis mart meelis peeter priit rein siim tiit toomas
+urmas anneli helen kadri kai kaja katrin kristiina liina maarja merike piret reet riina triin
+aleksi antti eero eino esa hannu heikki ilari jarmo jouni juha juho jukka jussi kalle kari
+lasse markku matti mika mikko olli pekka petri risto sami seppo tapio teemu timo tuomas ville
+aino anu eija elina hanna heli helmi johanna kaisa katja laura leena liisa maarit minna noora
+paivi pirjo riikka sari satu suvi taina tarja tiina tuula ulla
+aron birgir bjarni einar eirikur gisli gudmundur gunnar halldor hallgrimur helgi jon kristjan
+magnus olafur pall ragnar sigurdur stefan thor thorsteinn agusta anna asdis bryndis elin
+gudrun helga hildur ingibjorg katrin kristin margret ragnheidur sigridur solveig thora
+akaki avtandil beka davit giorgi gocha irakli kakha lasha levan luka mamuka nika nikoloz otar
+revaz shota tamaz temur vakhtang zurab ana eka ketevan khatia lela maia mariam nana nino salome
+sophio tamar tamuna
+aram armen arsen artur ashot avetik davit gagik gevorg grigor hayk hovhannes karen levon mher
+narek samvel sargis suren tigran vahe vardan anahit anush araksya armine astghik gayane hasmik
+karine lilit lusine marine mariam narine nune siranush sona tatevik
+anar elvin elnur emin farid ilkin kamran murad orkhan rashad ruslan samir tural vugar aysel
+aynur gunel leyla nigar sabina sevinj ulviyya
+aidar almas arman askar azamat bauyrzhan daulet dauren erlan galym kairat marat nurlan nursultan
+serik talgat timur yerlan zhandos aigerim aizhan akmaral asel dana gulnara madina saule
+abduvali akmal alisher aziz bekzod bobur dilshod jahongir jasur otabek rustam sardor shavkat
+sherzod ulugbek dilnoza gulnora malika nargiza nilufar shahnoza zarina
 ";
 
 /// More family names (whitespace-separated, split once at start-up).
@@ -1772,6 +1818,35 @@ abate alemu assefa ayele bekele demissie gebre gebremedhin girma haile kassa mek
 mengistu negussie tadesse tesfaye wolde woldemariam yohannes
 banda chikwanha dube hlongwane khumalo mahlangu mathebula moyo mthembu ngubane ngcobo nkomo
 phiri radebe sibanda zulu
+antal balazs barta bognar boros csaszar csizmadia deak fazekas fekete fodor gal gulyas hegedus
+hajdu halasz illes jakab kadar katona kelemen kiraly kocsis kovacs lakatos laszlo lengyel
+lukacs magyar meszaros mohacsi nemes olah orban pal pinter racz sandor simon soos szalai szekeres
+szilagyi szucs tamas torok vincze vass zsiga
+andrei anghel badea barbu bratu constantin dobre dragomir dumitru dumitrescu florea gheorghe
+gheorghiu ilie ionita lazar manea marin mihai mihailescu moldovan munteanu nistor oprea
+paraschiv pop popa preda radu rusu sandu serban stan stanciu stoica tanase toma tudor ursu vasile
+vlad zamfir
+angelov atanasov dimitrov georgiev hristov iliev kolev kostov marinov nikolov petkov stoyanov
+todorov yordanov zhelev babic bozic grgic juric knezevic kovac maric matic novakovic pavlovic
+peric radic saric stojanovic tomic vukovic zivkovic ilic kostic lazic milosevic mitrovic
+nikolovski petrovski stojanovski
+berzins kalnins ozols liepins krumins balodis zarins jansons vitols abolins kazlauskas jankauskas
+petrauskas stankevicius vasiliauskas zukauskas butkus paulauskas urbonas kavaliauskas tamm saar
+sepp magi kask kukk rebane ilves parn koppel
+beridze gelashvili kapanadze lomidze maisuradze mamedov aliyev huseynov hasanov ismayilov
+guliyev abdullayev karimov rahimov yusupov tursunov nazarov sultanov akhmetov nurlanov
+iskakov zhakupov suleimenov omarov
+hakobyan harutyunyan grigoryan sargsyan petrosyan khachatryan karapetyan vardanyan gevorgyan
+avetisyan mkrtchyan hovhannisyan
+jonsson sigurdsson gudmundsson olafsson magnusson kristjansson stefansson einarsson
+virtanen nieminen makela hamalainen laine heikkinen koskinen jarvinen lehtonen saarinen
+salonen turunen salo kinnunen rantanen karjalainen hiltunen
+abbasi alam anjum ashraf awan azam bashir chaudhri dar ghani habib haider hameed haq haque
+hasan jamil kazmi khalid latif lodhi memon mian naqvi niazi qadir rana rizvi sadiq sattar
+shaikh sharif siddiqi sultan tahir usman yousaf zafar zaman
+adeyemo adebisi adegoke adeniyi adesina adetola afolayan agbaje akintola alade awolowo ayodele
+bankole fashola folarin ige ilori komolafe ladipo odukoya ogunbiyi ogundipe okafor okonjo
+oladipo olatunji oyebanji oyewole sowande
 ";
 
 /// Particles that join name parts in lower case ("Ludwig van Beethoven", "Vasco da Gama").
