@@ -126,6 +126,9 @@ pub(crate) struct PatternSet {
 pub(crate) struct Inner {
     pub(crate) cfg: DetectConfig,
     sets: Vec<PatternSet>,
+    /// The prefilters of the secrets sets merged into one literal pass, with the indices of
+    /// its member sets in `sets`.
+    shared_prefilter: Option<(crate::prefilter::Shared, Vec<usize>)>,
     ctx: Option<AhoCorasick>,
     pub(crate) liveness: Option<regex_automata::hybrid::dfa::DFA>,
     /// Warm lazy-DFA caches for stream scanners. A fresh cache re-determinises the DFA from
@@ -412,10 +415,26 @@ impl Engine {
             .clone()
             .unwrap_or_else(|| "gatehouse-default-mask-key".to_owned())
             .into_bytes();
+        let members: Vec<usize> = sets
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.prefilter.is_some())
+            .map(|(i, _)| i)
+            .collect();
+        let shared_prefilter = if members.len() >= 2 {
+            let pfs: Vec<&crate::prefilter::Prefilter> = members
+                .iter()
+                .filter_map(|&i| sets.get(i).and_then(|s| s.prefilter.as_ref()))
+                .collect();
+            crate::prefilter::Shared::new(&pfs).map(|sh| (sh, members))
+        } else {
+            None
+        };
         Ok(Engine {
             inner: Arc::new(Inner {
                 cfg: cfg.clone(),
                 sets,
+                shared_prefilter,
                 ctx,
                 liveness,
                 liveness_caches: std::sync::Mutex::new(Vec::new()),
@@ -733,19 +752,40 @@ impl Engine {
 
     /// Runs every pattern set over `text` (one pass per set) and appends confirmed hits.
     pub(crate) fn pattern_hits(&self, text: &str, out: &mut Vec<Hit>) {
-        for set in &self.inner.sets {
-            self.run_set(set, text, out);
+        let inner = &*self.inner;
+        // One literal pass for all secrets sets (instead of one per set).
+        let shared = match &inner.shared_prefilter {
+            Some((sh, members)) if inner.prefilter => Some((sh.plans(text), members)),
+            _ => None,
+        };
+        for (i, set) in inner.sets.iter().enumerate() {
+            let plan = shared.as_ref().and_then(|(plans, members)| {
+                members
+                    .iter()
+                    .position(|&m| m == i)
+                    .and_then(|k| plans.get(k))
+            });
+            self.run_set(set, text, out, plan);
         }
     }
 
-    fn run_set(&self, set: &PatternSet, text: &str, out: &mut Vec<Hit>) {
+    fn run_set(
+        &self,
+        set: &PatternSet,
+        text: &str,
+        out: &mut Vec<Hit>,
+        plan: Option<&crate::prefilter::Plan>,
+    ) {
         let mut cache = set
             .caches
             .lock()
             .ok()
             .and_then(|mut v| v.pop())
             .unwrap_or_else(|| set.re.create_cache());
-        self.run_set_with(set, text, out, &mut cache);
+        match plan {
+            Some(plan) => self.run_planned(set, text, out, &mut cache, plan),
+            None => self.run_set_with(set, text, out, &mut cache),
+        }
         if let Ok(mut v) = set.caches.lock()
             && v.len() < 64
         {
