@@ -1464,3 +1464,33 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod prop {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+        /// Any text: no panic, spans on char boundaries, in order, inside the text.
+        #[test]
+        fn entities_are_well_formed(
+            words in proptest::collection::vec(
+                prop_oneof![
+                    Just("Dr.".to_owned()), Just("van".to_owned()), Just("O'".to_owned()),
+                    Just("'s".to_owned()), Just("Inc.".to_owned()), Just("S.p.A.".to_owned()),
+                    Just("12".to_owned()), Just("Street".to_owned()), Just("in".to_owned()),
+                    Just(", ".to_owned()), Just("\n".to_owned()), Just("Ünïcødé".to_owned()),
+                    "[A-Za-zÀ-ÿ'\\-. ,]{0,12}",
+                ],
+                0..40,
+            )
+        ) {
+            let t = words.join(" ");
+            for e in find_entities(&t) {
+                prop_assert!(e.start < e.end && e.end <= t.len());
+                prop_assert!(t.is_char_boundary(e.start) && t.is_char_boundary(e.end));
+            }
+        }
+    }
+}
