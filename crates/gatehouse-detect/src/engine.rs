@@ -126,6 +126,9 @@ pub(crate) struct PatternSet {
 pub(crate) struct Inner {
     pub(crate) cfg: DetectConfig,
     sets: Vec<PatternSet>,
+    /// The prefilters of the secrets sets merged into one literal pass, with the indices of
+    /// its member sets in `sets`.
+    shared_prefilter: Option<(crate::prefilter::Shared, Vec<usize>)>,
     ctx: Option<AhoCorasick>,
     pub(crate) liveness: Option<regex_automata::hybrid::dfa::DFA>,
     /// Warm lazy-DFA caches for stream scanners. A fresh cache re-determinises the DFA from
@@ -247,6 +250,8 @@ fn compile_set(
             r.kind.as_str(),
             "generic-api-key"
                 | "password-assignment"
+                | "keyword-assignment"
+                | "password-in-text"
                 | "high-entropy-string"
                 | "authorization-header"
                 | "provider-credential"
@@ -410,10 +415,26 @@ impl Engine {
             .clone()
             .unwrap_or_else(|| "gatehouse-default-mask-key".to_owned())
             .into_bytes();
+        let members: Vec<usize> = sets
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.prefilter.is_some())
+            .map(|(i, _)| i)
+            .collect();
+        let shared_prefilter = if members.len() >= 2 {
+            let pfs: Vec<&crate::prefilter::Prefilter> = members
+                .iter()
+                .filter_map(|&i| sets.get(i).and_then(|s| s.prefilter.as_ref()))
+                .collect();
+            crate::prefilter::Shared::new(&pfs).map(|sh| (sh, members))
+        } else {
+            None
+        };
         Ok(Engine {
             inner: Arc::new(Inner {
                 cfg: cfg.clone(),
                 sets,
+                shared_prefilter,
                 ctx,
                 liveness,
                 liveness_caches: std::sync::Mutex::new(Vec::new()),
@@ -628,18 +649,22 @@ impl Engine {
                 Err(_) => model_error = true,
             }
         }
-        if inner.cfg.names
-            && inner.cfg.pii
-            && !inner.cfg.disabled_types.iter().any(|d| d == "PERSON")
-        {
-            for (s, e, score) in names::find_persons(ntext) {
-                if score >= inner.cfg.min_score {
+        if inner.cfg.names && inner.cfg.pii {
+            for ent in names::find_entities(ntext) {
+                let kind = match ent.kind {
+                    names::EntityKind::Person => &inner.person_kind,
+                    names::EntityKind::Location => &inner.location_kind,
+                    names::EntityKind::Organization => &inner.organization_kind,
+                };
+                if ent.score >= inner.cfg.min_score
+                    && !inner.cfg.disabled_types.iter().any(|d| **d == **kind)
+                {
                     hits.push(Hit {
                         detector: inner.pii_detector.clone(),
-                        kind: inner.person_kind.clone(),
-                        score,
-                        start: s,
-                        end: e,
+                        kind: kind.clone(),
+                        score: ent.score,
+                        start: ent.start,
+                        end: ent.end,
                         family: FAMILY_PII,
                         generic: true,
                     });
@@ -727,19 +752,40 @@ impl Engine {
 
     /// Runs every pattern set over `text` (one pass per set) and appends confirmed hits.
     pub(crate) fn pattern_hits(&self, text: &str, out: &mut Vec<Hit>) {
-        for set in &self.inner.sets {
-            self.run_set(set, text, out);
+        let inner = &*self.inner;
+        // One literal pass for all secrets sets (instead of one per set).
+        let shared = match &inner.shared_prefilter {
+            Some((sh, members)) if inner.prefilter => Some((sh.plans(text), members)),
+            _ => None,
+        };
+        for (i, set) in inner.sets.iter().enumerate() {
+            let plan = shared.as_ref().and_then(|(plans, members)| {
+                members
+                    .iter()
+                    .position(|&m| m == i)
+                    .and_then(|k| plans.get(k))
+            });
+            self.run_set(set, text, out, plan);
         }
     }
 
-    fn run_set(&self, set: &PatternSet, text: &str, out: &mut Vec<Hit>) {
+    fn run_set(
+        &self,
+        set: &PatternSet,
+        text: &str,
+        out: &mut Vec<Hit>,
+        plan: Option<&crate::prefilter::Plan>,
+    ) {
         let mut cache = set
             .caches
             .lock()
             .ok()
             .and_then(|mut v| v.pop())
             .unwrap_or_else(|| set.re.create_cache());
-        self.run_set_with(set, text, out, &mut cache);
+        match plan {
+            Some(plan) => self.run_planned(set, text, out, &mut cache, plan),
+            None => self.run_set_with(set, text, out, &mut cache),
+        }
         if let Ok(mut v) = set.caches.lock()
             && v.len() < 64
         {
@@ -789,8 +835,18 @@ impl Engine {
                     }
                     let input = Input::new(text).range(c..).anchored(Anchored::Yes);
                     if let Some(m) = set.re.search_with(cache, &input)
-                        && let Some(h) =
-                            self.confirm(set, text, m.pattern().as_usize(), c, m.end(), cache)
+                        && let Some(h) = self
+                            .confirm(set, text, m.pattern().as_usize(), c, m.end(), cache)
+                            .or_else(|| {
+                                self.generic_fallback(
+                                    set,
+                                    text,
+                                    m.pattern().as_usize(),
+                                    c,
+                                    text.len(),
+                                    cache,
+                                )
+                            })
                     {
                         let next = h.1.max(m.end().min(h.1.max(c + 1)));
                         out.push(h.0);
@@ -831,6 +887,9 @@ impl Engine {
             };
             let (s, e, pid) = (m.start(), m.end(), m.pattern().as_usize());
             let mut accepted = self.confirm(set, text, pid, s, e, cache);
+            if accepted.is_none() && !set.fallback {
+                accepted = self.generic_fallback(set, text, pid, s, len, cache);
+            }
             if accepted.is_none() && set.fallback {
                 for alt in pid + 1..set.rules.len() {
                     let Some(alt_pid) = regex_automata::PatternID::new(alt).ok() else {
@@ -861,6 +920,39 @@ impl Engine {
             }
         }
         last_end
+    }
+
+    /// When the keyword rule `pid` matched at `s` but its value failed confirmation (e.g. the
+    /// generic rule's entropy threshold), the later keyword rules are tried anchored at the same
+    /// start: `password = abcd1234xyz` is not a generic high-entropy key, but still a password
+    /// assignment. Only generic rules take part, so provider rules keep their single search.
+    fn generic_fallback(
+        &self,
+        set: &PatternSet,
+        text: &str,
+        pid: usize,
+        s: usize,
+        len: usize,
+        cache: &mut meta::Cache,
+    ) -> Option<(Hit, usize)> {
+        if !set.rules.get(pid)?.generic {
+            return None;
+        }
+        for alt in pid + 1..set.rules.len() {
+            if !set.rules.get(alt).is_some_and(|r| r.generic) {
+                continue;
+            }
+            let alt_pid = regex_automata::PatternID::new(alt).ok()?;
+            let ai = Input::new(text)
+                .range(s..len)
+                .anchored(Anchored::Pattern(alt_pid));
+            if let Some(m2) = set.re.search_with(cache, &ai)
+                && let Some(h) = self.confirm(set, text, alt, s, m2.end(), cache)
+            {
+                return Some(h);
+            }
+        }
+        None
     }
 
     /// Confirms the match of rule `pid` at `s..e`; returns the hit and where to resume.
@@ -1195,7 +1287,8 @@ fn validate(v: Validator, text: &str, s: usize, e: usize) -> Check {
                 Check::Weak(0.7)
             }
         }
-        Validator::Jwt => ok(jwt_header_ok(m)),
+        Validator::Jwt => jwt_check(m),
+        Validator::KeywordValue => ok(rules::keyword_value_ok(text, s, e)),
     }
 }
 
@@ -1242,6 +1335,30 @@ fn plausible_date(s: &str) -> bool {
         .filter_map(|p| p.parse().ok())
         .collect();
     nums.iter().all(|&n| n <= 2100) && nums.iter().any(|&n| (1900..=2100).contains(&n))
+}
+
+/// JWT: a header with `alg`/`typ`/`kid` or a header/payload that is a JSON object is a token;
+/// another `ey….ey…` shape is kept at a lower score (fail closed: the prefix `ey` is base64 of
+/// `{`, and a mangled or truncated token is still a credential).
+fn jwt_check(token: &str) -> Check {
+    if jwt_header_ok(token) {
+        return Check::Accept;
+    }
+    let json_part = token.split('.').take(2).any(|p| {
+        decode::base64_decode(p.as_bytes())
+            .and_then(|b| String::from_utf8(b).ok())
+            .is_some_and(|j| {
+                let j = j.trim_start();
+                j.starts_with('{') && j.contains('"')
+            })
+    });
+    if json_part {
+        Check::Accept
+    } else if checksum::shannon_entropy(token) >= 3.0 {
+        Check::Weak(0.65)
+    } else {
+        Check::Reject
+    }
 }
 
 fn jwt_header_ok(token: &str) -> bool {

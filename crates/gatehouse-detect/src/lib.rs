@@ -36,6 +36,7 @@ mod config;
 pub mod decode;
 mod engine;
 mod error;
+pub mod eval_spans;
 pub mod injection;
 pub mod models;
 mod names;

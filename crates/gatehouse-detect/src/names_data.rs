@@ -1418,3 +1418,1101 @@ pub(crate) const NOT_NAMES: &[&str] = &[
     "doctor",
     "professor",
 ];
+
+/// More given names (whitespace-separated, split once at start-up), by language area.
+pub(crate) const MORE_FIRST_NAMES: &str = "
+aaliyah abby abraham ada adrian adrienne agatha agnes aidan aileen alana alastair alberta alec
+alexa alexandra alexandria alfred alfie alicia alison allison alma alvin alyssa amos andre andrea
+andy angel angelica angelina angie anita annabel annabelle anne annette annie antoinette april
+archie ariana arianna ariel arlene arnold ashton aubrey audrey aurora avery barry basil beatrice
+becky belinda bella benedict bernadette bernard bernice bertha beth bethany betsy beverley bianca
+blake bonnie boris bradford brad brady brenna brent bret brett bridget britney brooke brooklyn
+bryce caitlin caleb callum calvin cameron candace cara carla carlton carmen carol caroline carolina
+carrie casey cassandra cassidy catalina cathy cecil cecilia cedric celeste chad chandler charlene
+charlie chelsea cheryl chester christa christie christy ciara cindy claire clara clarence clarissa
+claude claudette clayton clifford clifton clint clinton cody colleen connor conor constance cora
+corey cornelius courtney craig curtis cynthia dale dallas dalton damian damon dana danny daphne
+darla darlene darnell darren darryl daryl dave dawson deanna debbie declan deirdre delia della
+delores demi denis derrick desmond devin devon dexter diego dillon dolores dominic don donovan
+dora doreen dorian dorothea dottie doug duane duncan dustin dwight earl eddie edgar edith edmund
+edna eileen elaine eleanor elinor eliza ella ellen elliot elliott ellis eloise elsie elvis emilia
+emmett enid erica erika erin ernest ernie esther ethel eugenia eva evan evangeline everett ezra
+felicity fiona florence floyd flynn francine franklin freddie frederick freda gabrielle gail gareth
+garrett gavin gemma gene geneva genevieve geoffrey geoff georgia georgina gerard gertrude gilbert
+gillian gina ginger gladys glen glenda glenn gloria godfrey gracie greta gretchen gwen gwendolyn
+hailey haley hank harley harold harriet harrison harry harvey hayden hazel heath hector heidi
+herbert herman hilda hillary holly homer horace howard hubert hugo imogen ingrid irene irma irving
+isaac isaiah isla ivan ivy jacklyn jackie jackson jacob jade jaden jaime jake jamal jamie jared
+jasmine jasper jay jayden jeanette jeanne jeff jeffery jenna jerome jess jillian jim jo joan joann
+joanna jocelyn jodi joel joey johnny jolene jon jonah josephine josh josie joy judith jules julian
+juliet julius june justine kaitlyn kara karl kasey kate katelyn katharine kathy katie katrina kay
+kaylee keira kelsey kendra kenny kerry kieran kirk kirsten kristen kristin kristina kristy kurt
+kylie lacey lana lance larissa laurel lauren laurence leah leanne lee leigh lena lenny leon
+leonard leonardo leroy leslie lester lewis lillian lilly lincoln lindsay lindsey lionel lloyd lois
+lorna lorraine louie louise lowell luke luther lydia lyle lynn lynne mabel mackenzie madeline
+madeleine maggie malcolm mandy marc marcia marcus margaret margie maria marian marianne marion
+marjorie marlene marshall martin marvin maureen maurice mavis maxine maxwell megan meghan melanie
+melinda melody melvin meredith michaela mildred millie milton miranda miriam mitchell mollie monica
+morgan muriel myra myrtle nadia nancy naomi natasha nathaniel neal ned nell nellie nelson nina
+noel nora norma norman olive oscar owen pam pamela patsy patty paige pearl peggy penelope percy
+perry phil phoebe phyllis piper polly preston priscilla quentin quinn rachael ralph randall
+reagan rebekah reggie reginald regina rhonda ricky riley rita robbie robin rodney roland ronnie
+rosalind rosemary ross rowan roxanne rudolph rufus russ ruth sabrina sadie sally sammy sandra
+savannah scarlett selena seth shane shannon shaun shawn sheila shelby shelley sheryl sidney
+simone skyler sonia sophie spencer stacey stacy stanley stella stephan stephanie sue susie suzanne
+sydney sylvia tabitha tamara tammy tanya tara taylor ted teddy terence terrence tessa thelma
+theo theodore tiffany tina toby todd tommy tonya tracey tracy travis trent tristan troy trudy
+ursula valerie vanessa vaughn vera vernon veronica vicki vickie vincent viola violet vivian
+wade wallace wanda warren wendy wesley whitney wilbur wilfred wilma winifred winston wyatt
+yolanda yvette yvonne zachary zane zelda
+abril adela adolfo adriano agustin aida alba alfonso alfredo alicia alonso alvaro amalia amparo
+anabel angeles araceli armando arturo aurelio barbara bartolome benito blanca borja bruno carla
+carolina cayetano cesar concepcion consuelo cristobal dario dolores domingo efren emilio ernesto
+esperanza esteban eugenia eva fabiola facundo federico felix fermin fidel florencia gaspar gerardo
+gilberto gloria gonzalo graciela guadalupe guillermo gustavo hernan hilario horacio hugo ignacio
+ines inmaculada irene isidro jacinto jaime jesus jimena joaquin jordi josefa josefina julian julio
+lorena lourdes lucas luciano macarena manuela marcela marcos margarita maribel marisol mario
+mauricio maximiliano mercedes milagros mireia miriam moises montserrat nerea nestor nicolas noelia
+nuria octavio olga osvaldo pascual patricio paloma perla ramiro ramon reinaldo remedios renata
+rigoberto rocio rogelio rolando ruben salvador santiago saul sebastian socorro soledad susana
+teodoro tomas ulises valeria vicente victor victoria wilfredo ximena yolanda zulema xavier
+adriana alessandra aline andre antonia augusto benedita caio camila cecilia cristiano davi debora
+edson elaine eliane fabiana fabio flavia francisca geraldo gisele graca heitor helena henrique
+igor isadora jessica joana josue juliano leandro leonor luana luiz marcia mateus matheus
+murilo otavio raimundo regina renato rogerio sandro simone tatiana thiago vinicius wagner washington
+yara
+adele adrien agathe aime alexandre alexis alice amelie anais andre anne annick apolline arnaud
+aurelie aurelien axel baptiste bastien benoit brigitte bruno capucine cedric charles charlotte
+clarisse claude clement clemence colette corinne damien delphine denis didier dominique edouard
+elise eloise emile emilie emmanuel emmanuelle fabien fabrice florence florian francine francoise
+frederic gaelle gaston genevieve georges gerard ghislaine gilles gisele helene henri herve hugues
+jeanne jerome josephine josette laetitia lea leonie lionel loic louise lucie lucien madeleine
+manon marc marcel marguerite margaux martine maxime melanie mireille monique morgane nadine
+noemie odile oceane pauline perrine raphael regis remi renaud rene romain roxane sandrine
+severine simone solange stephane sylvain theo thibault timothee valerie veronique vincent virginie
+xavier yann yannick yves yvette
+ada adriano agnese alberto alda alessia alfonso ambra angelo anna antonella arianna aurora
+beatrice benedetta bianca carlo carla carolina cesare claudio corrado cristiano dario davide
+debora domenico donatella edoardo elena emanuele enrico enzo ettore fabio fabrizio federico
+filippo flavio franco gabriele gaetano giacomo giada gianluca gianni giorgia giorgio girolamo
+giuliana giuliano graziella guido ilaria ivana jacopo leonardo letizia lidia loredana lucia
+luciana luigi manuela marcello margherita maria mariangela marisa massimo maurizio michela
+michele mirko nadia nicola nicoletta noemi orazio ornella pasquale patrizia piero pietro raffaele
+renato riccardo rita roberta rocco rosario rossella sabrina salvatore samuele sara serena sergio
+simone tiziana tommaso umberto valerio vincenzo vittoria vittorio
+alexander anke annika armin axel barbara bastian benedikt bernd bettina britta carsten christa
+christoph claus cornelia daniela detlef dirk doris elke erich erika ernst eva fabian florian
+frieda friedrich frieder gabriele gerd gerhard gisela gottfried gregor gudrun gunther hannelore
+harald hartmut heinrich heinz helga helmut hermann hildegard holger ilse ingo irmgard jens jorg
+josef julia jutta karl karsten katharina kerstin konrad lothar ludwig manfred margarete marlies
+marion markus martina matthias maximilian michael mirko moritz nico niklas norbert olaf ottilie
+otto paul ralf rainer regina reinhard renate rita roland rolf rudiger rudolf silke sonja stefanie
+steffen sven theresa thorsten till torsten ulrich ulrike ute volker walter waltraud wilhelm
+wiebke wolfram
+aart adriaan anneke annemiek arjen bas bert cor corne dirk eline els emma esther evert femke
+floor frank frits geert gerrit gijs hanneke harm henk ilse ineke jaap jasper jeroen joost joris
+kees klaas koen lieke lotte maarten marieke marijke martijn mees mirjam niels noor pim rik rob
+roel ruud sander saskia sietse stijn teun tim tom wim wouter yvonne
+aoife niamh saoirse ciara ciaran eoin padraig sinead orla aisling caoimhe grainne roisin cormac
+diarmuid fionn ruairi tadhg eamon seamus dermot siobhan maeve clodagh deirdre sorcha darragh
+cathal colm donal fergal lorcan oonagh una
+aksel alva anja annika arne asa axel birgitta bo bodil britt camilla dag eira elin elsa emil
+erland espen finn frida gunnar gustav hakan halvard hanne harald helga henrik hilde ida ingvar
+jarl jonna jorgen kaj kari karl kasper kjell klara knut leif linnea liv maja malin mats mette
+mikael morten nora oskar per ragnar rasmus rolf rune sigurd siri solveig stig sune svein terje
+tor tora torbjorn tove trond ulf ulla vidar viggo vilhelm
+adam aleksander aleksandra alicja andrzej aneta anna antoni barbara bartosz beata bogdan bozena
+czeslaw dariusz dawid dominik dorota edyta elzbieta ewa filip grazyna grzegorz halina hanna
+henryk irena iwona jacek jadwiga jan janina janusz jaroslaw jerzy joanna jolanta jozef julia
+justyna kacper kamil kamila karolina kazimierz kinga klaudia krystyna lech leszek lucja lukasz
+maciej maja marcin mariusz marta mateusz michal miroslaw monika natalia oliwia patryk pawel
+przemyslaw radoslaw renata robert roman ryszard sebastian slawomir stanislaw stefan szymon
+tadeusz teresa urszula wanda wieslaw wiktor wiktoria witold wladyslaw wojciech zbigniew zdzislaw
+zofia zuzanna
+adela alena ales bohumil bohuslav dagmar eliska frantisek hana helena ivana jana jaroslav jindrich
+jitka josef karel katerina kristyna ladislav lenka libor lucie marketa martin milan miloslav
+miroslav monika ondrej radek radka renata stanislav tomas vaclav veronika vit vladimir vojtech
+zdenek zuzana branislav dusan jozef juraj lubomir lubos marek michal peter stefan
+aleksandr aleksei alexandr alina alla anatoly anatoliy andrey anton arkady arseny artem bogdan
+boris daniil darya denis dmitriy egor evgeny evgeniya fedor galina gennady georgy grigory igor
+ilya inna irina kirill konstantin kseniya larisa lev lidiya lyudmila maksim margarita marina
+matvey maxim mikhail nadezhda nikita nina oksana oleg oleksandr oleksiy olena pavlo petro polina
+roman ruslan sofiya stanislav stepan taras tatyana timofey valentin valentina valeriy vasily
+vasyl vera viktor viktoriya vitaly vladislav vyacheslav yaroslav yegor yelena yevgeny yulia
+yuliya yuri yuriy zhanna zinaida volodymyr mykola mykhailo andriy serhiy yuliia kateryna
+anastasiya dariya nataliya svitlana liudmyla halyna
+achilleas alexandros anastasios andreas angeliki apostolos athanasios christos despina dimitra
+dimitrios efstathios eirini evangelos georgia haris ioannis kalliopi katerina konstantina kostas
+kyriakos maria nikos panagiotis paraskevi pavlos petros sofia spyros stavros stella theodoros
+thanos vasileios vasiliki yannis zoi
+ahmet alper arda ayhan aylin bahar baris berk berkay beyza busra can cansu cem cemal deniz
+derya dilek ebru ece elif emel emine engin erdem erkan esra eylul fatih ferhat gizem gokhan
+gul gulsen hakan halil hande hasan ilker ipek irem kaan kemal kerem koray leyla melek melis
+meltem merve mert murat nazli nesrin nihat nur oguz okan onur orhan ozan ozge ozlem pinar
+recep seda selin serkan sevgi sibel sinan tolga tugba tuncay ugur umut volkan yasemin yavuz
+yusuf zafer zehra
+abbas abdel abdelaziz abdelkader abdulaziz abdulrahman abdul adel adnan ahlam aicha akram amal
+amina amjad amna anas anwar asma ayman aziz bashir basma bassam dalia dina ehab faisal farid
+faris fawzi fouad ghada habib hadi hala hamza hana hani hanan haytham hiba hisham hoda houda
+huda ibtisam ilham imad iman ismail issa jalal jamal jamila jihad kamal khadija khaled khalil
+lamia lina loubna lubna mahmoud majid malak malik manal mansour marwan maryam mazen mohamad
+mohammad mona mostafa mounir mourad muna munir nabil nada nadia nadir naim najib najla nasser
+nawal nizar noura omar osama rabia rami rana randa rania rashid rasha reem riad rima samer sami
+samia samir sara sawsan selim shadi sherif siham suad suleiman tamer wael walid wafa waleed
+yasser yasmine yassin youssef zaid zakaria zeina ziad zuhair
+afsaneh ali arash ardeshir armin arya azadeh babak bahram behnam behrouz bijan camran cyrus dariush
+davood ehsan elham farhad farnaz farzaneh fereshteh golnaz hamed hassan hooman houshang javad
+kaveh kamran kourosh laleh leyla mahnaz mahsa majid mani mansour maryam masoud mehdi mehran
+mehrdad mina mitra mohsen morteza nader nasrin navid nazanin neda niloufar omid parisa parviz
+payam pegah pouya rostam roya saeed sahar saman sanaz sepideh shabnam shahram shirin siamak
+soheila soraya taraneh vahid yasaman zahra
+aharon amit amos ariel asaf avi avigail avraham ayelet batya chaim dafna dalia dov efrat eitan
+eli eliezer eyal gal gideon hadas ilan itai liat limor meir menachem michal miri moshe naama
+nir noa ofer oren orly rivka ronit sarit shai shira shlomo shmuel tal tamar tzvi uri yael yair
+yehuda yitzhak yoav yonatan yosef
+aarti abhishek aditi aditya ajay akash akhil akshay alok aman amitabh amrita anand anita ankit
+ankita anupam anuradha aparna archana arun aruna arvind asha ashish ashok bharat bhavna chandra
+chetan deepa deepika devi dhruv dinesh gaurav geeta girish gita gopal govind harish harsh hemant
+indira ishaan isha jaya jayant jyoti kamal karan karthik kiran kishore krishna kunal lalit
+madhu mahesh manish manoj meena meera mohan mukesh nandini naresh naveen neelam nikhil nisha
+nitin pankaj parvati pradeep prakash pranav prashant pratik preeti rajesh rajiv rakesh ramesh
+rani ravindra rekha ritu rohit sachin sameer sandeep sangeeta sanjana santosh sarita saurabh
+seema shalini shanti shekhar shilpa shiva shreya shweta siddharth smita sneha sonal sonia subhash
+sudha sumit sunil supriya suraj sushil swati tanvi tarun uma usha varun vidya vinay vinod vishal
+yash yogesh
+anbu arul bala balaji chitra ganesh gayathri janani jayalakshmi kannan karthika kavitha kumaran
+lakshmanan malathi manikandan meenakshi murugan muthu palani priyanka raja rajan ramya saravanan
+selvi senthil shanthi sivakumar sundar sundaram thangam valli velu vijayalakshmi
+abhijit amitava anirban arijit arnab debashis dipankar indranil joydeep kaushik mitali moumita
+partha pritam rituparna sayantan soumya subhajit sudipta tanmoy tapas
+amrit amandeep arjan balwinder baljit daljit gurdeep gurpreet harjit harpreet harvinder inderjit
+jaspreet jasvinder kuldeep kulwant manpreet navdeep paramjit parminder rajinder ranjit simran
+sukhwinder tejinder
+asif faisal farhan fawad haris hina irfan javed kashif mahmood naveed nadeem rehan saima shabana
+shahid shazia sohail tahir tariq uzma waqar yasir zubair zeeshan
+ai bao bin bo chang chao chen cheng chun dan dong fei feng gang guang hai hong hua huan hui
+jia jian jiang jie jin jing jun kai lan lei li lian liang lin ling long mei meng ming na ning
+peng ping qian qiang qing rong rui shan sheng shu shuang tao ting wen wu xia xiang xiao xin
+xiu xue ya yang yi ying yong yu yuan yue yun zhen zheng zhi zhong zhu
+xiaoming xiaoyu xiaohong weiwei jianguo zhiwei yifan zihan haoran yuxuan zixuan yutong jiahao
+ai akiko asuka ayaka ayumi chie chihiro daiki daisuke emi eri fumiko goro hana haruka hayato
+hideki hideo hikaru hina hinata hiroki hiromi hiroto hitomi ichiro isamu jiro junko kaede kaito
+kana kaori kaoru kazuki kazuo kei kenta kiyoshi koji kota kumiko madoka mai makoto mami mana
+mao masaki masaru masato mayumi megumi michiko midori mika miki minoru misaki mitsuki miyu
+momoko nanami naoki natsuki noboru noriko osamu rei ren riku rin rina ryo ryota ryuji saki
+sayaka shin shinji shota sora sota sumiko tadashi takeshi takumi taro tatsuya tomoko tomoya
+toshiro tsubasa yoko yoshiko yoshio yosuke yuka yukiko yuko yumi yusuke yuto yuna
+bora chaeyoung dae daeho dohyun dongho eunji eunjung eunwoo haeun hajun hana hyejin hyemin
+hyunwoo jaehyun jaewon jihoon jihye jimin jinho jiyeon jiyoung joon junho junseo kyung minho
+minseo minsu seojin seoyeon seungho soyeon sujin sungmin taehyun yejin yeonwoo younghee yuna
+bao binh chau chi cuong dung giang hai hanh hieu hoa hung huong huy khanh khoa lan long mai
+my nam ngoc nhung phong phuong quang quynh son tam thao thi thu thuy tien trang trung tuan tung
+van viet vy xuan yen
+anong arthit boonsri chai chaiwat kanya kittisak malee nattapong niran pim prasert somchai somsak
+sompong somsri sunee supachai thanom wichai
+adi agus ahmad andi ayu bambang budi dewi dian eko fitri gede hendra indah joko kadek ketut komang
+made nyoman putu rini siti slamet sri susanto teguh wahyu wayan yanti yudi
+angelo arnel bong carlito danilo dindo edgardo emelita erlinda gemma jocelyn joel jomar jun
+lorna marites marilou maricel marivic nenita rodel rogelio rowena teodoro
+abena abiodun abimbola adaeze adebayo adebola adekunle adenike adeola adewale afia akosua akua
+amaka amarachi ayodele ayodeji babajide bisi bukola chiamaka chibuike chidi chidinma chika
+chikezie chinonso chinwe chukwuemeka ebuka efua ekene emeka enitan esi femi folake folasade funke
+funmilayo ifeanyi ifeoma ikechukwu jumoke kayode kehinde kemi kojo kwabena kwaku kwesi kunle
+lanre nkechi nnamdi obinna ola olamide olatunde olawale olayinka olu oluwadamilare oluwafemi
+oluwatobi onyeka segun seun sola taiwo temitope titilayo tobi tolu uchenna uche yaw yemi yetunde
+akinyi atieno auma awino chebet cherono jelagat jepchirchir kibet kiprono kipchoge mutua muthoni
+njeri njoroge nyambura odhiambo ochieng omondi onyango wambui wanjiku waweru
+abeba alemayehu almaz amanuel bekele berhane dawit desta fikre genet getachew girma haile hirut
+kebede lemlem meseret mulugeta negash selam senait seble tadesse tekle tesfaye tigist worku yonas
+zewdu
+ayanda bongani busisiwe lerato lindiwe lwazi mandla mpho nandi nokuthula palesa sibusiso sizwe
+tendai thandiwe thulani zanele zodwa tatenda tafadzwa chipo farai rudo
+adorjan agoston aladar alajos almos andras antal arpad balazs bela bence benedek botond csaba
+daniel denes dezso domonkos elek emil erno erzsebet gergely geza gyorgy gyula huba ildiko imre
+jeno jozsef kalman karoly kristof lajos laszlo levente lorand marton miklos mihaly nandor norbert
+orsolya otto peter richard robert sebestyen szilard tibor vilmos viktor zsigmond aniko beata
+boglarka borbala csilla edit emese eniko erika eva flora gabriella gyongyi hajnalka henrietta
+ilona iren judit julianna kinga klara krisztina lilla livia marianna melinda nora noemi orsolya
+piroska rozalia timea vera viktoria zita zsuzsanna
+adrian alexandru andrei aurel bogdan catalin ciprian claudiu constantin corneliu costel cristian
+dan danut dorin dragos emil eugen florin gabriel george gheorghe horia ion ionel ionut iulian
+laurentiu liviu lucian marian marius mihai mircea nicolae octavian ovidiu petru radu razvan
+sorin stefan teodor toma traian valentin vasile victor viorel adina alina anca andreea bianca
+camelia carmen catalina cristina daniela delia diana doina elena florentina gabriela georgiana
+ileana ioana irina iulia larisa lavinia loredana luminita madalina mihaela mirela monica oana
+otilia raluca ramona roxana simona smaranda sorina teodora valentina violeta
+aleksandar bojan borislav boris branko dalibor darko dejan dragan drago dusan goran hristo igor
+ivo jovan kiril kosta lazar ljubomir marko milan milos miroslav mladen nebojsa nikola ognjen
+petar predrag radovan ratko sasa slobodan srdjan stanko stefan stojan svetozar tihomir todor
+vladan vlado zeljko zoran zlatko ana biljana bojana borislava daniela desislava dragana elena
+gordana ivana jasmina jelena katarina ljiljana marija maja milena mirjana natasa nevena radmila
+sanja snezana svetlana tanja tatjana vesna violeta zorica zdravka
+aivars andris arturs edgars gatis janis juris karlis maris raimonds uldis valdis aigars agris
+ilze inese inga iveta kristine laura liga santa sandra zane dace baiba
+algirdas antanas arunas darius dovydas gediminas giedrius jonas kestutis linas mantas mindaugas
+rimantas saulius tomas vytautas zydrunas agne asta audrone egle giedre ieva jurgita kristina
+laima lina ramune ruta vaida vilma
+aivar andres indrek jaan juhan kalev lauri madis mart meelis peeter priit rein siim tiit toomas
+urmas anneli helen kadri kai kaja katrin kristiina liina maarja merike piret reet riina triin
+aleksi antti eero eino esa hannu heikki ilari jarmo jouni juha juho jukka jussi kalle kari
+lasse markku matti mika mikko olli pekka petri risto sami seppo tapio teemu timo tuomas ville
+aino anu eija elina hanna heli helmi johanna kaisa katja laura leena liisa maarit minna noora
+paivi pirjo riikka sari satu suvi taina tarja tiina tuula ulla
+aron birgir bjarni einar eirikur gisli gudmundur gunnar halldor hallgrimur helgi jon kristjan
+magnus olafur pall ragnar sigurdur stefan thor thorsteinn agusta anna asdis bryndis elin
+gudrun helga hildur ingibjorg katrin kristin margret ragnheidur sigridur solveig thora
+akaki avtandil beka davit giorgi gocha irakli kakha lasha levan luka mamuka nika nikoloz otar
+revaz shota tamaz temur vakhtang zurab ana eka ketevan khatia lela maia mariam nana nino salome
+sophio tamar tamuna
+aram armen arsen artur ashot avetik davit gagik gevorg grigor hayk hovhannes karen levon mher
+narek samvel sargis suren tigran vahe vardan anahit anush araksya armine astghik gayane hasmik
+karine lilit lusine marine mariam narine nune siranush sona tatevik
+anar elvin elnur emin farid ilkin kamran murad orkhan rashad ruslan samir tural vugar aysel
+aynur gunel leyla nigar sabina sevinj ulviyya
+aidar almas arman askar azamat bauyrzhan daulet dauren erlan galym kairat marat nurlan nursultan
+serik talgat timur yerlan zhandos aigerim aizhan akmaral asel dana gulnara madina saule
+abduvali akmal alisher aziz bekzod bobur dilshod jahongir jasur otabek rustam sardor shavkat
+sherzod ulugbek dilnoza gulnora malika nargiza nilufar shahnoza zarina
+";
+
+/// More family names (whitespace-separated, split once at start-up).
+pub(crate) const MORE_SURNAMES: &str = "
+abbott acosta adkins aguirre albert allison ambrose andersen archer atkins atkinson austin avila
+ayala baldwin ball ballard banks barber barker barlow barnett barr barrett barton bass bates
+beck becker bender benson bentley berg berger bishop blackburn blackwell blair blake bolton bond
+booth bowen bowers bowman boyle bradford brady brennan brewer bridges briggs brock bryan buchanan
+buck burgess burke burnett burton bush byrd cain caldwell calhoun callahan cameron cannon carlson
+carney carr carson carter case cash chambers chandler chapman charles christensen christian
+church clarke clayton clements cobb cochran coffey cohen collier colon combs compton conner
+conrad conway cooke copeland cortez craig crane crosby cross cummings curry curtis dalton
+daniel davenport davidson dawson day dean decker dennis dickerson dickson dillon dodson donovan
+dorsey dougherty douglas downs doyle drake dudley duffy duke dyer eaton elliot emerson english
+erickson estes evans farmer farrell faulkner fitzgerald fitzpatrick fleming fletcher flowers
+floyd flynn foley forbes fowler francis franklin frazier frederick fry fuller gallagher galloway
+gamble garner garrett gates gentry gilbert gill gillespie glass glover goodman goodwin gould
+graves greene greer griffith gross guerra hahn hale haley hammond hancock hanson hardin hardy
+harmon harper harrell hatfield hawkins haynes hays heath hendricks hensley herman hess higgins
+hines hinton hobbs hodge hodges hogan holland holloway holt hood hooper hopkins horn horne horton
+houston howe howell hubbard huff hull humphrey hurst hutchinson ingram irwin jacobson jarvis
+jefferson jennings jensen johns joseph joyce kane kaufman keith keller kemp kent kerr key kirby
+kirk klein knapp knowles koch kramer lamb lambert lancaster landry lang larson lawson leach
+leblanc lindsey little livingston lloyd logan love lowe lucas lynch mack macdonald mackenzie
+macleod madden maddox maldonado malone mann manning marks marsh massey mathews maxwell may
+mayer maynard mccall mccann mcclain mccormick mccoy mcdaniel mcgee mcgrath mcguire mcintosh
+mckay mckee mckenzie mckinney mclaughlin mclean mcmahon mcneil mcpherson meadows melton mercer
+merritt meyers middleton miles miranda molina monroe montgomery moody moon mooney moran morrison
+morrow morse morton moss mullins munro murphy nash neal newman newton nicholson noble nolan
+norman norris norton oneal oneill osborne owen pace padilla page parks parrish parsons patrick
+patton paul pearce pearson peck pennington perkins petersen phelps pittman pollard poole pope
+potter pratt preston prince pruitt pugh quinn ramsey randall randolph rasmussen reese reeves
+reid rhodes richmond riggs roach robbins robles rocha rollins roth rowe rowland russo salinas
+sampson sanford saunders savage sawyer schultz schwartz sexton shannon sharp shelton shepherd
+sheppard sherman short simon sims sinclair skinner slater sloan small sparks stafford stanley
+stark steele stein stephenson stokes stout strickland summers sutton swanson sweeney talley
+tate terry thornton todd townsend travis tyler underwood vaughn vincent wade walls walton ware
+waters watkins watts weeks welch wheeler whitaker whitfield whitney wiggins wilcox wilder
+wilkerson wilkins wilkinson williamson winters wise wolfe woodard woodward wyatt yates york
+abreu acevedo aguilera alonso amador aranda arias arroyo avalos barrera barrientos bautista
+benitez bermudez bravo calderon camacho cano carmona casas castaneda cervantes cisneros
+cordero cordova corona cortes cuevas duarte escobar espinoza esquivel estrada fajardo figueroa
+franco galindo gallardo gallegos galvan garrido gil guerrero guevara hidalgo ibarra jaramillo
+juarez lara leal linares lozano lucero luna macias marin marquez mejia meza miranda montes
+montoya mora murillo nava olivares ochoa orozco ortega osorio pacheco padron palacios paredes
+pineda ponce quintero quiroga rangel rios rivas robledo rojas rosales rosas saavedra salas
+salgado sepulveda sierra solis sosa tapia tellez toledo trevino trujillo urbina valdez valencia
+valenzuela vallejo velasco velazquez vera villa villanueva villarreal zamora zapata zuniga
+echeverria etxeberria goikoetxea aguirre urrutia mendizabal puig ferrer soler roca vila pujol
+batista bezerra borges brandao cavalcanti coelho cunha damasceno farias freitas lopes machado
+magalhaes marques medeiros mendes monteiro moreira nascimento neves nogueira pinto queiroz ramos
+rezende rocha sampaio siqueira soares tavares vieira xavier azevedo
+allard arnaud aubert barbier baron benard berger blanc blanchard boucher bourgeois boyer brun
+carpentier caron chevalier clement colin deschamps dufour dumas dumont duval fabre faure fleury
+fontaine garnier gautier gauthier gerard giraud guerin guillaume henry hubert jacob joly julien
+lacroix lebrun leclerc lefevre legrand lemaire lemoine leroux lucas marchand marie martinez
+masson mathieu mercier meyer noel perrin petit picard poirier renard renaud riviere robin roche
+rolland roussel roy royer schmitt vidal thomas vasseur
+amato barbieri barone basile battaglia bellini benedetti bernardi bianco caputo carbone caruso
+cattaneo cirillo coppola cristiani damico danna desantis desantis donati farina fabbri ferraro
+fiore fontana galli gatti gentile giuliani grasso guerra leone lombardo longo mancuso mariani
+martinelli marchetti mazza messina monti morelli negri orlando palumbo parisi pellegrini
+piras ricciardi rinaldi riva rossetti ruggiero russo sala sanna santoro sartori serra silvestri
+testa valentini villa vitale
+albrecht arnold bach bauer baumann beck berger bergmann brandt busch dietrich ebert engel
+fink franke frey friedrich fuchs graf gunther haas hahn hartung heinrich herrmann hoffmann
+horn huber jager jung kaiser keller kessler kraus kuhn kuhne lang lorenz ludwig maier mayer
+meier moller marx nagel otto peters pfeiffer pohl roth sauer schade scholz schubert schulte
+schulze schumacher schuster schwab seidel simon sommer stark stein steiner thiel vogel vogt
+voigt walter weber weiss winkler winter wolff ziegler zimmer
+boer brouwer dekker dijkstra hendriks hoekstra jacobs kok koster kuipers maas peters postma
+prins schouten timmermans verbeek vermeulen verhoeven wouters dewit deboer vandijk vanleeuwen
+vanderberg vanderlinden
+aalto berglund bergstrom dahl danielsen engstrom haugen holm isaksen jakobsen jonsson
+kristiansen lund lindberg lindgren lindqvist lundberg magnusson mattsson nordin nyberg sandberg
+solberg strand sundberg wallin halvorsen berntsen eide moen johannessen laine heikkinen koskinen
+lehtonen salminen
+adamczyk baran borkowski chmielewski czarnecki dabrowski duda gorski grabowski jablonski
+jankowski jasinski kaczmarek kalinowski kolodziej kozlowski krajewski krawczyk krol kubiak
+kucharski lis majewski malinowski marciniak mazur michalski nowakowski olszewski ostrowski
+pawlak pietrzak piotrowski rutkowski sadowski sikora sobczak stepien szczepanski tomaszewski
+walczak wieczorek wilk wojciechowski wozniak wrobel zajac zawadzki
+benes blaha cermak dolezal fiala holub horak jelinek kolar kopecky kratochvil krejci kucera
+marek nemec pokorny pospisil prochazka ruzicka sedlacek simek soukup stastny urban vesely
+vlcek zeman
+abramov afanasyev aksenov andreev antonov baranov belov bogdanov borisov bykov danilov
+davydov dmitriev efimov ershov filippov frolov gavrilov gerasimov golubev gusev ilyin isaev
+kalinin karpov kiselev komarov kovalev kovalenko kozlova krylov kudryavtsev kulikov lazarev
+makarov maksimov medvedev melnikov mironov nikitin nikolaev orlov osipov polyakov romanov
+rybakov saveliev sergeev sidorov smirnova solovyov sorokin stepanov tarasov tikhonov titov
+vinogradov vlasov voronin yakovlev zaitsev zakharov zhukov ivanova petrova popova shevchenko
+bondarenko tkachenko kravchenko koval boyko kovalchuk oliynyk lysenko marchenko rudenko
+savchenko moroz melnyk pavlenko
+alexiou anagnostou antoniou athanasiou christodoulou dimitriou economou galanis ioannou
+karagiannis konstantinou kostopoulos makris nikolaou oikonomou pappas papadakis papageorgiou
+papanikolaou petridis stavrou vlachos
+acar akbulut akin aksoy aktas altun aslan avci bozkurt cakir cetin coskun duman erdogan eren
+gunes guler gunay isik kara karaca kilic kocak korkmaz kurt ozcan ozkan polat sen simsek
+tekin tas turan uysal yalcin yavuz yucel
+abbas abdallah abdelrahman abed amin antar aziz bakr barakat darwish
+eid fahmy farouk fawzy ghanem habib hamdan hamdi hijazi hussein ibrahim ismail jaber khalaf
+khalil mahmoud matar mostafa moussa mustafa nasr nour omar qasim rashid saad sabry said salem
+salim shaheen sharif suleiman taha yassin youssef zaki
+ahmadi akbari alavi amini ansari azizi bagheri ebrahimi esfahani farahani ghorbani hashemi
+hosseini jafari jahani kamali karimi kazemi khalili mahdavi mirzaei moradi mousavi najafi
+nazari rahimi rezaei sadeghi safavi salehi shirazi tabrizi tehrani yazdi zamani
+abramson adler alon amsalem avraham azoulay biton dahan friedmann gabay goldstein
+greenberg halevi hirsch kaplan klein levin levy mor ohana peretz rosen segal shapiro shalom
+stern weiss
+agarwal ahuja arora bajaj banerjee basu bhatia bhatt chakraborty chatterjee chaudhary chauhan
+dasgupta dubey dutta ghosh goel grover iyengar jain kaur khanna kohli krishnan kulkarni
+mishra mukherjee naidu pandey pillai prasad rajan rathore saxena sen sengupta shetty sinha
+srinivasan subramanian tiwari trivedi upadhyay varma yadav venkatesh raghavan ramachandran
+ramanathan natarajan chandrasekhar gill grewal sandhu sidhu dhillon brar bains
+chowdhury hossain islam karim miah rashid uddin akhtar anwar aslam baig bhatti butt chaudhry
+farooq hashmi iqbal javed malik mirza nawaz raza riaz saeed shafiq zaidi
+bai cai chang cheng cui dai ding du fan fu gong gu hao hou jia jiang jin kong lai lei liao
+lu lv meng mo pan peng qian qin qiu ren shao shen shi song su tao tian wan wei wen xia xiang
+xiao xiong xue yan yao ye yin yu yuan zeng zhan zou
+abe aoki endo fujii fujita fujiwara fukuda goto hara hasegawa hashimoto hayashi hirano ikeda
+ishii ishikawa iwasaki kikuchi kondo kudo maeda masuda matsuda miura mori morita murakami
+murata nagai nakagawa nakajima nakano nishimura noguchi ogawa okada okamoto ono ota saito
+sakai sakamoto shimizu sugiyama suzuki takada takagi takeda takeuchi tamura taniguchi ueda
+uchida wada yamazaki yamashita yokoyama
+ahn bae baek byun chae cha chun chung ha heo hong hwang jeon jeong ji ju kwon kwak lee moon
+na nam noh oh paik ryu seo seong son song yang yoo yu
+bach cao chau dinh doan duong giang ha ho huynh khuc khong lam luong luu ly mac mai ngo
+nghiem ong ta thai than tieu to trinh truong vo vuong
+boonmee chaiyaporn charoen jaidee kaewkla phrom saetang sombat srisuk suksawat thongchai
+wongsawat
+gunawan halim hartono hidayat kurniawan lim nugroho pratama purnomo santoso saputra setiawan
+sihombing simanjuntak susilo tanoto wibowo wijaya
+aquino bautista castillo garcia gonzales manalo mendoza navarro ocampo
+pascual reyes salvador santiago villanueva
+adebayo adeleke adewale adeyemi afolabi ajayi akande akinola akpan alabi aliyu amadi anyanwu
+babatunde balogun bello chukwu danjuma eze ezeh ibekwe ihejirika lawal nwachukwu nwankwo
+nwosu obi odunsi ogunleye ojo okeke okoro okoye olaniyan olawale oyelaran salami uche umeh
+addo agyei amoah ampofo annan appiah asante boakye darko donkor frimpong gyamfi kuffour mensa
+nkrumah obeng ofori oppong osei quaye sarpong tetteh yeboah
+chebet cheruiyot gitau kariuki kibet kimani kiprop koech korir langat maina muriuki mutai
+njoroge nyaga odhiambo ogola ochieng omondi onyango otieno ruto wafula wanjala
+abate alemu assefa ayele bekele demissie gebre gebremedhin girma haile kassa mekonnen
+mengistu negussie tadesse tesfaye wolde woldemariam yohannes
+banda chikwanha dube hlongwane khumalo mahlangu mathebula moyo mthembu ngubane ngcobo nkomo
+phiri radebe sibanda zulu
+antal balazs barta bognar boros csaszar csizmadia deak fazekas fekete fodor gal gulyas hegedus
+hajdu halasz illes jakab kadar katona kelemen kiraly kocsis kovacs lakatos laszlo lengyel
+lukacs magyar meszaros mohacsi nemes olah orban pal pinter racz sandor simon soos szalai szekeres
+szilagyi szucs tamas torok vincze vass zsiga
+andrei anghel badea barbu bratu constantin dobre dragomir dumitru dumitrescu florea gheorghe
+gheorghiu ilie ionita lazar manea marin mihai mihailescu moldovan munteanu nistor oprea
+paraschiv pop popa preda radu rusu sandu serban stan stanciu stoica tanase toma tudor ursu vasile
+vlad zamfir
+angelov atanasov dimitrov georgiev hristov iliev kolev kostov marinov nikolov petkov stoyanov
+todorov yordanov zhelev babic bozic grgic juric knezevic kovac maric matic novakovic pavlovic
+peric radic saric stojanovic tomic vukovic zivkovic ilic kostic lazic milosevic mitrovic
+nikolovski petrovski stojanovski
+berzins kalnins ozols liepins krumins balodis zarins jansons vitols abolins kazlauskas jankauskas
+petrauskas stankevicius vasiliauskas zukauskas butkus paulauskas urbonas kavaliauskas tamm saar
+sepp magi kask kukk rebane ilves parn koppel
+beridze gelashvili kapanadze lomidze maisuradze mamedov aliyev huseynov hasanov ismayilov
+guliyev abdullayev karimov rahimov yusupov tursunov nazarov sultanov akhmetov nurlanov
+iskakov zhakupov suleimenov omarov
+hakobyan harutyunyan grigoryan sargsyan petrosyan khachatryan karapetyan vardanyan gevorgyan
+avetisyan mkrtchyan hovhannisyan
+jonsson sigurdsson gudmundsson olafsson magnusson kristjansson stefansson einarsson
+virtanen nieminen makela hamalainen laine heikkinen koskinen jarvinen lehtonen saarinen
+salonen turunen salo kinnunen rantanen karjalainen hiltunen
+abbasi alam anjum ashraf awan azam bashir chaudhri dar ghani habib haider hameed haq haque
+hasan jamil kazmi khalid latif lodhi memon mian naqvi niazi qadir rana rizvi sadiq sattar
+shaikh sharif siddiqi sultan tahir usman yousaf zafar zaman
+adeyemo adebisi adegoke adeniyi adesina adetola afolayan agbaje akintola alade awolowo ayodele
+bankole fashola folarin ige ilori komolafe ladipo odukoya ogunbiyi ogundipe okafor okonjo
+oladipo olatunji oyebanji oyewole sowande
+";
+
+/// Particles that join name parts in lower case ("Ludwig van Beethoven", "Vasco da Gama").
+pub(crate) const NAME_PARTICLES: &[&str] = &[
+    "van", "von", "de", "der", "den", "da", "das", "do", "dos", "di", "del", "della", "des", "du",
+    "la", "le", "ter", "ten", "bin", "binti", "bint", "ibn", "al", "el", "y", "zu",
+];
+
+/// Places for the rule-based LOCATION recognizer: countries, capitals, large world cities, US
+/// states, Canadian provinces and a few regions (lower case, ASCII-folded; one per line, multi-word
+/// names with single spaces).
+pub(crate) const PLACES: &str = "
+afghanistan
+albania
+algeria
+andorra
+angola
+argentina
+armenia
+australia
+austria
+azerbaijan
+bahamas
+bahrain
+bangladesh
+barbados
+belarus
+belgium
+belize
+benin
+bhutan
+bolivia
+bosnia
+bosnia and herzegovina
+botswana
+brazil
+brunei
+bulgaria
+burkina faso
+burundi
+cambodia
+cameroon
+canada
+cape verde
+chad
+chile
+china
+colombia
+comoros
+congo
+costa rica
+croatia
+cuba
+cyprus
+czechia
+czech republic
+denmark
+djibouti
+dominican republic
+ecuador
+egypt
+el salvador
+eritrea
+estonia
+eswatini
+ethiopia
+fiji
+finland
+france
+gabon
+gambia
+georgia
+germany
+ghana
+greece
+grenada
+guatemala
+guinea
+guyana
+haiti
+honduras
+hungary
+iceland
+india
+indonesia
+iran
+iraq
+ireland
+israel
+italy
+ivory coast
+jamaica
+japan
+jordan
+kazakhstan
+kenya
+kosovo
+kuwait
+kyrgyzstan
+laos
+latvia
+lebanon
+lesotho
+liberia
+libya
+liechtenstein
+lithuania
+luxembourg
+madagascar
+malawi
+malaysia
+maldives
+mali
+malta
+mauritania
+mauritius
+mexico
+moldova
+monaco
+mongolia
+montenegro
+morocco
+mozambique
+myanmar
+namibia
+nepal
+netherlands
+the netherlands
+new zealand
+nicaragua
+niger
+nigeria
+north korea
+north macedonia
+norway
+oman
+pakistan
+palestine
+panama
+papua new guinea
+paraguay
+peru
+philippines
+poland
+portugal
+qatar
+romania
+russia
+rwanda
+saudi arabia
+senegal
+serbia
+seychelles
+sierra leone
+singapore
+slovakia
+slovenia
+somalia
+south africa
+south korea
+south sudan
+spain
+sri lanka
+sudan
+suriname
+sweden
+switzerland
+syria
+taiwan
+tajikistan
+tanzania
+thailand
+togo
+trinidad and tobago
+tunisia
+turkey
+turkiye
+turkmenistan
+uganda
+ukraine
+united arab emirates
+united kingdom
+united states
+united states of america
+uruguay
+uzbekistan
+venezuela
+vietnam
+yemen
+zambia
+zimbabwe
+england
+scotland
+wales
+northern ireland
+great britain
+britain
+europe
+asia
+africa
+north america
+south america
+latin america
+middle east
+scandinavia
+siberia
+patagonia
+catalonia
+bavaria
+tuscany
+sicily
+sardinia
+corsica
+provence
+normandy
+brittany
+andalusia
+galicia
+flanders
+wallonia
+kabul
+tirana
+algiers
+luanda
+buenos aires
+yerevan
+canberra
+vienna
+baku
+dhaka
+minsk
+brussels
+sarajevo
+brasilia
+sofia
+phnom penh
+ottawa
+santiago
+beijing
+bogota
+zagreb
+havana
+nicosia
+prague
+copenhagen
+quito
+cairo
+tallinn
+addis ababa
+helsinki
+paris
+tbilisi
+berlin
+accra
+athens
+budapest
+reykjavik
+new delhi
+delhi
+jakarta
+tehran
+baghdad
+dublin
+jerusalem
+tel aviv
+rome
+kingston
+tokyo
+amman
+astana
+nairobi
+pristina
+riyadh
+bishkek
+vientiane
+riga
+beirut
+tripoli
+vilnius
+kuala lumpur
+valletta
+mexico city
+chisinau
+ulaanbaatar
+podgorica
+rabat
+maputo
+kathmandu
+amsterdam
+the hague
+wellington
+managua
+abuja
+lagos
+pyongyang
+skopje
+oslo
+muscat
+islamabad
+panama city
+asuncion
+lima
+manila
+warsaw
+lisbon
+doha
+bucharest
+moscow
+kigali
+dakar
+belgrade
+bratislava
+ljubljana
+mogadishu
+pretoria
+johannesburg
+cape town
+durban
+seoul
+busan
+madrid
+colombo
+khartoum
+stockholm
+bern
+damascus
+taipei
+dushanbe
+dodoma
+dar es salaam
+bangkok
+tunis
+ankara
+istanbul
+kampala
+kyiv
+kiev
+abu dhabi
+dubai
+london
+washington dc
+montevideo
+tashkent
+caracas
+hanoi
+ho chi minh city
+saigon
+sanaa
+lusaka
+harare
+new york
+new york city
+los angeles
+chicago
+houston
+phoenix
+philadelphia
+san antonio
+san diego
+dallas
+san jose
+austin
+jacksonville
+fort worth
+columbus
+charlotte
+san francisco
+indianapolis
+seattle
+denver
+boston
+el paso
+nashville
+detroit
+oklahoma city
+portland
+las vegas
+memphis
+louisville
+baltimore
+milwaukee
+albuquerque
+tucson
+fresno
+sacramento
+kansas city
+atlanta
+miami
+raleigh
+omaha
+minneapolis
+cleveland
+tampa
+pittsburgh
+cincinnati
+st louis
+saint louis
+orlando
+new orleans
+honolulu
+anchorage
+salt lake city
+brooklyn
+manhattan
+toronto
+montreal
+vancouver
+calgary
+edmonton
+winnipeg
+quebec city
+halifax
+birmingham
+manchester
+liverpool
+leeds
+glasgow
+edinburgh
+bristol
+sheffield
+cardiff
+belfast
+newcastle
+nottingham
+leicester
+oxford
+cambridge
+hamburg
+munich
+cologne
+frankfurt
+stuttgart
+dusseldorf
+dortmund
+leipzig
+dresden
+hanover
+nuremberg
+bremen
+marseille
+lyon
+toulouse
+nice
+nantes
+strasbourg
+bordeaux
+lille
+montpellier
+barcelona
+valencia
+seville
+zaragoza
+malaga
+bilbao
+milan
+naples
+turin
+palermo
+genoa
+bologna
+florence
+venice
+verona
+porto
+rotterdam
+utrecht
+eindhoven
+antwerp
+ghent
+zurich
+geneva
+basel
+lausanne
+salzburg
+innsbruck
+krakow
+wroclaw
+gdansk
+poznan
+lodz
+brno
+saint petersburg
+st petersburg
+novosibirsk
+yekaterinburg
+kazan
+kharkiv
+odesa
+odessa
+lviv
+thessaloniki
+izmir
+antalya
+gothenburg
+malmo
+bergen
+aarhus
+tampere
+mumbai
+bombay
+kolkata
+calcutta
+chennai
+madras
+bangalore
+bengaluru
+hyderabad
+ahmedabad
+pune
+surat
+jaipur
+lucknow
+kanpur
+nagpur
+karachi
+lahore
+faisalabad
+rawalpindi
+chittagong
+shanghai
+guangzhou
+shenzhen
+chongqing
+tianjin
+wuhan
+chengdu
+nanjing
+hangzhou
+xian
+hong kong
+macau
+osaka
+kyoto
+yokohama
+nagoya
+sapporo
+fukuoka
+kobe
+incheon
+daegu
+surabaya
+bandung
+medan
+cebu
+davao
+quezon city
+chiang mai
+phuket
+da nang
+yangon
+mandalay
+sydney
+melbourne
+brisbane
+perth
+adelaide
+auckland
+christchurch
+sao paulo
+rio de janeiro
+salvador
+belo horizonte
+fortaleza
+recife
+porto alegre
+curitiba
+manaus
+guadalajara
+monterrey
+puebla
+tijuana
+cancun
+medellin
+cali
+cartagena
+guayaquil
+cordoba
+rosario
+valparaiso
+alexandria
+giza
+casablanca
+marrakech
+fez
+tangier
+ibadan
+kano
+port harcourt
+kumasi
+mombasa
+kisumu
+cape coast
+jeddah
+mecca
+medina
+sharjah
+isfahan
+shiraz
+mashhad
+tabriz
+basra
+mosul
+erbil
+aleppo
+alabama
+alaska
+arizona
+arkansas
+california
+colorado
+connecticut
+delaware
+florida
+hawaii
+idaho
+illinois
+indiana
+iowa
+kansas
+kentucky
+louisiana
+maine
+maryland
+massachusetts
+michigan
+minnesota
+mississippi
+missouri
+montana
+nebraska
+nevada
+new hampshire
+new jersey
+new mexico
+new york state
+north carolina
+north dakota
+ohio
+oklahoma
+oregon
+pennsylvania
+rhode island
+south carolina
+south dakota
+tennessee
+texas
+utah
+vermont
+washington state
+west virginia
+wisconsin
+wyoming
+ontario
+quebec
+british columbia
+alberta
+manitoba
+saskatchewan
+nova scotia
+new brunswick
+newfoundland
+prince edward island
+yukon
+nunavut
+northwest territories
+queensland
+new south wales
+tasmania
+";

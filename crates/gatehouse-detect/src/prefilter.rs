@@ -49,6 +49,8 @@ static TOKEN: [bool; 256] = {
 pub(crate) struct Prefilter {
     /// Prefix literals of the anchorable rules (ASCII case-insensitive, lower-cased).
     anchors: Option<AhoCorasick>,
+    /// The literals themselves (for [`Shared`]).
+    lits: Vec<Vec<u8>>,
     /// Shortest token run that any non-anchorable rule needs; `None` when all are anchorable.
     min_run: Option<usize>,
 }
@@ -118,19 +120,12 @@ impl Prefilter {
                 }
             }
         }
-        let anchors = if lits.is_empty() {
-            None
-        } else {
-            Some(
-                AhoCorasick::builder()
-                    .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::Standard)
-                    .kind(Some(AhoCorasickKind::DFA))
-                    .build(&lits)
-                    .ok()?,
-            )
-        };
-        Some(Prefilter { anchors, min_run })
+        let anchors = build_ac(&lits)?;
+        Some(Prefilter {
+            anchors,
+            lits,
+            min_run,
+        })
     }
 
     /// Candidate starts and windows for `text`.
@@ -144,7 +139,97 @@ impl Prefilter {
             plan.starts.sort_unstable();
             plan.starts.dedup();
         }
-        if let Some(min_run) = self.min_run {
+        add_windows(text, self.min_run, &mut plan);
+        plan
+    }
+}
+
+/// `None` when the automaton cannot be built; `Some(None)` when there are no literals.
+#[allow(clippy::option_option)]
+fn build_ac(lits: &[Vec<u8>]) -> Option<Option<AhoCorasick>> {
+    if lits.is_empty() {
+        return Some(None);
+    }
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::Standard)
+        .kind(Some(AhoCorasickKind::DFA))
+        .build(lits)
+        .ok()
+        .map(Some)
+}
+
+/// The prefilters of several pattern sets run as one pass: one Aho-Corasick automaton over the
+/// union of their literals (each literal remembers which sets it came from) and one scan for
+/// token runs. Produces exactly the plans the individual prefilters would.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    anchors: Option<AhoCorasick>,
+    /// Per literal of `anchors`: bit `i` set when member `i` has it.
+    owners: Vec<u64>,
+    /// Per member: its token-run bound.
+    runs: Vec<Option<usize>>,
+}
+
+impl Shared {
+    /// Merges the prefilters (at most 64).
+    pub(crate) fn new(members: &[&Prefilter]) -> Option<Shared> {
+        if members.len() > 64 {
+            return None;
+        }
+        let mut lits: Vec<Vec<u8>> = Vec::new();
+        let mut owners: Vec<u64> = Vec::new();
+        for (i, m) in members.iter().enumerate() {
+            for l in &m.lits {
+                match lits.iter().position(|x| x == l) {
+                    Some(p) => owners[p] |= 1 << i,
+                    None => {
+                        lits.push(l.clone());
+                        owners.push(1 << i);
+                    }
+                }
+            }
+        }
+        Some(Shared {
+            anchors: build_ac(&lits)?,
+            owners,
+            runs: members.iter().map(|m| m.min_run).collect(),
+        })
+    }
+
+    /// One plan per member, in member order.
+    pub(crate) fn plans(&self, text: &str) -> Vec<Plan> {
+        let mut plans: Vec<Plan> = self.runs.iter().map(|_| Plan::default()).collect();
+        if let Some(ac) = &self.anchors {
+            for m in ac.find_overlapping_iter(text.as_bytes()) {
+                let mut bits = self
+                    .owners
+                    .get(m.pattern().as_usize())
+                    .copied()
+                    .unwrap_or(0);
+                while bits != 0 {
+                    let i = bits.trailing_zeros() as usize;
+                    bits &= bits - 1;
+                    if let Some(p) = plans.get_mut(i) {
+                        p.starts.push(m.start());
+                    }
+                }
+            }
+        }
+        for (plan, run) in plans.iter_mut().zip(&self.runs) {
+            plan.starts.sort_unstable();
+            plan.starts.dedup();
+            add_windows(text, *run, plan);
+        }
+        plans
+    }
+}
+
+/// Adds the windows around token runs of at least `min_run` bytes.
+fn add_windows(text: &str, min_run: Option<usize>, plan: &mut Plan) {
+    let b = text.as_bytes();
+    {
+        if let Some(min_run) = min_run {
             let mut i = 0;
             while i < b.len() {
                 if !is_token_byte(b[i]) {
@@ -173,7 +258,6 @@ impl Prefilter {
                 }
             }
         }
-        plan
     }
 }
 
@@ -194,6 +278,26 @@ mod tests {
     fn set_without_prefix_or_run_is_not_prefiltered() {
         assert!(Prefilter::build(&[("AKIA[A-Z0-9]{16}", None), ("[a-z]{32}", None)]).is_none());
         assert!(Prefilter::build(&[("AKIA[A-Z0-9]{16}", None), ("[a-z]{32}", Some(32))]).is_some());
+    }
+
+    #[test]
+    fn shared_plans_equal_individual_plans() {
+        let a = Prefilter::build(&[("AKIA[A-Z0-9]{16}", None), ("(?i:token)=\\w+", None)])
+            .unwrap_or_else(|| unreachable!());
+        let b = Prefilter::build(&[("(?i:token)[:=]\\w+", None), ("[a-z0-9]{20}", Some(20))])
+            .unwrap_or_else(|| unreachable!());
+        let sh = Shared::new(&[&a, &b]).unwrap_or_else(|| unreachable!());
+        for t in [
+            "",
+            "x akia y TOKEN=abc and abcdefghij0123456789xyz end akia",
+            "tokentoken token:1 AKIAAKIA",
+        ] {
+            let plans = sh.plans(t);
+            for (got, want) in plans.iter().zip([a.plan(t), b.plan(t)]) {
+                assert_eq!(got.starts, want.starts, "{t}");
+                assert_eq!(got.windows, want.windows, "{t}");
+            }
+        }
     }
 
     #[test]

@@ -71,8 +71,15 @@ pub enum Validator {
     Date,
     /// GitHub token CRC32 checksum.
     GithubChecksum,
-    /// JWT whose header decodes to a JSON object with `alg`/`typ`/`kid`.
+    /// JWT whose header decodes to a JSON object with `alg`/`typ`/`kid` (or whose header or
+    /// payload decodes to a JSON object: accepted); other `ey….ey…` shapes are reported with a
+    /// lower score.
     Jwt,
+    /// Value of a keyword assignment (`password = …`, `db_pass: …`, "the password is …"):
+    /// rejects numbers, plain words, paths, URLs, variables and function calls, and keys that
+    /// name a property of the secret rather than the secret (`password_min_length`,
+    /// `token_url`) or only contain a keyword inside another word (`bypass`, `passport`).
+    KeywordValue,
 }
 
 /// One pattern rule.
@@ -608,6 +615,365 @@ pub(crate) fn looks_like_identifier(value: &str) -> bool {
     false
 }
 
+/// Parts of a key that name a property of a credential, not the credential.
+const NON_SECRET_KEY_PARTS: &[&str] = &[
+    "len",
+    "length",
+    "count",
+    "size",
+    "min",
+    "max",
+    "timeout",
+    "expiry",
+    "expires",
+    "expiration",
+    "expire",
+    "expired",
+    "ttl",
+    "type",
+    "file",
+    "filename",
+    "path",
+    "dir",
+    "field",
+    "hint",
+    "policy",
+    "regex",
+    "pattern",
+    "rotation",
+    "age",
+    "format",
+    "prompt",
+    "label",
+    "name",
+    "enabled",
+    "enable",
+    "disabled",
+    "required",
+    "reset",
+    "changed",
+    "strength",
+    "header",
+    "param",
+    "params",
+    "env",
+    "var",
+    "input",
+    "placeholder",
+    "column",
+    "mode",
+    "endpoint",
+    "uri",
+    "url",
+    "id",
+    "number",
+    "port",
+    "location",
+    "provider",
+    "manager",
+    "algorithm",
+    "algo",
+    "method",
+    "version",
+    "validator",
+    "validation",
+    "error",
+    "message",
+    "msg",
+    "text",
+    "title",
+    "description",
+    "desc",
+    "prefix",
+    "suffix",
+    "limit",
+    "attempts",
+    "retries",
+    "interval",
+    "duration",
+    "lifetime",
+    "schema",
+    "scope",
+    "scopes",
+    "usage",
+    "server",
+    "host",
+    "ref",
+    "reference",
+    "source",
+    "class",
+    "key_id",
+    "kind",
+    "style",
+    "color",
+    "icon",
+    "button",
+    "link",
+    "route",
+    "view",
+    "page",
+    "template",
+    "component",
+    "widget",
+    "handler",
+    "callback",
+    "service_name",
+    "lookup",
+    "getter",
+    "setter",
+    "hash_algorithm",
+    "encoding",
+    "charset",
+    "salt_rounds",
+    "rounds",
+    "cost",
+    "iterations",
+    "complexity",
+    "visible",
+    "visibility",
+    "show",
+    "hide",
+    "toggle",
+    "sent",
+    "verified",
+    "valid",
+    "invalid",
+    "status",
+    "state",
+    "flag",
+];
+
+/// Keywords of the keyword rules (lower case); a key must have a part starting with one.
+const SECRET_KEYWORDS: &[&str] = &[
+    "password",
+    "passwd",
+    "passcode",
+    "passphrase",
+    "pwd",
+    "pass",
+    "secret",
+    "apikey",
+    "api",
+    "auth",
+    "key",
+    "token",
+    "credential",
+    "creds",
+    "priv",
+    "private",
+    "contrasena",
+];
+
+/// Parts that contain a keyword without being about a credential.
+const NOT_KEYWORD_PARTS: &[&str] = &[
+    "passport",
+    "passage",
+    "passenger",
+    "passive",
+    "passthrough",
+    "passthru",
+    "passing",
+    "passed",
+    "passes",
+    "passover",
+    "passable",
+    "tokenizer",
+    "tokenize",
+    "tokenized",
+    "tokenization",
+    "secretary",
+    "secretariat",
+    "keyboard",
+    "keyword",
+    "keywords",
+    "keynote",
+    "keystroke",
+    "keyframe",
+    "keyframes",
+    "monkey",
+    "turkey",
+    "hockey",
+    "jockey",
+    "whiskey",
+    "authority",
+    "author",
+    "authors",
+    "authored",
+    "apiversion",
+    "compass",
+    "bypass",
+    "keys",
+];
+
+/// Splits an identifier into lower-case parts at `_`, `-`, `.` and camelCase boundaries.
+fn key_parts(key: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut cur = String::new();
+    let mut prev_lower = false;
+    for c in key.chars() {
+        if matches!(c, '_' | '-' | '.') {
+            if !cur.is_empty() {
+                parts.push(std::mem::take(&mut cur));
+            }
+            prev_lower = false;
+            continue;
+        }
+        if c.is_ascii_uppercase() && prev_lower && !cur.is_empty() {
+            parts.push(std::mem::take(&mut cur));
+        }
+        prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+        cur.push(c.to_ascii_lowercase());
+    }
+    if !cur.is_empty() {
+        parts.push(cur);
+    }
+    parts
+}
+
+/// The identifier just before the assignment operator that precedes byte `vs` of `text`
+/// (`DB_PASSWORD` in `DB_PASSWORD = "x"`), if any.
+fn key_before(text: &str, vs: usize) -> &str {
+    let b = text.as_bytes();
+    let mut p = vs.min(b.len());
+    let stop = vs.saturating_sub(48);
+    // Quotes, spaces, operators and brackets between the key and the value.
+    while p > stop
+        && matches!(
+            b[p - 1],
+            b' ' | b'\t'
+                | b'\''
+                | b'"'
+                | b'`'
+                | b'@'
+                | b'='
+                | b':'
+                | b'>'
+                | b'!'
+                | b'<'
+                | b','
+                | b'['
+                | b']'
+                | b'\\'
+        )
+    {
+        p -= 1;
+    }
+    let end = p;
+    while p > stop && (b[p - 1].is_ascii_alphanumeric() || matches!(b[p - 1], b'_' | b'-' | b'.')) {
+        p -= 1;
+    }
+    text.get(p..end).unwrap_or("")
+}
+
+/// See [`Validator::KeywordValue`]: whether the value at `vs..ve` of `text` may be a secret.
+pub(crate) fn keyword_value_ok(text: &str, vs: usize, ve: usize) -> bool {
+    let Some(v) = text.get(vs..ve) else {
+        return false;
+    };
+    let v = v.trim_end_matches(['.', ',', ';', '!', '?', ')']);
+    if v.len() < 5 {
+        return false;
+    }
+    let key = key_before(text, vs);
+    let parts = key_parts(key);
+    let lower_key = key.to_ascii_lowercase();
+    if SECRET_KEYWORDS.iter().any(|k| lower_key.contains(k)) {
+        if parts
+            .iter()
+            .any(|p| NON_SECRET_KEY_PARTS.contains(&p.as_str()))
+        {
+            return false;
+        }
+        let keyword_part = parts.iter().any(|p| {
+            !NOT_KEYWORD_PARTS.contains(&p.as_str())
+                && SECRET_KEYWORDS.iter().any(|k| p.starts_with(k))
+        });
+        if !keyword_part {
+            return false;
+        }
+    }
+    let b = v.as_bytes();
+    let has_digit = b.iter().any(u8::is_ascii_digit);
+    let has_alpha = b.iter().any(u8::is_ascii_alphabetic);
+    let has_symbol = b.iter().any(|c| !c.is_ascii_alphanumeric());
+    // Numbers, times, versions, dates.
+    if !has_alpha {
+        return b.len() >= 6 && b.iter().all(u8::is_ascii_digit) && {
+            // A bare number only when it is long and not all one digit (PIN-like secrets
+            // are kept; counts and durations are short or round).
+            let distinct = b.iter().collect::<std::collections::BTreeSet<_>>().len();
+            b.len() >= 8 && distinct >= 4
+        };
+    }
+    // Plain words and identifiers ("required", "getPassword", "my_secret_name").
+    if !has_digit && !has_symbol {
+        let upper = b.iter().filter(|c| c.is_ascii_uppercase()).count();
+        let lower = b.iter().filter(|c| c.is_ascii_lowercase()).count();
+        // Long mixed-case random letters are kept ("hQxZpLmWvRtKsNbY").
+        let camel_words = b
+            .windows(2)
+            .filter(|w| w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase())
+            .count();
+        if !(b.len() >= 16 && upper >= 4 && lower >= 4 && camel_words >= 4) {
+            return false;
+        }
+    }
+    if matches!(
+        b[0],
+        b'$' | b'%' | b'&' | b'*' | b'#' | b'/' | b'~' | b'.' | b'@'
+    ) || v.contains("://")
+        || v.contains("::")
+        || v.contains("->")
+        || v.contains('\\')
+        || v.starts_with("os.")
+        || v.starts_with("process.")
+        || v.starts_with("self.")
+        || v.starts_with("this.")
+    {
+        return false;
+    }
+    // File names: `id_rsa.pem`, `secrets.yaml`.
+    const EXT: &[&str] = &[
+        ".txt",
+        ".pem",
+        ".key",
+        ".json",
+        ".yaml",
+        ".yml",
+        ".env",
+        ".p12",
+        ".pfx",
+        ".jks",
+        ".crt",
+        ".conf",
+        ".cfg",
+        ".ini",
+        ".xml",
+        ".properties",
+        ".toml",
+        ".py",
+        ".js",
+        ".ts",
+        ".rb",
+        ".go",
+        ".java",
+        ".sh",
+        ".html",
+        ".md",
+        ".csv",
+        ".log",
+        ".gpg",
+        ".asc",
+        ".der",
+        ".cer",
+    ];
+    let lower = v.to_ascii_lowercase();
+    if EXT.iter().any(|e| lower.ends_with(e)) {
+        return false;
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -621,6 +987,29 @@ mod tests {
             "743b294a-cd03-11ec-9d64-0242ac120002"
         ));
         assert!(!looks_like_identifier("q8Xz2LmN4vR7tY1wK9pB3sD6"));
+    }
+
+    #[test]
+    fn keyword_values() {
+        let ok = |t: &str| {
+            let vs = t.rfind(' ').map_or(0, |i| i + 1);
+            keyword_value_ok(t, vs, t.len())
+        };
+        assert_eq!(
+            key_parts("dbPassword_MIN-len.x"),
+            ["db", "password", "min", "len", "x"]
+        );
+        assert!(ok("password = abcd1234"));
+        assert!(ok("DB_PASS= Zq8!rTw2"));
+        assert!(ok("the password is Tr0ub4dor&3."));
+        assert!(!ok("password = required"));
+        assert!(!ok("password = 1234"));
+        assert!(!ok("password_length = 16"));
+        assert!(!ok("token_url = https://a.b/c"));
+        assert!(!ok("bypass = abc12345"));
+        assert!(!ok("key_file = ./keys/id_rsa.pem"));
+        assert!(!ok("password = $PASSWORD1"));
+        assert!(ok("userPassword = hQxZpLmWvRtKsNbYcDfG"));
     }
 
     #[test]

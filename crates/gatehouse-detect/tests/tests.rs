@@ -506,3 +506,148 @@ mod entity_model {
         assert!(text.contains("yesterday"), "{text}");
     }
 }
+
+/// Rule-based LOCATION / ORGANIZATION (no model attached) are reported and, by default, only
+/// flagged; PERSON is still redacted.
+#[test]
+fn fallback_locations_and_organizations_are_flagged() {
+    let e = engine();
+    let t = "Ana Souza moved to Springfield to join Acme Widgets Ltd. at 42 Elm Road.";
+    let k = kinds(&e, t);
+    for want in [
+        ("PERSON", "Ana Souza"),
+        ("LOCATION", "Springfield"),
+        ("ORGANIZATION", "Acme Widgets Ltd."),
+        ("LOCATION", "42 Elm Road"),
+    ] {
+        assert!(
+            k.contains(&(want.0.to_owned(), want.1.to_owned())),
+            "{want:?} not in {k:?}"
+        );
+    }
+    let out = e.scan(t, Direction::Input);
+    let red = out.redacted.unwrap_or_default();
+    assert!(!red.contains("Ana Souza"), "{red}");
+    assert!(
+        red.contains("Springfield") && red.contains("Acme Widgets"),
+        "{red}"
+    );
+    // Disabled per type.
+    let mut cfg = DetectConfig::default();
+    cfg.disabled_types.push("LOCATION".into());
+    let e2 = Engine::new(&cfg).unwrap();
+    assert!(kinds(&e2, t).iter().all(|(kind, _)| kind != "LOCATION"));
+}
+
+/// Secret findings (rule id, value) of `t`, placeholders excluded.
+fn secrets_of(e: &Engine, t: &str) -> Vec<(String, String)> {
+    kinds(e, t)
+        .into_iter()
+        .filter(|(k, _)| {
+            k != "placeholder"
+                && e.scan(t, Direction::Input)
+                    .findings
+                    .iter()
+                    .any(|f| f.detector == "secrets" && &f.kind == k)
+        })
+        .collect()
+}
+
+/// detect-secrets KeywordDetector syntaxes (values written for these tests).
+#[test]
+fn keyword_syntaxes_are_secrets() {
+    let e = engine();
+    for (t, value) in [
+        ("password = abcd1234xyz", "abcd1234xyz"),
+        ("DB_PASSWORD=Zq8!rTw2vK", "Zq8!rTw2vK"),
+        ("db.password=s3cr3tV4lue", "s3cr3tV4lue"),
+        ("  password: hunter2hunter", "hunter2hunter"),
+        ("api_key: 9f8e7d6c5b4a", "9f8e7d6c5b4a"),
+        ("if password == \"Pa55word!\":", "Pa55word!"),
+        ("if (secret != 'k3y-m4ter1al') {", "k3y-m4ter1al"),
+        ("password := \"g0-p4ss-w0rd\"", "g0-p4ss-w0rd"),
+        ("var password = @\"CSharpP4ss\";", "CSharpP4ss"),
+        ("$password[0] = 'phpP4ssw0rd';", "phpP4ssw0rd"),
+        ("private_key => \"r8Ut3Lq0Zm\"", "r8Ut3Lq0Zm"),
+        ("The password is Tr0ub4dor&3.", "Tr0ub4dor&3"),
+        ("my new password is now xK9-pass-22!", "xK9-pass-22"),
+        ("[database]\npassword = MyDbP4ss2024\n", "MyDbP4ss2024"),
+        ("client_secret=8a7b6c5d4e3f2a1b", "8a7b6c5d4e3f2a1b"),
+    ] {
+        let got = secrets_of(&e, t);
+        assert!(got.iter().any(|(_, v)| v == value), "{t:?}: {got:?}");
+    }
+}
+
+#[test]
+fn keyword_non_secrets_are_not_reported() {
+    let e = engine();
+    for t in [
+        "password = getPassword()",
+        "password = self.password",
+        "password: ${DB_PASSWORD}",
+        "password = os.environ['DB_PASSWORD']",
+        "password_min_length = 12345678",
+        "token_url = https://auth.example.com/oauth/token",
+        "password: required",
+        "The password is incorrect.",
+        "passport_number = X1234567",
+        "bypass = cache2024",
+        "token_count: 1500",
+        "secret_file = /etc/app/secret.pem",
+        "password = None",
+        "password=<password>",
+        "api_key = process.env.API_KEY",
+        "password_hint: first pet 2",
+        "Your password was changed on 2024-03-01.",
+        "timeout = 3000000",
+    ] {
+        let got = secrets_of(&e, t);
+        assert!(got.is_empty(), "{t:?}: {got:?}");
+    }
+}
+
+/// Provider formats documented by detect-secrets' plugins (values made up, right shape).
+#[test]
+fn detect_secrets_provider_formats() {
+    let e = engine();
+    let hex64 = "4f1c9a7e2b8d3f6a0c5e9b1d7a3f8c2e6b0d4a9f1e7c3b5d8a2f6e0c4b9d7a1e";
+    for t in [
+        format!("softlayer_api_key = {hex64}"),
+        format!("https://api.softlayer.com/soap/v3.1/{hex64}"),
+        "ibm_cloud_iam_api_key: 'Qm7xZ2pR9tL4vK8nB3wH6yC1sD5fG0jA-E_rT7uYi2oP'".to_owned(),
+        "cos_hmac_secret_access_key = 3f9a2c7e1b8d4f6a0c5e9b1d7a3f8c2e6b0d4a9f1e7c3b5d".to_owned(),
+        format!("cloudant_password = '{hex64}'"),
+        "artifactory: AKCp5bQz7Xw2Lm9Nt4Rv8Ks3".to_owned(),
+        "twilio sid AC1f2e3d4c5b6a79881f2e3d4c5b6a7988".to_owned(),
+        "//registry.npmjs.org/:_authToken=6f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b".to_owned(),
+        "MAILCHIMP=9zq8x7w6v5u4t3s2r1p0o9n8m7l6k5j4-us12".to_owned(),
+    ] {
+        let got = secrets_of(&e, &t);
+        assert!(!got.is_empty(), "{t:?}: nothing found");
+    }
+    // Not credentials: short ids, words, a plain hex digest without a keyword.
+    for t in [
+        "softlayer is a cloud",
+        "the APPLICATION failed",
+        "ACCOUNTING department",
+        "sha256 4f1c9a7e2b8d3f6a0c5e9b1d7a3f8c2e6b0d4a9f1e7c3b5d8a2f6e0c4b9d7a1e in the log",
+    ] {
+        let got = secrets_of(&e, t);
+        assert!(got.is_empty(), "{t:?}: {got:?}");
+    }
+}
+
+/// A JWT whose header does not decode is still reported (lower score); its JSON form at full
+/// score.
+#[test]
+fn jwt_shapes() {
+    let e = engine();
+    let good = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI0MjQyIiwibmFtZSI6Ikdh\
+                dGVob3VzZSJ9.c2lnbmF0dXJlLWJ5dGVzLWhlcmUtMTIzNDU2Nzg5MA";
+    let f = e.scan(good, Direction::Input).findings;
+    assert!(f.iter().any(|f| f.kind == "jwt" && f.score >= 0.9), "{f:?}");
+    let mangled = "eyQx7bZ9kLm2Np4Rt6Vw8.eyTz1Xc3Vb5Nm7Kj9Hg2Fd4.Sa6Qw8Er0Ty2Ui4Op6As8";
+    let f = e.scan(mangled, Direction::Input).findings;
+    assert!(f.iter().any(|f| f.kind == "jwt"), "{f:?}");
+}
