@@ -11,11 +11,9 @@ use gatehouse_detect::injection::exfil::{ExfilConfig, ExfilDetector};
 use gatehouse_detect::injection::{InjectionConfig, InjectionDetector};
 use gatehouse_detect::{DetectConfig, Engine, ScanOutcome};
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
 use std::io::{BufRead, BufWriter, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
 
 /// Direction argument.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -421,10 +419,13 @@ pub fn run_eval(args: EvalArgs) -> ExitCode {
     if task == EvalTask::Injection {
         return eval_injection(&args.data, &args.models);
     }
-    let rows = match read_rows(&args.data) {
+    let rows = match std::fs::read_to_string(&args.data)
+        .map_err(|e| e.to_string())
+        .and_then(|d| gatehouse_detect::eval_spans::parse_jsonl(&d))
+    {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("eval: {e}");
+            eprintln!("eval: {}: {e}", args.data.display());
             return ExitCode::from(2);
         }
     };
@@ -452,7 +453,16 @@ pub fn run_eval(args: EvalArgs) -> ExitCode {
         engine
     };
     match task {
-        EvalTask::Pii | EvalTask::Secrets => eval_spans(&engine, task, &rows, args.errors),
+        EvalTask::Pii | EvalTask::Secrets => {
+            let t = if task == EvalTask::Pii {
+                gatehouse_detect::eval_spans::Task::Pii
+            } else {
+                gatehouse_detect::eval_spans::Task::Secrets
+            };
+            let report = gatehouse_detect::eval_spans::evaluate(&engine, t, &rows, args.errors);
+            println!("{report}");
+            ExitCode::SUCCESS
+        }
         EvalTask::Injection => ExitCode::from(2),
     }
 }
@@ -493,308 +503,5 @@ fn eval_injection(path: &PathBuf, models: &ModelArgs) -> ExitCode {
     };
     let report = gatehouse_detect::injection::eval::evaluate(&det, &rows);
     println!("{report}");
-    ExitCode::SUCCESS
-}
-
-fn read_rows(path: &PathBuf) -> Result<Vec<Value>, String> {
-    let f = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut rows = Vec::new();
-    for (n, line) in std::io::BufReader::new(f).lines().enumerate() {
-        let line = line.map_err(|e| format!("{}: {e}", path.display()))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let v: Value = serde_json::from_str(&line)
-            .map_err(|e| format!("{}:{}: {e}", path.display(), n + 1))?;
-        rows.push(v);
-    }
-    Ok(rows)
-}
-
-#[derive(Debug, Default, Clone, Copy)]
-struct Counts {
-    tp: usize,
-    fp: usize,
-    fn_: usize,
-}
-
-impl Counts {
-    fn prf(&self) -> (f64, f64, f64) {
-        let p = if self.tp + self.fp == 0 {
-            0.0
-        } else {
-            self.tp as f64 / (self.tp + self.fp) as f64
-        };
-        let r = if self.tp + self.fn_ == 0 {
-            0.0
-        } else {
-            self.tp as f64 / (self.tp + self.fn_) as f64
-        };
-        let f = if p + r == 0.0 {
-            0.0
-        } else {
-            2.0 * p * r / (p + r)
-        };
-        (p, r, f)
-    }
-    fn add(&mut self, o: Counts) {
-        self.tp += o.tp;
-        self.fp += o.fp;
-        self.fn_ += o.fn_;
-    }
-}
-
-#[derive(Debug, Clone)]
-struct Span {
-    start: usize,
-    end: usize,
-    kind: String,
-}
-
-/// One-to-one greedy matching of predictions to gold spans. `same_type` requires equal types.
-fn match_spans(
-    gold: &[Span],
-    pred: &[Span],
-    exact: bool,
-    same_type: bool,
-) -> (Vec<bool>, Vec<bool>) {
-    let mut gold_hit = vec![false; gold.len()];
-    let mut pred_hit = vec![false; pred.len()];
-    for (gi, g) in gold.iter().enumerate() {
-        for (pi, p) in pred.iter().enumerate() {
-            if pred_hit[pi] || (same_type && p.kind != g.kind) {
-                continue;
-            }
-            let ok = if exact {
-                p.start == g.start && p.end == g.end
-            } else {
-                p.start < g.end && g.start < p.end
-            };
-            if ok {
-                gold_hit[gi] = true;
-                pred_hit[pi] = true;
-                break;
-            }
-        }
-    }
-    (gold_hit, pred_hit)
-}
-
-/// The PII types with a pattern recognizer (the DESIGN targets).
-const PATTERN_TYPES: &[&str] = &[
-    "EMAIL_ADDRESS",
-    "PHONE_NUMBER",
-    "CREDIT_CARD",
-    "IBAN_CODE",
-    "US_SSN",
-    "IP_ADDRESS",
-];
-
-fn eval_spans(engine: &Engine, task: EvalTask, rows: &[Value], show_errors: usize) -> ExitCode {
-    let detector = match task {
-        EvalTask::Pii => "pii",
-        EvalTask::Secrets | EvalTask::Injection => "secrets",
-    };
-    // For secrets, dataset rule ids (gitleaks / detect-secrets) and ours are different
-    // vocabularies: spans match on location only, and per-rule rows report recall by gold rule.
-    let typed = task == EvalTask::Pii;
-    let mut per_type: [BTreeMap<String, Counts>; 2] = [BTreeMap::new(), BTreeMap::new()];
-    let mut overall = [Counts::default(); 2];
-    let mut pattern_overall = [Counts::default(); 2];
-    let mut row_counts = Counts::default();
-    let mut tn_rows = 0usize;
-    let mut bytes = 0usize;
-    let mut elapsed = Duration::ZERO;
-    let mut missed: Vec<String> = Vec::new();
-    let mut spurious: Vec<String> = Vec::new();
-    // Warm-up pass: compiles lazily built capture regexes and fills the lazy DFA caches, so the
-    // timed pass measures steady-state scanning.
-    for row in rows {
-        if let Some(text) = row.get("text").and_then(Value::as_str) {
-            let _ = engine.scan(text, Direction::Input);
-        }
-    }
-    for row in rows {
-        let Some(text) = row.get("text").and_then(Value::as_str) else {
-            continue;
-        };
-        let gold: Vec<Span> = row
-            .get("spans")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|s| {
-                        Some(Span {
-                            start: usize::try_from(s.get("start")?.as_u64()?).ok()?,
-                            end: usize::try_from(s.get("end")?.as_u64()?).ok()?,
-                            kind: s
-                                .get("type")
-                                .or_else(|| s.get("rule"))?
-                                .as_str()?
-                                .to_owned(),
-                        })
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        let t0 = Instant::now();
-        let out = engine.scan(text, Direction::Input);
-        elapsed += t0.elapsed();
-        bytes += text.len();
-        let pred: Vec<Span> = out
-            .findings
-            .iter()
-            .filter(|f| f.detector == detector && f.kind != "placeholder")
-            .map(|f| Span {
-                start: f.start,
-                end: f.end,
-                kind: f.kind.clone(),
-            })
-            .collect();
-        if task == EvalTask::Secrets {
-            let gold_pos =
-                row.get("label").and_then(Value::as_str) == Some("secret") || !gold.is_empty();
-            match (gold_pos, !pred.is_empty()) {
-                (true, true) => row_counts.tp += 1,
-                (true, false) => row_counts.fn_ += 1,
-                (false, true) => row_counts.fp += 1,
-                (false, false) => tn_rows += 1,
-            }
-        }
-        for (mi, exact) in [(0usize, true), (1usize, false)] {
-            let (gh, ph) = match_spans(&gold, &pred, exact, typed);
-            let mut c = Counts::default();
-            for (g, hit) in gold.iter().zip(&gh) {
-                let e = per_type[mi].entry(g.kind.clone()).or_default();
-                if *hit {
-                    e.tp += 1;
-                    c.tp += 1;
-                } else {
-                    e.fn_ += 1;
-                    c.fn_ += 1;
-                    if mi == 1 && missed.len() < show_errors {
-                        let s: String = text.chars().skip(g.start).take(g.end - g.start).collect();
-                        missed.push(format!("{}: {s:?}", g.kind));
-                    }
-                }
-            }
-            for (p, hit) in pred.iter().zip(&ph) {
-                if !hit {
-                    c.fp += 1;
-                    if typed {
-                        per_type[mi].entry(p.kind.clone()).or_default().fp += 1;
-                    } else {
-                        // Spurious secrets are attributed to our rule id, prefixed to keep the
-                        // vocabularies apart.
-                        per_type[mi]
-                            .entry(format!("(ours) {}", p.kind))
-                            .or_default()
-                            .fp += 1;
-                    }
-                    if mi == 1 && spurious.len() < show_errors {
-                        let s: String = text.chars().skip(p.start).take(p.end - p.start).collect();
-                        spurious.push(format!("{}: {s:?}", p.kind));
-                    }
-                }
-            }
-            overall[mi].add(c);
-            if typed {
-                let gp: Vec<Span> = gold
-                    .iter()
-                    .filter(|s| PATTERN_TYPES.contains(&s.kind.as_str()))
-                    .cloned()
-                    .collect();
-                let pp: Vec<Span> = pred
-                    .iter()
-                    .filter(|s| PATTERN_TYPES.contains(&s.kind.as_str()))
-                    .cloned()
-                    .collect();
-                let (gh2, ph2) = match_spans(&gp, &pp, exact, true);
-                pattern_overall[mi].add(Counts {
-                    tp: gh2.iter().filter(|h| **h).count(),
-                    fn_: gh2.iter().filter(|h| !**h).count(),
-                    fp: ph2.iter().filter(|h| !**h).count(),
-                });
-            }
-        }
-    }
-    let mut w = std::io::stdout().lock();
-    let _ = writeln!(
-        w,
-        "task: {detector}   rows: {}   bytes: {bytes}",
-        rows.len()
-    );
-    let _ = writeln!(
-        w,
-        "{:<44} {:>6} {:>6} {:>6} | {:>6} {:>6} {:>6} | {:>6} {:>6} {:>6}",
-        "type", "gold", "pred", "tp", "P", "R", "F1", "P~", "R~", "F1~"
-    );
-    let _ = writeln!(w, "(exact span | overlap~)");
-    for (kind, exact_c) in &per_type[0] {
-        let ov = per_type[1].get(kind).copied().unwrap_or_default();
-        let (p, r, f) = exact_c.prf();
-        let (p2, r2, f2) = ov.prf();
-        let _ = writeln!(
-            w,
-            "{:<44} {:>6} {:>6} {:>6} | {:>6.3} {:>6.3} {:>6.3} | {:>6.3} {:>6.3} {:>6.3}",
-            kind,
-            exact_c.tp + exact_c.fn_,
-            exact_c.tp + exact_c.fp,
-            exact_c.tp,
-            p,
-            r,
-            f,
-            p2,
-            r2,
-            f2
-        );
-    }
-    let print_total = |w: &mut std::io::StdoutLock<'_>, name: &str, c: &[Counts; 2]| {
-        let (p, r, f) = c[0].prf();
-        let (p2, r2, f2) = c[1].prf();
-        let _ = writeln!(
-            w,
-            "{:<44} {:>6} {:>6} {:>6} | {:>6.3} {:>6.3} {:>6.3} | {:>6.3} {:>6.3} {:>6.3}",
-            name,
-            c[0].tp + c[0].fn_,
-            c[0].tp + c[0].fp,
-            c[0].tp,
-            p,
-            r,
-            f,
-            p2,
-            r2,
-            f2
-        );
-    };
-    if typed {
-        print_total(
-            &mut w,
-            "PATTERN TYPES (email,phone,card,iban,ssn,ip)",
-            &pattern_overall,
-        );
-    }
-    print_total(&mut w, "OVERALL", &overall);
-    if task == EvalTask::Secrets {
-        let (p, r, f) = row_counts.prf();
-        let _ = writeln!(
-            w,
-            "rows (secret vs none): tp {} fp {} fn {} tn {tn_rows}  P {p:.3} R {r:.3} F1 {f:.3}",
-            row_counts.tp, row_counts.fp, row_counts.fn_
-        );
-    }
-    let secs = elapsed.as_secs_f64().max(1e-9);
-    let _ = writeln!(
-        w,
-        "throughput: {:.1} MB/s ({bytes} bytes in {:.3} s, one thread, scan incl. redaction)",
-        bytes as f64 / 1e6 / secs,
-        secs
-    );
-    for m in &missed {
-        let _ = writeln!(w, "missed   {m}");
-    }
-    for s in &spurious {
-        let _ = writeln!(w, "spurious {s}");
-    }
     ExitCode::SUCCESS
 }
