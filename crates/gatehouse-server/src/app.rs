@@ -335,7 +335,8 @@ impl App {
             (e, _) => e,
         };
         if let Some(s) = &loaded.status.semantic {
-            tracing::info!(model = %s, band = ?injection.as_ref().map(|d| d.model_band()), "prompt-attack layer 3 loaded");
+            let (lo, hi) = injection.as_ref().map(|d| d.model_band()).unwrap_or_default();
+            tracing::info!(model = %s, band = %format!("[{lo}, {hi})"), "prompt-attack layer 3 loaded");
         } else if let Some(why) = &loaded.status.semantic_unavailable {
             tracing::warn!(
                 "prompt-attack layer 3 unavailable: {why}; scoring with signatures + classifier"

@@ -393,8 +393,13 @@ async fn readyz(State(app): AppState) -> Response {
                 json!({"status": "unavailable", "reason": why})
             }
         };
+        let layers = if app.ml_status.semantic.is_some() {
+            json!(["signatures", "classifier", "semantic"])
+        } else {
+            json!(["signatures", "classifier"])
+        };
         body["detectors"] = json!({
-            "injection": {"layers": ["signatures", "classifier"], "semantic": semantic},
+            "injection": {"layers": layers, "semantic": semantic},
         });
     }
     if let Some(n) = &app.ml_status.ner {

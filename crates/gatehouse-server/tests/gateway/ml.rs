@@ -105,6 +105,10 @@ async fn with_minilm_installed_layer_3_is_active_and_the_gateway_decides_with_it
     let v = readyz(&g.url).await;
     let sem = &v["detectors"]["injection"]["semantic"];
     assert_eq!(sem["status"], "active", "{v}");
+    assert_eq!(
+        v["detectors"]["injection"]["layers"],
+        serde_json::json!(["signatures", "classifier", "semantic"])
+    );
     assert!(
         sem["model"].as_str().is_some_and(|m| m.contains("minilm")),
         "{v}"
