@@ -1,7 +1,7 @@
 //! Throughput of `model scan` and of model hashing (the work behind `model sign`/`verify`).
 //!
 //! ```text
-//! cargo run --release -p gatehouse-supply --example throughput [SIZE_MIB]
+//! cargo run --release -p gatehouse-supply --example scan_throughput [SIZE_MIB]
 //! ```
 //!
 //! Builds its fixtures in a temporary directory (default 512 MiB each), then times:
