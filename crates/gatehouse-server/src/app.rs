@@ -335,7 +335,10 @@ impl App {
             (e, _) => e,
         };
         if let Some(s) = &loaded.status.semantic {
-            let (lo, hi) = injection.as_ref().map(|d| d.model_band()).unwrap_or_default();
+            let (lo, hi) = injection
+                .as_ref()
+                .map(|d| d.model_band())
+                .unwrap_or_default();
             tracing::info!(model = %s, band = %format!("[{lo}, {hi})"), "prompt-attack layer 3 loaded");
         } else if let Some(why) = &loaded.status.semantic_unavailable {
             tracing::warn!(
