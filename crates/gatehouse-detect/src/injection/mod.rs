@@ -334,7 +334,9 @@ impl InjectionDetector {
     pub fn with_attack_model(mut self, model: std::sync::Arc<dyn AttackModel>) -> Self {
         self.band = band_of(self.cfg.model_band, model.band());
         if self.cfg.threshold.is_none()
-            && let Some(t) = model.threshold().filter(|t| t.is_finite() && (0.0..=1.0).contains(t))
+            && let Some(t) = model
+                .threshold()
+                .filter(|t| t.is_finite() && (0.0..=1.0).contains(t))
         {
             self.threshold = t;
             if self.cfg.report_threshold.is_none() {

@@ -269,7 +269,11 @@ fn layer_3_sees_only_texts_inside_the_band_and_its_probability_decides_them() {
     let m = recorder(Ok(0.99), Some((lo, hi)));
     let d = det().with_attack_model(m.clone());
     assert_eq!(d.model_band(), (lo, hi));
-    assert_eq!(d.threshold(), 0.42, "the threshold trained with the model applies");
+    assert_eq!(
+        d.threshold(),
+        0.42,
+        "the threshold trained with the model applies"
+    );
     assert_eq!(d.attack_model().as_deref(), Some("recorder"));
     let r = d.score(plain, Direction::Input);
     assert_eq!(r.model_score, Some(0.99));
