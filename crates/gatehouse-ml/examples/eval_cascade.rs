@@ -1,5 +1,6 @@
 //! Measures the injection cascade with the real all-MiniLM-L6-v2 + built-in semantic head
-//! attached (band and threshold from the head file) on a labelled JSONL file.
+//! attached (band and threshold from the head file) on a labelled JSONL file, next to the fast
+//! layers alone (committed model, its own threshold).
 //!
 //! ```text
 //! cargo run --release -p gatehouse-ml --example eval_cascade -- \
@@ -27,6 +28,10 @@ fn main() -> Result<(), Box<dyn Error>> {
     let rows = eval::parse_jsonl(&std::fs::read_to_string(
         data.ok_or("--data FILE is required")?,
     )?)?;
+    let fast = InjectionDetector::new(&InjectionConfig::default())?;
+    println!("--- fast layers alone ---");
+    println!("{}", eval::evaluate(&fast, &rows));
+
     let head = SemanticHead::builtin()?;
     let cfg = InjectionConfig {
         threshold: Some(head.threshold),
@@ -36,7 +41,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let det = InjectionDetector::new(&cfg)?.with_attack_model(Arc::new(model));
     let band = det.model_band();
     println!(
-        "band [{}, {}), threshold {}",
+        "--- cascade: band [{}, {}), threshold {} ---",
         band.0,
         band.1,
         det.threshold()
