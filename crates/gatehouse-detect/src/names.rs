@@ -49,28 +49,57 @@ const F_AMBIGUOUS: u8 = 16;
 
 type FlagMap = std::collections::HashMap<&'static str, u8, BuildHasherDefault<Fnv>>;
 
+/// Longest key kept inline (no allocation); longer or non-ASCII words use a `String`.
+const INLINE_KEY: usize = 32;
+
 /// A token's lookup key and its list flags.
 struct Key {
-    s: String,
+    inline: [u8; INLINE_KEY],
+    len: usize,
+    /// The key when it does not fit `inline` (or is not ASCII).
+    heap: Option<String>,
     f: u8,
 }
 
 impl Key {
     fn new(word: &str) -> Key {
-        let mut s = String::new();
-        fold_into(word, &mut s);
+        let mut k = Key {
+            inline: [0; INLINE_KEY],
+            len: 0,
+            heap: None,
+            f: 0,
+        };
+        let b = word.as_bytes();
+        if word.is_ascii() && b.len() <= INLINE_KEY {
+            // Same folding as `fold_into` on ASCII: lower-cased, apostrophes dropped.
+            for &x in b {
+                if x != b'\'' {
+                    k.inline[k.len] = x.to_ascii_lowercase();
+                    k.len += 1;
+                }
+            }
+        } else {
+            let mut s = String::new();
+            fold_into(word, &mut s);
+            k.heap = Some(s);
+        }
         let l = lists();
-        let mut f = l.flags.get(s.as_str()).copied().unwrap_or(0);
+        let s = k.as_str();
+        let mut f = l.flags.get(s).copied().unwrap_or(0);
         // Hyphenated names: a part of three or more letters counts as a given/family name.
         if s.bytes().any(|b| b == b'-') {
             for part in s.split('-').filter(|p| p.len() >= 3) {
                 f |= l.flags.get(part).copied().unwrap_or(0) & (F_FIRST | F_SUR);
             }
         }
-        Key { s, f }
+        k.f = f;
+        k
     }
     fn as_str(&self) -> &str {
-        &self.s
+        match &self.heap {
+            Some(s) => s,
+            None => std::str::from_utf8(self.inline.get(..self.len).unwrap_or(&[])).unwrap_or(""),
+        }
     }
     fn is(&self, flag: u8) -> bool {
         self.f & flag != 0
@@ -295,6 +324,17 @@ fn fold_into(word: &str, out: &mut String) {
     );
 }
 
+/// Bytes that make up words: ASCII letters and every byte of a multi-byte scalar.
+static WORD_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = (i as u8).is_ascii_alphabetic() || i >= 0x80;
+        i += 1;
+    }
+    t
+};
+
 #[derive(Debug, Clone)]
 struct Token {
     start: usize,
@@ -310,25 +350,30 @@ struct Token {
 fn tokens(text: &str) -> Vec<Token> {
     let b = text.as_bytes();
     let mut out = Vec::new();
+    let n = b.len();
     let mut i = 0;
-    let is_word_byte = |x: u8| x.is_ascii_alphabetic() || x >= 0x80;
-    while i < b.len() {
-        let c = b[i];
-        if !is_word_byte(c) {
+    let is_word_byte = |x: u8| WORD_BYTE[usize::from(x)];
+    while i < n {
+        // Skip to the start of a word.
+        while i < n && !is_word_byte(b[i]) {
             i += 1;
-            continue;
         }
+        if i >= n {
+            break;
+        }
+        let c = b[i];
         // Start of a word: find its end (letters, non-ASCII, inner ' or - before a letter).
         let start = i;
         let mut end = i;
-        while end < b.len() {
+        while end < n {
             let x = b[end];
-            let inner_joiner =
-                (x == b'\'' || x == b'-') && b.get(end + 1).is_some_and(|&y| is_word_byte(y));
-            if !(is_word_byte(x) || inner_joiner) {
+            if is_word_byte(x)
+                || ((x == b'\'' || x == b'-') && b.get(end + 1).is_some_and(|&y| is_word_byte(y)))
+            {
+                end += 1;
+            } else {
                 break;
             }
-            end += 1;
         }
         i = end.max(start + 1);
         let upper_ascii = c.is_ascii_uppercase();

@@ -25,10 +25,6 @@ use regex_syntax::hir::literal::Extractor;
 const MIN_ANCHOR_LEN: usize = 3;
 
 /// Bytes counted as part of a token run (the alphabets of keys, tokens and their separators).
-pub(crate) fn is_token_byte(b: u8) -> bool {
-    TOKEN[usize::from(b)]
-}
-
 static TOKEN: [bool; 256] = {
     let mut t = [false; 256];
     let mut i = 0;
@@ -216,10 +212,20 @@ impl Shared {
                 }
             }
         }
-        for (plan, run) in plans.iter_mut().zip(&self.runs) {
+        for plan in &mut plans {
             plan.starts.sort_unstable();
             plan.starts.dedup();
-            add_windows(text, *run, plan);
+        }
+        // One scan for token runs, long enough for the member with the smallest bound; each
+        // member keeps the runs that reach its own bound.
+        if let Some(min) = self.runs.iter().flatten().copied().min() {
+            for_each_run(text.as_bytes(), min, |s, e| {
+                for (plan, run) in plans.iter_mut().zip(&self.runs) {
+                    if run.is_some_and(|r| e - s >= r) {
+                        push_window(text, s, e, plan);
+                    }
+                }
+            });
         }
         plans
     }
@@ -227,37 +233,49 @@ impl Shared {
 
 /// Adds the windows around token runs of at least `min_run` bytes.
 fn add_windows(text: &str, min_run: Option<usize>, plan: &mut Plan) {
-    let b = text.as_bytes();
-    {
-        if let Some(min_run) = min_run {
-            let mut i = 0;
-            while i < b.len() {
-                if !is_token_byte(b[i]) {
-                    i += 1;
-                    continue;
-                }
-                let s = i;
-                i += b[i..]
-                    .iter()
-                    .position(|&x| !is_token_byte(x))
-                    .unwrap_or(b.len() - i);
-                if i - s >= min_run {
-                    // Two bytes either side for quotes and boundaries; widen to char boundaries.
-                    let mut ws = s.saturating_sub(2);
-                    while ws > 0 && !text.is_char_boundary(ws) {
-                        ws -= 1;
-                    }
-                    let mut we = (i + 2).min(b.len());
-                    while we < b.len() && !text.is_char_boundary(we) {
-                        we += 1;
-                    }
-                    match plan.windows.last_mut() {
-                        Some(last) if last.1 >= ws => last.1 = we,
-                        _ => plan.windows.push((ws, we)),
-                    }
-                }
-            }
+    if let Some(min_run) = min_run {
+        for_each_run(text.as_bytes(), min_run, |s, e| {
+            push_window(text, s, e, plan)
+        });
+    }
+}
+
+/// Calls `f(start, end)` for every maximal run of token bytes of at least `min_run` bytes, in
+/// order.
+fn for_each_run(b: &[u8], min_run: usize, mut f: impl FnMut(usize, usize)) {
+    let n = b.len();
+    let mut i = 0;
+    while i < n {
+        // Skip the bytes between runs, then the run itself; most runs in prose are words far
+        // shorter than `min_run`, so both loops are a table lookup per byte.
+        while i < n && !TOKEN[usize::from(b[i])] {
+            i += 1;
         }
+        let s = i;
+        while i < n && TOKEN[usize::from(b[i])] {
+            i += 1;
+        }
+        if i > s && i - s >= min_run {
+            f(s, i);
+        }
+    }
+}
+
+/// Adds the window around the token run `s..e`: two bytes either side for quotes and
+/// boundaries, widened to char boundaries, merged with the previous window when they touch.
+fn push_window(text: &str, s: usize, e: usize, plan: &mut Plan) {
+    let len = text.len();
+    let mut ws = s.saturating_sub(2);
+    while ws > 0 && !text.is_char_boundary(ws) {
+        ws -= 1;
+    }
+    let mut we = (e + 2).min(len);
+    while we < len && !text.is_char_boundary(we) {
+        we += 1;
+    }
+    match plan.windows.last_mut() {
+        Some(last) if last.1 >= ws => last.1 = we,
+        _ => plan.windows.push((ws, we)),
     }
 }
 
