@@ -174,6 +174,9 @@ static CLASS: [u8; 256] = {
 /// Finds and decodes encoded runs in `text` within `limits`.
 pub fn decode_runs(text: &str, limits: &DecodeLimits) -> Vec<DecodedRun> {
     let b = text.as_bytes();
+    if limits.min_run >= 2 && !contains_byte(b, b'%') {
+        return base64_runs(b, limits);
+    }
     let mut out = Vec::new();
     let mut total = 0usize;
     let mut i = 0;
@@ -272,6 +275,62 @@ pub fn decode_runs(text: &str, limits: &DecodeLimits) -> Vec<DecodedRun> {
             }
         }
         i = k.max(i + 1);
+    }
+    out
+}
+
+/// Whether `b` contains `x` (whole chunks compared without an early exit, which vectorises).
+fn contains_byte(b: &[u8], x: u8) -> bool {
+    let mut chunks = b.chunks_exact(64);
+    for c in &mut chunks {
+        if c.iter().fold(false, |acc, &y| acc | (y == x)) {
+            return true;
+        }
+    }
+    chunks.remainder().contains(&x)
+}
+
+/// [`decode_runs`] for a text without `%`: no percent-encoded run can start, so the runs the
+/// byte-by-byte scan decodes are exactly the maximal runs of base64 bytes of at least
+/// `limits.min_run` bytes, in order. Every such run contains a position that is a multiple of
+/// `min_run` (minus one), so only those positions are probed and a run is measured only where a
+/// probe lands on a base64 byte.
+fn base64_runs(b: &[u8], limits: &DecodeLimits) -> Vec<DecodedRun> {
+    let is_b64 = |p: usize| b.get(p).is_some_and(|&x| CLASS[usize::from(x)] & B64 != 0);
+    let step = limits.min_run.max(1);
+    let mut out = Vec::new();
+    let mut total = 0usize;
+    // Bytes before `done` belong to runs already measured.
+    let mut done = 0usize;
+    let mut p = step - 1;
+    while p < b.len() && out.len() < limits.max_runs && total < limits.max_total {
+        if !is_b64(p) {
+            p += step;
+            continue;
+        }
+        let mut s = p;
+        while s > done && is_b64(s - 1) {
+            s -= 1;
+        }
+        let mut e = p + 1;
+        while is_b64(e) {
+            e += 1;
+        }
+        if e - s >= limits.min_run {
+            let (d, t) = b64_or_hex(b, s, e);
+            total += d;
+            if let Some((text, enc)) = t {
+                out.push(DecodedRun {
+                    start: s,
+                    end: e,
+                    encoding: enc,
+                    text,
+                });
+            }
+        }
+        done = e;
+        // The first probe of the grid `k * step - 1` after `e` (not a base64 byte itself).
+        p = ((e + 1) / step + 1) * step - 1;
     }
     out
 }
@@ -402,15 +461,21 @@ mod tests {
                     proptest::strategy::Just("=".to_owned()),
                     proptest::strategy::Just(" ".to_owned()),
                     proptest::strategy::Just("é".to_owned()),
+                    // Payloads that decode to text: base64, unpadded base64 and hex.
+                    proptest::strategy::Just("Y29udGFjdDogYWxpY2VAZXhhbXBsZS5jb20=".to_owned()),
+                    proptest::strategy::Just("aGVsbG8gd29ybGQgYWdhaW4".to_owned()),
+                    proptest::strategy::Just("616c696365406578616d706c652e636f6d".to_owned()),
                     "[A-Za-z0-9+_~&-]{1,24}",
                     "[0-9a-f]{2,40}",
                 ],
                 0..24,
             ),
-            min_run in 4usize..20,
+            min_run in 1usize..20,
+            max_runs in 1usize..4,
+            max_total in 8usize..200,
         ) {
             let text: String = parts.concat();
-            let limits = DecodeLimits { min_run, ..DecodeLimits::default() };
+            let limits = DecodeLimits { min_run, max_runs, max_total };
             proptest::prop_assert_eq!(runs_of(&text, &limits), reference_runs(&text, &limits));
         }
     }
@@ -422,6 +487,8 @@ mod tests {
             "x 616c696365406578616d706c652e636f6d y q=alice%40example%2Ecom&z",
             "a/b%40c%41dZm9vYmFyYmF6cXV4Zm9vYmFy/Zm9vYmFyYmF6cXV4Zm9vYmFy.%2F%2F",
             "%%%%%%%% ////////////////// ................",
+            "no percent here: Y29udGFjdDogYWxpY2VAZXhhbXBsZS5jb20= and aGVsbG8gd29ybGQgYWdhaW4/x \
+             616c696365406578616d706c652e636f6d,aGVsbG8gd29ybGQgYWdhaW4",
         ] {
             let l = DecodeLimits::default();
             assert_eq!(runs_of(t, &l), reference_runs(t, &l), "{t}");
