@@ -241,23 +241,34 @@ fn add_windows(text: &str, min_run: Option<usize>, plan: &mut Plan) {
 }
 
 /// Calls `f(start, end)` for every maximal run of token bytes of at least `min_run` bytes, in
-/// order.
+/// order. Every such run covers a position `k * min_run - 1`, so only those positions are
+/// probed, and a run is measured only where a probe lands on a token byte (prose is mostly
+/// words far shorter than `min_run`).
 fn for_each_run(b: &[u8], min_run: usize, mut f: impl FnMut(usize, usize)) {
-    let n = b.len();
-    let mut i = 0;
-    while i < n {
-        // Skip the bytes between runs, then the run itself; most runs in prose are words far
-        // shorter than `min_run`, so both loops are a table lookup per byte.
-        while i < n && !TOKEN[usize::from(b[i])] {
-            i += 1;
+    let is_token = |p: usize| b.get(p).is_some_and(|&x| TOKEN[usize::from(x)]);
+    let step = min_run.max(1);
+    // Bytes before `done` belong to runs already measured.
+    let mut done = 0usize;
+    let mut p = step - 1;
+    while p < b.len() {
+        if !is_token(p) {
+            p += step;
+            continue;
         }
-        let s = i;
-        while i < n && TOKEN[usize::from(b[i])] {
-            i += 1;
+        let mut s = p;
+        while s > done && is_token(s - 1) {
+            s -= 1;
         }
-        if i > s && i - s >= min_run {
-            f(s, i);
+        let mut e = p + 1;
+        while is_token(e) {
+            e += 1;
         }
+        if e - s >= min_run {
+            f(s, e);
+        }
+        done = e;
+        // The first probe after `e` (not a token byte itself).
+        p = ((e + 1) / step + 1) * step - 1;
     }
 }
 
@@ -315,6 +326,49 @@ mod tests {
                 assert_eq!(got.starts, want.starts, "{t}");
                 assert_eq!(got.windows, want.windows, "{t}");
             }
+        }
+    }
+
+    /// Maximal token runs of at least `min_run` bytes, byte by byte.
+    fn reference_runs(b: &[u8], min_run: usize) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < b.len() {
+            if !TOKEN[usize::from(b[i])] {
+                i += 1;
+                continue;
+            }
+            let s = i;
+            while i < b.len() && TOKEN[usize::from(b[i])] {
+                i += 1;
+            }
+            if i - s >= min_run {
+                out.push((s, i));
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        /// Probing every `min_run`-th byte finds exactly the runs a byte-by-byte scan finds.
+        #[test]
+        fn probed_runs_equal_reference(
+            text in "[a-z0-9 =:/\\n\"'.,é]{0,300}",
+            min_run in 1usize..40,
+        ) {
+            let mut got = Vec::new();
+            for_each_run(text.as_bytes(), min_run, |s, e| got.push((s, e)));
+            proptest::prop_assert_eq!(got, reference_runs(text.as_bytes(), min_run));
+        }
+    }
+
+    #[test]
+    fn probed_runs_on_adjacent_runs() {
+        let t = b"abcdefgh ijklmnop qrstuvwxyz0123456789 a b cdefghij klmnopqrs\ttuvwxyzab";
+        for min_run in 1..24 {
+            let mut got = Vec::new();
+            for_each_run(t, min_run, |s, e| got.push((s, e)));
+            assert_eq!(got, reference_runs(t, min_run), "min_run {min_run}");
         }
     }
 
