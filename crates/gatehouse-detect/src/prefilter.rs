@@ -25,10 +25,6 @@ use regex_syntax::hir::literal::Extractor;
 const MIN_ANCHOR_LEN: usize = 3;
 
 /// Bytes counted as part of a token run (the alphabets of keys, tokens and their separators).
-pub(crate) fn is_token_byte(b: u8) -> bool {
-    TOKEN[usize::from(b)]
-}
-
 static TOKEN: [bool; 256] = {
     let mut t = [false; 256];
     let mut i = 0;
@@ -216,10 +212,20 @@ impl Shared {
                 }
             }
         }
-        for (plan, run) in plans.iter_mut().zip(&self.runs) {
+        for plan in &mut plans {
             plan.starts.sort_unstable();
             plan.starts.dedup();
-            add_windows(text, *run, plan);
+        }
+        // One scan for token runs, long enough for the member with the smallest bound; each
+        // member keeps the runs that reach its own bound.
+        if let Some(min) = self.runs.iter().flatten().copied().min() {
+            for_each_run(text.as_bytes(), min, |s, e| {
+                for (plan, run) in plans.iter_mut().zip(&self.runs) {
+                    if run.is_some_and(|r| e - s >= r) {
+                        push_window(text, s, e, plan);
+                    }
+                }
+            });
         }
         plans
     }
@@ -227,37 +233,60 @@ impl Shared {
 
 /// Adds the windows around token runs of at least `min_run` bytes.
 fn add_windows(text: &str, min_run: Option<usize>, plan: &mut Plan) {
-    let b = text.as_bytes();
-    {
-        if let Some(min_run) = min_run {
-            let mut i = 0;
-            while i < b.len() {
-                if !is_token_byte(b[i]) {
-                    i += 1;
-                    continue;
-                }
-                let s = i;
-                i += b[i..]
-                    .iter()
-                    .position(|&x| !is_token_byte(x))
-                    .unwrap_or(b.len() - i);
-                if i - s >= min_run {
-                    // Two bytes either side for quotes and boundaries; widen to char boundaries.
-                    let mut ws = s.saturating_sub(2);
-                    while ws > 0 && !text.is_char_boundary(ws) {
-                        ws -= 1;
-                    }
-                    let mut we = (i + 2).min(b.len());
-                    while we < b.len() && !text.is_char_boundary(we) {
-                        we += 1;
-                    }
-                    match plan.windows.last_mut() {
-                        Some(last) if last.1 >= ws => last.1 = we,
-                        _ => plan.windows.push((ws, we)),
-                    }
-                }
-            }
+    if let Some(min_run) = min_run {
+        for_each_run(text.as_bytes(), min_run, |s, e| {
+            push_window(text, s, e, plan)
+        });
+    }
+}
+
+/// Calls `f(start, end)` for every maximal run of token bytes of at least `min_run` bytes, in
+/// order. Every such run covers a position `k * min_run - 1`, so only those positions are
+/// probed, and a run is measured only where a probe lands on a token byte (prose is mostly
+/// words far shorter than `min_run`).
+fn for_each_run(b: &[u8], min_run: usize, mut f: impl FnMut(usize, usize)) {
+    let is_token = |p: usize| b.get(p).is_some_and(|&x| TOKEN[usize::from(x)]);
+    let step = min_run.max(1);
+    // Bytes before `done` belong to runs already measured.
+    let mut done = 0usize;
+    let mut p = step - 1;
+    while p < b.len() {
+        if !is_token(p) {
+            p += step;
+            continue;
         }
+        let mut s = p;
+        while s > done && is_token(s - 1) {
+            s -= 1;
+        }
+        let mut e = p + 1;
+        while is_token(e) {
+            e += 1;
+        }
+        if e - s >= min_run {
+            f(s, e);
+        }
+        done = e;
+        // The first probe after `e` (not a token byte itself).
+        p = ((e + 1) / step + 1) * step - 1;
+    }
+}
+
+/// Adds the window around the token run `s..e`: two bytes either side for quotes and
+/// boundaries, widened to char boundaries, merged with the previous window when they touch.
+fn push_window(text: &str, s: usize, e: usize, plan: &mut Plan) {
+    let len = text.len();
+    let mut ws = s.saturating_sub(2);
+    while ws > 0 && !text.is_char_boundary(ws) {
+        ws -= 1;
+    }
+    let mut we = (e + 2).min(len);
+    while we < len && !text.is_char_boundary(we) {
+        we += 1;
+    }
+    match plan.windows.last_mut() {
+        Some(last) if last.1 >= ws => last.1 = we,
+        _ => plan.windows.push((ws, we)),
     }
 }
 
@@ -297,6 +326,49 @@ mod tests {
                 assert_eq!(got.starts, want.starts, "{t}");
                 assert_eq!(got.windows, want.windows, "{t}");
             }
+        }
+    }
+
+    /// Maximal token runs of at least `min_run` bytes, byte by byte.
+    fn reference_runs(b: &[u8], min_run: usize) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < b.len() {
+            if !TOKEN[usize::from(b[i])] {
+                i += 1;
+                continue;
+            }
+            let s = i;
+            while i < b.len() && TOKEN[usize::from(b[i])] {
+                i += 1;
+            }
+            if i - s >= min_run {
+                out.push((s, i));
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        /// Probing every `min_run`-th byte finds exactly the runs a byte-by-byte scan finds.
+        #[test]
+        fn probed_runs_equal_reference(
+            text in "[a-z0-9 =:/\\n\"'.,é]{0,300}",
+            min_run in 1usize..40,
+        ) {
+            let mut got = Vec::new();
+            for_each_run(text.as_bytes(), min_run, |s, e| got.push((s, e)));
+            proptest::prop_assert_eq!(got, reference_runs(text.as_bytes(), min_run));
+        }
+    }
+
+    #[test]
+    fn probed_runs_on_adjacent_runs() {
+        let t = b"abcdefgh ijklmnop qrstuvwxyz0123456789 a b cdefghij klmnopqrs\ttuvwxyzab";
+        for min_run in 1..24 {
+            let mut got = Vec::new();
+            for_each_run(t, min_run, |s, e| got.push((s, e)));
+            assert_eq!(got, reference_runs(t, min_run), "min_run {min_run}");
         }
     }
 
