@@ -119,6 +119,17 @@ struct Inspected {
     data_action: DataAction,
 }
 
+impl Inspected {
+    /// Folds one PII/secret scan into the request's inspection result.
+    fn add_data(&mut self, ctx: &mut Ctx, out: gatehouse_detect::ScanOutcome) {
+        if out.model_error {
+            tracing::warn!("NER model failed on a text; the rule-based findings apply");
+        }
+        self.data_action = self.data_action.max(DataAction::from_verdict(out.verdict));
+        ctx.findings.extend(out.findings);
+    }
+}
+
 fn finding_facts(ctx: &Ctx, ins: &Inspected, facts: &mut Facts) {
     facts.phase = Phase::Post;
     facts.injection_score = ctx.injection_score;
@@ -587,15 +598,21 @@ impl App {
         Ok(d.obligations)
     }
 
+    /// Runs a detector call; with a model attached (inference takes milliseconds) it runs
+    /// without stalling the async workers.
+    fn run_detector<T>(&self, f: impl FnOnce() -> T) -> T {
+        if self.models_attached {
+            crate::ml::blocking(f)
+        } else {
+            f()
+        }
+    }
+
     /// Scores one text for prompt attacks; the detector's findings are kept when it calls the
     /// text an attack.
     fn score_injection(&self, ctx: &mut Ctx, ins: &mut Inspected, t: &str, direction: Direction) {
         if let Some(inj) = &self.injection {
-            let r = if self.models_attached {
-                crate::ml::blocking(|| inj.score(t, direction))
-            } else {
-                inj.score(t, direction)
-            };
+            let r = self.run_detector(|| inj.score(t, direction));
             if let Some(e) = &r.model_error {
                 tracing::warn!(error = %e, "prompt-attack model failed; the text counts as an attack (fail closed)");
             }
@@ -624,16 +641,8 @@ impl App {
             self.check_blocklist(ctx, t)?;
             self.score_injection(ctx, &mut ins, t, Direction::Input);
             if let Some(engine) = &self.detect {
-                let out = if self.models_attached {
-                    crate::ml::blocking(|| engine.scan(t, Direction::Input))
-                } else {
-                    engine.scan(t, Direction::Input)
-                };
-                if out.model_error {
-                    tracing::warn!("NER model failed on a text; the rule-based findings apply");
-                }
-                ins.data_action = ins.data_action.max(DataAction::from_verdict(out.verdict));
-                ctx.findings.extend(out.findings);
+                let out = self.run_detector(|| engine.scan(t, Direction::Input));
+                ins.add_data(ctx, out);
             }
         }
         self.decide_after_inspection(ctx, principal, &ins)?;
@@ -724,24 +733,15 @@ impl App {
                 }
                 let mut out_text = None;
                 if let Some(engine) = &self.detect {
-                    let mut run = || {
+                    let mut out = self.run_detector(|| {
                         if self.config.guardrails.pseudonymize {
                             engine.pseudonymize(t, direction, &mut ps)
                         } else {
                             engine.scan(t, direction)
                         }
-                    };
-                    let out = if self.models_attached {
-                        crate::ml::blocking(run)
-                    } else {
-                        run()
-                    };
-                    if out.model_error {
-                        tracing::warn!("NER model failed on a text; the rule-based findings apply");
-                    }
-                    ins.data_action = ins.data_action.max(DataAction::from_verdict(out.verdict));
-                    ctx.findings.extend(out.findings);
-                    out_text = out.redacted;
+                    });
+                    out_text = out.redacted.take();
+                    ins.add_data(ctx, out);
                 }
                 rewritten.push(out_text);
             }
