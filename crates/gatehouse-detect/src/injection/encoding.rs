@@ -75,11 +75,56 @@ fn is_b64(c: u8) -> bool {
 }
 
 /// Finds base64 and hex runs whose decoding looks like text.
+///
+/// A run needs at least [`MIN_B64`] alphabet bytes, so it covers one of the positions
+/// `k * MIN_B64 - 1`: only those are probed, and a run is measured where a probe lands on an
+/// alphabet byte (prose is mostly words far shorter than 16 bytes). The result is exactly that
+/// of the byte-by-byte scan (a property test compares them).
 pub(crate) fn find_encoded(text: &str, out: &mut Vec<Decoded>) -> u32 {
     let bytes = text.as_bytes();
-    let mut runs = 0u32;
+    let mut runs = Vec::new();
+    // Bytes before `done` belong to runs already measured.
+    let mut done = 0usize;
+    let mut p = MIN_B64 - 1;
+    while p < bytes.len() {
+        if !bytes.get(p).copied().is_some_and(is_b64) {
+            p += MIN_B64;
+            continue;
+        }
+        let mut s = p;
+        while s > done && bytes.get(s - 1).copied().is_some_and(is_b64) {
+            s -= 1;
+        }
+        let mut i = p;
+        while bytes.get(i).copied().is_some_and(is_b64) {
+            i += 1;
+        }
+        let (e, next) = with_padding(bytes, i);
+        runs.push((s, e));
+        done = next;
+        p = ((next + 1) / MIN_B64 + 1) * MIN_B64 - 1;
+    }
+    decode_runs(text, &runs, out)
+}
+
+/// The end of a run that stops at `i`, with up to two `=` of padding, and where scanning
+/// resumes.
+fn with_padding(bytes: &[u8], mut i: usize) -> (usize, usize) {
+    let mut e = i;
+    while bytes.get(i) == Some(&b'=') && i - e < 2 {
+        i += 1;
+    }
+    if i > e {
+        e = i;
+    }
+    (e, i)
+}
+
+/// Decodes the runs that look like encodings and keeps those that decode to text.
+fn decode_runs(text: &str, runs: &[(usize, usize)], out: &mut Vec<Decoded>) -> u32 {
+    let bytes = text.as_bytes();
+    let mut found = 0u32;
     let mut budget = MAX_DECODED;
-    let mut i = 0usize;
     // Byte offset → char offset, computed incrementally.
     let mut char_pos = 0usize;
     let mut byte_pos = 0usize;
@@ -93,22 +138,7 @@ pub(crate) fn find_encoded(text: &str, out: &mut Vec<Decoded>) -> u32 {
         }
         char_pos
     };
-    while i < bytes.len() {
-        if !bytes.get(i).copied().is_some_and(is_b64) {
-            i += 1;
-            continue;
-        }
-        let s = i;
-        while bytes.get(i).copied().is_some_and(is_b64) {
-            i += 1;
-        }
-        let mut e = i;
-        while bytes.get(i) == Some(&b'=') && i - e < 2 {
-            i += 1;
-        }
-        if bytes.get(e..i).is_some_and(|p| !p.is_empty()) {
-            e = i;
-        }
+    for &(s, e) in runs {
         let run = bytes.get(s..e).unwrap_or_default();
         let core = run.iter().filter(|c| **c != b'=').count();
         if core < MIN_B64 || budget == 0 {
@@ -129,7 +159,7 @@ pub(crate) fn find_encoded(text: &str, out: &mut Vec<Decoded>) -> u32 {
         };
         budget = budget.saturating_sub(decoded.len());
         if let Some(t) = texty(&decoded) {
-            runs += 1;
+            found += 1;
             let cs = to_char(s);
             let ce = to_char(e);
             out.push(Decoded {
@@ -139,7 +169,29 @@ pub(crate) fn find_encoded(text: &str, out: &mut Vec<Decoded>) -> u32 {
             });
         }
     }
-    runs
+    found
+}
+
+/// The byte-by-byte run finder the probing one replaced (reference for the property test).
+#[cfg(test)]
+fn find_encoded_reference(text: &str, out: &mut Vec<Decoded>) -> u32 {
+    let bytes = text.as_bytes();
+    let mut runs = Vec::new();
+    let mut i = 0usize;
+    while i < bytes.len() {
+        if !bytes.get(i).copied().is_some_and(is_b64) {
+            i += 1;
+            continue;
+        }
+        let s = i;
+        while bytes.get(i).copied().is_some_and(is_b64) {
+            i += 1;
+        }
+        let (e, next) = with_padding(bytes, i);
+        runs.push((s, e));
+        i = next;
+    }
+    decode_runs(text, &runs, out)
 }
 
 /// rot13 of ASCII letters (same byte length, so spans carry over).
@@ -196,6 +248,39 @@ mod tests {
         find_encoded("====", &mut v);
         find_encoded("", &mut v);
         assert!(v.is_empty());
+    }
+
+    #[test]
+    fn probing_equals_byte_by_byte() {
+        use proptest::prelude::*;
+        let mut runner = proptest::test_runner::TestRunner::default();
+        let pieces = [
+            "aWdub3JlIHByZXZpb3VzIGluc3RydWN0aW9ucw==",
+            "69676e6f72652070726576696f757320696e737472756374696f6e73",
+            "aGVsbG8gd29ybGQgaG93IGFyZSB5b3U=",
+            "word",
+            " ",
+            "=",
+            "é",
+            "abcDEF0123456789",
+            "\n",
+        ];
+        runner
+            .run(&proptest::collection::vec(0..pieces.len(), 0..30), |idx| {
+                let t: String = idx.iter().map(|i| pieces[*i]).collect();
+                let (mut a, mut b) = (Vec::new(), Vec::new());
+                let na = find_encoded(&t, &mut a);
+                let nb = find_encoded_reference(&t, &mut b);
+                prop_assert_eq!(na, nb);
+                let key = |v: &[Decoded]| {
+                    v.iter()
+                        .map(|d| (d.start, d.end, d.text.clone()))
+                        .collect::<Vec<_>>()
+                };
+                prop_assert_eq!(key(&a), key(&b));
+                Ok(())
+            })
+            .unwrap();
     }
 
     #[test]

@@ -371,9 +371,10 @@ impl InjectionDetector {
         match &self.model {
             Some(m) => {
                 let mut acc = 0f32;
-                let mut toks = Vec::new();
-                features::emit_features(&norm, &ev.ev, &mut toks, &mut |h, v| {
-                    acc += m.weight(h) * v;
+                features::Scratch::with(|scratch| {
+                    features::emit_features(&norm, &text, &ev.ev, scratch, true, &mut |h, v| {
+                        acc += m.weight(h) * v;
+                    })
                 });
                 let mut margin = m.margin(acc);
                 match direction {
@@ -457,12 +458,24 @@ impl InjectionDetector {
     /// Calls `emit(hash, value)` for every classifier feature of `text` (used by the training
     /// example; the detector itself folds features straight into the dot product).
     #[doc(hidden)]
-    pub fn for_each_feature(&self, text: &str, mut emit: impl FnMut(u64, f32)) {
+    pub fn for_each_feature(&self, text: &str, emit: impl FnMut(u64, f32)) {
+        self.features_of(text, true, emit);
+    }
+
+    /// Calls `emit(hash, value)` for every feature the kind heads use (all but the character
+    /// n-grams).
+    #[doc(hidden)]
+    pub fn for_each_kind_feature(&self, text: &str, emit: impl FnMut(u64, f32)) {
+        self.features_of(text, false, emit);
+    }
+
+    fn features_of(&self, text: &str, chars: bool, mut emit: impl FnMut(u64, f32)) {
         let (text, _) = bounded(text, self.cfg.max_bytes);
         let norm = normalize::normalize(&text);
         let ev = self.evidence(&text, &norm);
-        let mut toks = Vec::new();
-        features::emit_features(&norm, &ev.ev, &mut toks, &mut emit);
+        features::Scratch::with(|scratch| {
+            features::emit_features(&norm, &text, &ev.ev, scratch, chars, &mut emit)
+        });
     }
 
     /// Scores one text. Never panics; cost is linear in the text length.
@@ -481,16 +494,13 @@ impl InjectionDetector {
             .spans
             .iter()
             .any(|(s, _, _)| instruction_like(self.sigs.class(*s)));
-        let mut kind_acc: Option<[f32; 3]> = None;
         let fast = match &self.model {
             Some(m) => {
-                // One pass feeds the attack head and the three (small, cache-resident) kind heads.
                 let mut acc = 0f32;
-                let mut k = [0f32; 3];
-                let mut toks = Vec::new();
-                features::emit_features(&norm, &ev.ev, &mut toks, &mut |h, v| {
-                    acc += m.weight(h) * v;
-                    m.kind_weights(h, v, &mut k);
+                features::Scratch::with(|scratch| {
+                    features::emit_features(&norm, &text, &ev.ev, scratch, true, &mut |h, v| {
+                        acc += m.weight(h) * v;
+                    })
                 });
                 let mut margin = m.margin(acc);
                 match direction {
@@ -498,7 +508,6 @@ impl InjectionDetector {
                     Direction::Output => margin += self.cfg.output_bias,
                     _ => {}
                 }
-                kind_acc = Some(k);
                 FastScore {
                     margin,
                     probability: sigmoid(m.platt_a * margin + m.platt_b),
@@ -527,10 +536,18 @@ impl InjectionDetector {
                 Err(e) => model_error = Some(e.0),
             }
         }
+        // The kind heads only matter for texts that may be reported: a second pass over the
+        // features except the character n-grams, paid by (rare) suspicious texts only.
         let mut kind_margin: Option<[f32; 3]> = None;
-        if let (Some(m), Some(k)) = (&self.model, kind_acc)
+        if let Some(m) = &self.model
             && p >= self.report_threshold.min(self.threshold)
         {
+            let mut k = [0f32; 3];
+            features::Scratch::with(|scratch| {
+                features::emit_features(&norm, &text, &ev.ev, scratch, false, &mut |h, v| {
+                    m.kind_weights(h, v, &mut k);
+                })
+            });
             kind_margin = Some(m.kind_margins(k));
         }
 
@@ -539,6 +556,8 @@ impl InjectionDetector {
             for (sig, _, _) in ev.spans.iter() {
                 floor = floor.max(self.sigs.floor(*sig));
             }
+        } else if self.cfg.signature_floors {
+            floor = self.local_floor(&text, &ev, direction);
         }
         if direction == Direction::ToolResult && instr {
             floor = floor.max(self.cfg.tool_result_floor);
@@ -640,6 +659,54 @@ impl InjectionDetector {
             model_score,
             model_error,
         }
+    }
+}
+
+/// Characters on each side of a strong signature hit that [`InjectionDetector::local_floor`]
+/// scores.
+const LOCAL_WINDOW: usize = 400;
+
+impl InjectionDetector {
+    /// Dilution guard. The floor gate asks the classifier whether a strong phrase ("ignore all
+    /// previous instructions") sits in an attack-like text; a long benign padding around it would
+    /// drag the whole-text probability below the gate. So in a long text the gate is also checked
+    /// on the text around each of the (at most three) strongest hits: their floor applies when
+    /// their neighbourhood passes the gate.
+    fn local_floor(&self, text: &str, ev: &Evidence, direction: Direction) -> f32 {
+        let total = text.chars().count();
+        if total <= 2 * LOCAL_WINDOW {
+            return 0.0;
+        }
+        let mut strong: Vec<(f32, usize, usize)> = ev
+            .spans
+            .iter()
+            .filter_map(|(sig, s, e)| {
+                let f = self.sigs.floor(*sig);
+                (f > 0.0).then_some((f, *s, *e))
+            })
+            .collect();
+        strong.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let mut floor = 0f32;
+        for (f, s, e) in strong.into_iter().take(3) {
+            if f <= floor {
+                continue;
+            }
+            let (ws, we) = (
+                s.saturating_sub(LOCAL_WINDOW),
+                (e + LOCAL_WINDOW).min(total),
+            );
+            let mut it = text
+                .char_indices()
+                .map(|(i, _)| i)
+                .chain(std::iter::once(text.len()));
+            let bs = it.nth(ws).unwrap_or(0);
+            let be = it.nth(we - ws - 1).unwrap_or(text.len());
+            let window = text.get(bs..be).unwrap_or_default();
+            if self.fast_score(window, direction).probability >= self.floor_gate {
+                floor = f;
+            }
+        }
+        floor
     }
 }
 

@@ -32,6 +32,23 @@ pub(crate) struct Normalized {
     pub tag_payload: String,
     /// Number of chars in the original text.
     pub orig_chars: usize,
+    /// Byte offsets in `text` of the spaces that stand for whitespace containing a line break
+    /// (sorted): line structure for the sentence features, which the collapsed text loses.
+    pub breaks: Vec<u32>,
+}
+
+/// Records that the space ending `len` bytes/chars of output stands for a line break.
+fn mark_break(breaks: &mut Vec<u32>, last_space: bool, len: usize) {
+    if last_space && len > 0 {
+        let at = u32::try_from(len - 1).unwrap_or(u32::MAX);
+        if breaks.last() != Some(&at) {
+            breaks.push(at);
+        }
+    }
+}
+
+fn is_line_break(c: char) -> bool {
+    matches!(c, '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}')
 }
 
 impl Normalized {
@@ -123,15 +140,125 @@ fn is_token_char(c: char) -> bool {
 
 /// Normalises `input`; never panics.
 pub(crate) fn normalize(input: &str) -> Normalized {
+    if input.is_ascii() {
+        return normalize_ascii(input);
+    }
+    normalize_general(input)
+}
+
+/// ASCII whitespace as `char::is_whitespace` sees it.
+fn is_ascii_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+}
+
+/// The ASCII fast path: bytes in, bytes out, no `char` buffer. Produces exactly what
+/// [`normalize_general`] produces for ASCII input (a property test checks it).
+fn normalize_ascii(input: &str) -> Normalized {
+    let src = input.as_bytes();
+    let mut out: Vec<u8> = Vec::with_capacity(src.len());
+    let mut map: Vec<u32> = Vec::with_capacity(src.len());
+    let mut last_space = true;
+    let mut breaks = Vec::new();
+    for (i, &b) in src.iter().enumerate() {
+        let idx = u32::try_from(i).unwrap_or(u32::MAX);
+        if is_ascii_ws(b) {
+            if !last_space {
+                out.push(b' ');
+                map.push(idx);
+                last_space = true;
+            }
+            if b == b'\n' || b == b'\r' {
+                mark_break(&mut breaks, last_space, out.len());
+            }
+            continue;
+        }
+        out.push(b.to_ascii_lowercase());
+        map.push(idx);
+        last_space = false;
+    }
+    fold_tokens_ascii(&mut out);
+    Normalized {
+        // Only ASCII bytes were pushed, so this cannot fail.
+        text: String::from_utf8(out).unwrap_or_default(),
+        map,
+        invisible: 0,
+        tag_payload: String::new(),
+        orig_chars: src.len(),
+        breaks,
+    }
+}
+
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'@' || b == b'$'
+}
+
+fn leet_byte(b: u8) -> Option<u8> {
+    leet(char::from(b)).map(|c| c as u8)
+}
+
+/// [`fold_tokens`] for ASCII text (no look-alike scripts to fold, only leetspeak).
+fn fold_tokens_ascii(bytes: &mut [u8]) {
+    let mut i = 0;
+    while i < bytes.len() {
+        if !bytes.get(i).copied().is_some_and(is_token_byte) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let (mut letters, mut leets, mut digits) = (0usize, 0usize, 0usize);
+        while let Some(&b) = bytes.get(i) {
+            if !is_token_byte(b) {
+                break;
+            }
+            if b.is_ascii_alphabetic() {
+                letters += 1;
+            } else {
+                leets += usize::from(leet_byte(b).is_some());
+                digits += usize::from(b.is_ascii_digit());
+            }
+            i += 1;
+        }
+        if letters >= 2 && leets > 0 && digits * 2 <= i - start {
+            for b in bytes.get_mut(start..i).unwrap_or_default() {
+                if let Some(l) = leet_byte(*b) {
+                    *b = l;
+                }
+            }
+        }
+    }
+}
+
+/// Any text: per Unicode scalar (NFKD, accents, case, invisibles, tag characters).
+fn normalize_general(input: &str) -> Normalized {
     let mut chars: Vec<char> = Vec::with_capacity(input.len());
     let mut map: Vec<u32> = Vec::with_capacity(input.len());
     let mut invisible = 0u32;
     let mut tag_payload = String::new();
     let mut last_space = true;
     let mut orig_chars = 0usize;
-    for (i, c) in input.chars().enumerate() {
-        orig_chars = i + 1;
+    // Char indices first; converted to byte offsets once the text is built.
+    let mut breaks: Vec<u32> = Vec::new();
+    let src = input.as_bytes();
+    let mut pos = 0usize;
+    let mut i = 0usize;
+    while pos < src.len() {
+        // ASCII bytes without decoding; other chars decoded one at a time.
+        let c = match src.get(pos) {
+            Some(&b) if b < 0x80 => {
+                pos += 1;
+                char::from(b)
+            }
+            _ => match input.get(pos..).and_then(|t| t.chars().next()) {
+                Some(c) => {
+                    pos += c.len_utf8();
+                    c
+                }
+                None => break,
+            },
+        };
         let idx = u32::try_from(i).unwrap_or(u32::MAX);
+        i += 1;
+        orig_chars = i;
         if c.is_ascii_graphic() {
             chars.push(c.to_ascii_lowercase());
             map.push(idx);
@@ -153,6 +280,9 @@ pub(crate) fn normalize(input: &str) -> Normalized {
                 chars.push(' ');
                 map.push(idx);
                 last_space = true;
+            }
+            if is_line_break(c) {
+                mark_break(&mut breaks, last_space, chars.len());
             }
             continue;
         }
@@ -184,17 +314,76 @@ pub(crate) fn normalize(input: &str) -> Normalized {
     // Recompose (NFC) is skipped on purpose: signatures go through the same function.
     fold_tokens(&mut chars);
     let text: String = chars.iter().collect();
+    if !breaks.is_empty() && text.len() != chars.len() {
+        let mut byte_of = Vec::with_capacity(chars.len());
+        let mut b = 0u32;
+        for c in chars.iter() {
+            byte_of.push(b);
+            b = b.saturating_add(c.len_utf8() as u32);
+        }
+        for v in breaks.iter_mut() {
+            *v = byte_of.get(*v as usize).copied().unwrap_or(*v);
+        }
+    }
     Normalized {
         text,
         map,
         invisible,
         tag_payload,
         orig_chars,
+        breaks,
     }
 }
 
-/// Folds leetspeak and mixed-script look-alikes inside tokens.
+/// Folds leetspeak and mixed-script look-alikes inside tokens (one counting pass per token).
 fn fold_tokens(chars: &mut [char]) {
+    let mut i = 0;
+    while i < chars.len() {
+        if !chars.get(i).copied().is_some_and(is_token_char) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let (mut latin, mut conf, mut leets, mut digits) = (0usize, 0usize, 0usize, 0usize);
+        while let Some(&c) = chars.get(i) {
+            if !is_token_char(c) {
+                break;
+            }
+            if c.is_ascii_alphabetic() {
+                latin += 1;
+            } else if c.is_ascii() {
+                leets += usize::from(leet(c).is_some());
+                digits += usize::from(c.is_ascii_digit());
+            } else {
+                conf += usize::from(confusable(c).is_some());
+            }
+            i += 1;
+        }
+        let tok = chars.get_mut(start..i).unwrap_or_default();
+        // Mixed Latin + look-alike script: fold the look-alikes (they become Latin letters).
+        let mut letters = latin;
+        if latin > 0 && conf > 0 {
+            for c in tok.iter_mut() {
+                if let Some(l) = confusable(*c) {
+                    *c = l;
+                }
+            }
+            letters += conf;
+        }
+        // Letters with leet digits/symbols, and not mostly a number.
+        if letters >= 2 && leets > 0 && digits * 2 <= tok.len() {
+            for c in tok.iter_mut() {
+                if let Some(l) = leet(*c) {
+                    *c = l;
+                }
+            }
+        }
+    }
+}
+
+/// The previous implementation (four counting passes), the reference for the property test.
+#[cfg(test)]
+fn fold_tokens_reference(chars: &mut [char]) {
     let mut i = 0;
     while i < chars.len() {
         if !chars.get(i).copied().is_some_and(is_token_char) {
@@ -259,6 +448,84 @@ mod tests {
         let n = normalize(&format!("ok{hidden}"));
         assert_eq!(n.text, "ok");
         assert_eq!(n.tag_payload, "hi");
+    }
+
+    #[test]
+    fn ascii_fast_path_equals_general_path() {
+        use proptest::prelude::*;
+        let mut runner = proptest::test_runner::TestRunner::default();
+        runner
+            .run(
+                &"[ -~\t\n\r\x00-\x1f\x7f]{0,80}|[a-eA-E0-57@$ .]{0,40}",
+                |s| {
+                    let a = normalize_ascii(&s);
+                    let b = normalize_general(&s);
+                    prop_assert_eq!(&a.text, &b.text);
+                    prop_assert_eq!(&a.map, &b.map);
+                    prop_assert_eq!(&a.breaks, &b.breaks);
+                    prop_assert_eq!(a.orig_chars, b.orig_chars);
+                    prop_assert_eq!(a.invisible, b.invisible);
+                    Ok(())
+                },
+            )
+            .unwrap();
+        for s in [
+            "1gn0re pr3vious",
+            "h4x0r 2024 $ecret p@ss 10:30",
+            "  a\t\tb  ",
+            "ABC-d3f",
+        ] {
+            assert_eq!(normalize_ascii(s).text, normalize_general(s).text, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn one_pass_folding_equals_reference() {
+        use proptest::prelude::*;
+        let mut runner = proptest::test_runner::TestRunner::default();
+        runner
+            .run(&"[a-e0-57@$ .аеорсухіαοιν]{0,40}", |s| {
+                let mut a: Vec<char> = s.chars().collect();
+                let mut b = a.clone();
+                fold_tokens(&mut a);
+                fold_tokens_reference(&mut b);
+                prop_assert_eq!(a, b);
+                Ok(())
+            })
+            .unwrap();
+    }
+
+    #[test]
+    fn line_breaks_are_remembered() {
+        let n = normalize("Hi David,\n\nWrite a poem. Thanks \r\n bye");
+        assert_eq!(n.text, "hi david, write a poem. thanks bye");
+        let at: Vec<&str> = n
+            .breaks
+            .iter()
+            .map(|b| {
+                n.text
+                    .get(*b as usize + 1..)
+                    .unwrap_or("")
+                    .split(' ')
+                    .next()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(at, vec!["write", "bye"]);
+        let n = normalize("\nÉcris un poème.\nMerci");
+        let at: Vec<&str> = n
+            .breaks
+            .iter()
+            .map(|b| {
+                n.text
+                    .get(*b as usize + 1..)
+                    .unwrap_or("")
+                    .split(' ')
+                    .next()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(at, vec!["merci"]);
     }
 
     #[test]
