@@ -86,8 +86,14 @@
 )]
 
 #[allow(dead_code)]
+#[path = "../../gatehouse-detect/examples/train_injection/banks.rs"]
+mod banks;
+#[allow(dead_code)]
 #[path = "../../gatehouse-detect/examples/train_injection/synth.rs"]
 mod synth;
+#[allow(dead_code)]
+#[path = "../../gatehouse-detect/examples/train_injection/synth2.rs"]
+mod synth2;
 
 use std::collections::HashMap;
 use std::error::Error;
@@ -110,6 +116,10 @@ fn key(text: &str) -> Key {
 
 /// Seed of the synthetic rows (the one `train_injection` uses).
 const SYNTH_SEED: u64 = 20_240_611;
+/// Seed and scale of the compositional generator's rows for the head (a smaller draw than the
+/// fast layers' 3,000 documents: every row costs a transformer pass).
+const SYNTH2_SEED: u64 = 20_261_207;
+const SYNTH2_SCALE: usize = 800;
 const FOLDS: usize = 5;
 const MAX_SHARE: f64 = 0.25;
 const MIN_GAIN: f64 = 0.005;
@@ -1043,7 +1053,8 @@ fn main() -> Result<(), Box<dyn Error>> {
     if lines.len() != rows.len() {
         return Err("training file: lines and parsed rows differ".into());
     }
-    let synth_rows = synth::generate(SYNTH_SEED);
+    let mut synth_rows = synth::generate(SYNTH_SEED);
+    synth_rows.extend(synth2::generate(SYNTH2_SEED, SYNTH2_SCALE));
     let file_sha = hex::encode(Sha256::digest(train_text.as_bytes()));
     eprintln!(
         "train: {} rows, {} synthetic; embedding …",

@@ -556,7 +556,7 @@ impl InjectionDetector {
             for (sig, _, _) in ev.spans.iter() {
                 floor = floor.max(self.sigs.floor(*sig));
             }
-        } else if self.cfg.signature_floors {
+        } else if self.cfg.signature_floors && self.floor_gate < 1.0 {
             floor = self.local_floor(&text, &ev, direction);
         }
         if direction == Direction::ToolResult && instr {
