@@ -4,9 +4,9 @@
 //! table size and takes the sign from bit 63 — signed feature hashing):
 //!
 //! - **words**: hashed word unigrams and bigrams of the normalised text;
-//! - **characters**: hashed character 3- and 5-grams (robust to misspellings, inflections and
-//!   scripts without spaces); on ASCII text an n-gram is read as one packed integer and hashed
-//!   with two multiplications, so this group costs a few instructions per byte;
+//! - **characters**: hashed character 4-grams of each distinct whitespace-separated unit (robust
+//!   to misspellings, inflections and scripts without spaces); on ASCII text a gram is read as
+//!   one packed integer and hashed with one multiplication;
 //! - **sentences**: the text is cut into sentences (punctuation and the line breaks the
 //!   normaliser remembers); a sentence that opens with an imperative verb ("write", "please
 //!   send", "you must …") or asks a question is a *request*. Requests after the opening sentence
@@ -873,12 +873,12 @@ pub(crate) fn emit_features(
     emit(mix(fnv(s_stat, &[b'A', share.min(4) as u8])), 1.0);
 }
 
-/// Character 3- and 5-grams of each distinct whitespace-separated unit of the normalised text,
-/// read with a space on either side (" ignore "), so that grams still see word starts and ends.
-/// Units are deduplicated like words; a unit longer than 64 bytes contributes its first 64.
+/// Character 4-grams of each distinct whitespace-separated unit of the normalised text, read
+/// with a space on either side (" ignore "), so that grams still see word starts and ends. Units
+/// are deduplicated like words; a unit longer than 64 bytes contributes its first 64. (One gram
+/// length: 3- plus 5-grams cost twice as much and scored no better under either CV protocol.)
 fn char_grams(text: &str, scratch: &mut Scratch, emit: &mut impl FnMut(u64, f32)) {
-    let s3 = seeded(3);
-    let s5 = seeded(5);
+    let s4 = seeded(4);
     let bytes = text.as_bytes();
     let units = &mut scratch.units;
     units.clear();
@@ -901,14 +901,13 @@ fn char_grams(text: &str, scratch: &mut Scratch, emit: &mut impl FnMut(u64, f32)
         let e = e.min(s + 64);
         let u = bytes.get(s..e).unwrap_or_default();
         if seen.insert(fnv(FNV_OFFSET, u) | 1) {
-            // Grams of " unit " = (len + 2) - 2 three-grams and (len + 2) - 4 five-grams,
-            // counted in chars below for non-ASCII units.
+            // " unit " of n + 2 chars has n - 1 four-grams (one for a one-char unit).
             let n = if u.is_ascii() {
                 u.len()
             } else {
                 std::str::from_utf8(u).map_or(u.len(), |t| t.chars().count())
             };
-            n_grams += n + n.saturating_sub(2);
+            n_grams += n.saturating_sub(1).max(1);
             true
         } else {
             false
@@ -930,23 +929,18 @@ fn char_grams(text: &str, scratch: &mut Scratch, emit: &mut impl FnMut(u64, f32)
                 dst.copy_from_slice(u);
             }
             buf[n - 1] = b' ';
-            for z in buf.iter_mut().skip(n).take(8) {
-                *z = 0;
-            }
-            for i in 0..n.saturating_sub(2) {
+            for i in 0..n.saturating_sub(3) {
                 let w = buf
-                    .get(i..i + 8)
-                    .and_then(|s| <[u8; 8]>::try_from(s).ok())
-                    .map_or(0, u64::from_le_bytes);
-                emit(gram_hash(s3, w & 0xff_ffff), cv);
-                if i + 5 <= n {
-                    emit(gram_hash(s5, w & 0xff_ffff_ffff), cv);
-                }
+                    .get(i..i + 4)
+                    .and_then(|s| <[u8; 4]>::try_from(s).ok())
+                    .map_or(0, u32::from_le_bytes);
+                emit(gram_hash(s4, u64::from(w)), cv);
             }
         } else {
             let Ok(t) = std::str::from_utf8(u) else {
                 continue;
             };
+            // Byte offsets of the chars of " unit ", and its end.
             let mut starts: Vec<usize> = vec![0];
             starts.extend(t.char_indices().map(|(i, _)| i + 1));
             starts.push(u.len() + 1);
@@ -956,19 +950,13 @@ fn char_grams(text: &str, scratch: &mut Scratch, emit: &mut impl FnMut(u64, f32)
             padded.extend_from_slice(u);
             padded.push(b' ');
             for k in 0..starts.len() {
-                let Some(&i) = starts.get(k) else { break };
-                if let Some(&j3) = starts.get(k + 3) {
-                    emit(
-                        gram_hash_bytes(s3, padded.get(i..j3).unwrap_or_default()),
-                        cv,
-                    );
-                }
-                if let Some(&j5) = starts.get(k + 5) {
-                    emit(
-                        gram_hash_bytes(s5, padded.get(i..j5).unwrap_or_default()),
-                        cv,
-                    );
-                }
+                let (Some(&i), Some(&j)) = (starts.get(k), starts.get(k + 4)) else {
+                    break;
+                };
+                emit(
+                    gram_hash_bytes(s4, padded.get(i..j).unwrap_or_default()),
+                    cv,
+                );
             }
         }
     }
@@ -1220,7 +1208,7 @@ mod tests {
 
     #[test]
     fn unit_grams_equal_byte_hashes() {
-        // Every 3- and 5-gram of " unit " (in chars) is emitted, ASCII or not.
+        // Every 4-gram of " unit " (in chars) is emitted, ASCII or not.
         let n = super::super::normalize::normalize("ab••cdefg é hij");
         let mut got = Vec::new();
         emit_features(
@@ -1238,11 +1226,9 @@ mod tests {
                 .map(|(i, _)| i)
                 .chain(std::iter::once(padded.len()))
                 .collect();
-            for (g, seed) in [(3usize, seeded(3)), (5, seeded(5))] {
-                for k in 0..idx.len().saturating_sub(g) {
-                    let h = gram_hash_bytes(seed, &padded.as_bytes()[idx[k]..idx[k + g]]);
-                    assert!(got.contains(&h), "{g}-gram {k} of {padded:?}");
-                }
+            for k in 0..idx.len().saturating_sub(4) {
+                let h = gram_hash_bytes(seeded(4), &padded.as_bytes()[idx[k]..idx[k + 4]]);
+                assert!(got.contains(&h), "4-gram {k} of {padded:?}");
             }
         }
     }
@@ -1258,8 +1244,8 @@ mod tests {
     fn ascii_and_general_gram_hashes_agree() {
         // The ASCII loop reads packed integers; the general path hashes byte slices. The same
         // n-gram must get the same hash either way.
-        let s3 = seeded(3);
-        assert_eq!(gram_hash_bytes(s3, b"abc"), gram_hash(s3, 0x0063_6261));
+        let s4 = seeded(4);
+        assert_eq!(gram_hash_bytes(s4, b"abcd"), gram_hash(s4, 0x6463_6261));
         let a = super::super::normalize::normalize("ignore all");
         let b = super::super::normalize::normalize("ignore all é");
         let grams = |n: &Normalized| {
@@ -1276,7 +1262,7 @@ mod tests {
         };
         let (ga, gb) = (grams(&a), grams(&b));
         let shared = ga.iter().filter(|h| gb.contains(h)).count();
-        assert!(shared >= 16, "{shared}");
+        assert!(shared >= 12, "{shared}");
     }
 
     #[test]
