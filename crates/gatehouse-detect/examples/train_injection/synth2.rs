@@ -345,7 +345,13 @@ fn instruction(r: &mut Rng) -> String {
             );
             polite(r, s)
         }
-        47..=54 => {
+        47..=50 => {
+            let t = r
+                .pick(FORM_MANIPULATIONS)
+                .replace("{n}", r.pick(ANSWER_NOUNS));
+            format!("{}.", fill(&t, r))
+        }
+        51..=54 => {
             let style = fill(r.pick(STYLES), r);
             let s = format!(
                 "{} {style}.",

@@ -520,6 +520,57 @@ const QUESTION_WORDS: &[&str] = &[
 /// Modal verbs that make "you …" a request ("you must", "you should").
 const MODALS: &[&str] = &["have", "must", "need", "shall", "should", "will"];
 
+/// Words by which a request points at the content it comes with ("summarise the text below",
+/// "translate this email"): a user's own request about a pasted document usually does; an
+/// instruction planted in the document usually does not.
+const DEICTIC: &[&str] = &[
+    "above",
+    "aforementioned",
+    "attached",
+    "below",
+    "enclosed",
+    "following",
+    "foregoing",
+    "preceding",
+];
+const DETERMINERS: &[&str] = &["my", "that", "the", "these", "this", "those"];
+const DOC_NOUNS: &[&str] = &[
+    "article",
+    "code",
+    "content",
+    "contract",
+    "cv",
+    "data",
+    "doc",
+    "document",
+    "draft",
+    "email",
+    "essay",
+    "excerpt",
+    "info",
+    "information",
+    "letter",
+    "mail",
+    "message",
+    "messages",
+    "note",
+    "notes",
+    "page",
+    "paragraph",
+    "passage",
+    "post",
+    "record",
+    "report",
+    "result",
+    "results",
+    "resume",
+    "review",
+    "snippet",
+    "story",
+    "text",
+    "transcript",
+];
+
 /// Word bytes of the ASCII tokenizer (letters, digits, `'`, `_`).
 static WORD: [bool; 256] = {
     let mut t = [false; 256];
@@ -727,6 +778,9 @@ struct WordSets {
     softeners: Vec<u64>,
     modals: Vec<u64>,
     questions: Vec<u64>,
+    deictic: Vec<u64>,
+    determiners: Vec<u64>,
+    doc_nouns: Vec<u64>,
     you: u64,
 }
 
@@ -747,8 +801,23 @@ fn word_sets() -> &'static WordSets {
             softeners: set(SOFTENERS),
             modals: set(MODALS),
             questions: set(QUESTION_WORDS),
+            deictic: set(DEICTIC),
+            determiners: set(DETERMINERS),
+            doc_nouns: set(DOC_NOUNS),
             you: word_hash(b"you"),
         }
+    })
+}
+
+/// Whether the words `hashes` of a sentence point at the content ("above", "this email").
+fn refers_to_content(hashes: &[u64]) -> bool {
+    let ws = word_sets();
+    hashes.iter().enumerate().any(|(i, h)| {
+        ws.deictic.binary_search(h).is_ok()
+            || (ws.determiners.binary_search(h).is_ok()
+                && hashes
+                    .get(i + 1)
+                    .is_some_and(|n| ws.doc_nouns.binary_search(n).is_ok()))
     })
 }
 
@@ -1030,6 +1099,7 @@ fn sentence_features(
             || (verb.is_none() && s.len >= 4 && word_sets().questions.binary_search(&w0).is_ok());
         (verb, q)
     };
+    let words_of = |s: &Sentence| hashes.get(s.first..s.first + s.len).unwrap_or_default();
     let (lead_verb, lead_q) = sents.first().map(&kind).unwrap_or((None, false));
     if let Some(v) = lead_verb {
         emit(feat("lead_req", 1), 1.0);
@@ -1038,10 +1108,21 @@ fn sentence_features(
     if lead_q {
         emit(feat("lead_q", 1), 1.0);
     }
+    if (lead_verb.is_some() || lead_q)
+        && let Some(first) = sents.first()
+    {
+        // A request that opens a longer text and does not point at it.
+        if refers_to_content(words_of(first)) {
+            emit(feat("lead_ref", 1), 1.0);
+        } else if n >= 3 {
+            emit(feat("lead_unref", 1), 1.0);
+        }
+    }
     if n < 2 {
         return;
     }
     let (mut late_req, mut late_q, mut spliced) = (0usize, 0usize, 0usize);
+    let (mut late_ref, mut late_unref) = (0usize, 0usize);
     let mut first_late: Option<usize> = None;
     let mut prev_plain = lead_verb.is_none() && !lead_q;
     // Verbs and question words of later requests, and a bag of their words: each scaled by
@@ -1067,6 +1148,11 @@ fn sentence_features(
             if prev_plain {
                 spliced += 1;
             }
+            if refers_to_content(words_of(s)) {
+                late_ref += 1;
+            } else {
+                late_unref += 1;
+            }
             for t in s.first..s.first + s.len.min(24) {
                 bag.push(mix(hash(t) ^ s_bag));
             }
@@ -1087,6 +1173,12 @@ fn sentence_features(
     }
     if spliced > 0 {
         emit(feat("spliced", bucket(spliced, &[1, 2, 4])), 1.0);
+    }
+    if late_ref > 0 {
+        emit(feat("late_ref", bucket(late_ref, &[1, 2, 4])), 1.0);
+    }
+    if late_unref > 0 {
+        emit(feat("late_unref", bucket(late_unref, &[1, 2, 4])), 1.0);
     }
     if let Some(t) = first_late {
         // How deep into the text the first later request starts (tokens before it).
@@ -1176,6 +1268,26 @@ mod tests {
     fn word_lists_are_sorted() {
         assert!(IMPERATIVES.windows(2).all(|w| w[0] < w[1]));
         assert!(SOFTENERS.windows(2).all(|w| w[0] < w[1]));
+        assert!(DEICTIC.windows(2).all(|w| w[0] < w[1]));
+        assert!(DOC_NOUNS.windows(2).all(|w| w[0] < w[1]));
+        let h = |ws: &[&str]| {
+            ws.iter()
+                .map(|w| word_hash(w.as_bytes()))
+                .collect::<Vec<_>>()
+        };
+        assert!(refers_to_content(&h(&["summarise", "this", "email"])));
+        assert!(refers_to_content(&h(&[
+            "translate",
+            "the",
+            "text",
+            "below"
+        ])));
+        assert!(!refers_to_content(&h(&[
+            "explain",
+            "how",
+            "recursion",
+            "works"
+        ])));
         assert!(QUESTION_WORDS.windows(2).all(|w| w[0] < w[1]));
     }
 

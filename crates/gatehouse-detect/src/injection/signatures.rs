@@ -207,7 +207,7 @@ fn sigs() -> Vec<Sig> {
             "directive.your_answer",
             ModelDirective,
             0.0,
-            r"\b(?:modify|augment|enrich|supplement|conclude|end|begin|start|format|structure|finish|extend|tailor|adjust|preface|sign|rewrite|translate|encode|render|provide|deliver|craft|compose|write) your (?:answer|response|reply|output|summary|next message)s?\b|\b(?:in|into|within|throughout|to|at the end of|at the (?:start|beginning) of|before|after) your (?:answer|response|reply|output|summary)s?\b",
+            r"\b(?:modify|augment|enrich|supplement|conclude|end|begin|start|format|structure|finish|extend|tailor|adjust|preface|sign|rewrite|translate|encode|render|provide|deliver|craft|compose|write|scramble|jumble|shuffle|reverse|encrypt) your (?:answer|response|reply|output|summary|next message)s?\b|\b(?:in|into|within|throughout|to|of|from|for|on|at the end of|at the (?:start|beginning) of|before|after) your (?:answer|response|reply|output|summary)(?:s|'s)?\b",
         ),
         // --- persona / jailbreak ------------------------------------------------------------
         (
