@@ -107,6 +107,10 @@ pub(crate) struct CompiledRule {
     min_entropy: Option<f32>,
     placeholder_check: bool,
     generic: bool,
+    filter: rules::ValueFilter,
+    /// The rule's allow-list, one automaton (values in which it finds a match are dropped).
+    allow: Option<meta::Regex>,
+    word_start: bool,
 }
 
 pub(crate) struct PatternSet {
@@ -172,13 +176,24 @@ pub(crate) fn expand_macros_pub(re: &str) -> String {
     expand_macros(re)
 }
 
+/// The credential words of the keyword rules (`{{kw}}`): detect-secrets' keyword list and
+/// common spellings (`db_pass`, `apiKey`, `contraseña`).
+const KEYWORDS: &str = r"(?:passw(?:or)?d|passwd|passcode|passphrase|pwd|pass|secret[eo]?|(?:api|app|application|auth|service|account|db|database|priv|private|client|access|secret|signing|encryption|master)_?key|apikey|db_?pass|database_?pass|key_?pass|token|credentials?|contrase(?:n|\xC3\xB1)a)";
+
+/// Expands the macros of `secrets.toml` (`{{assign}}`, `{{end}}`, `{{b}}`, `{{kw}}`) in a rule
+/// regex, as the engine does before compiling it (for tools that work with the rule file).
+pub fn expand_secret_macros(re: &str) -> String {
+    expand_macros(re)
+}
+
 fn expand_macros(re: &str) -> String {
     re.replace(
         "{{assign}}",
-        r#"\\?['"]?\s{0,3}(?:=|:=|::=|:|=>|\?=|,|\|\||<-|:\s*=)\s{0,5}\\?['"`]?"#,
+        r#"\\?['"]?\]?[ \t]{0,3}(?:[+.?:!]?=|:{2,3}=|=>|:|,|\|{1,2}|<-|>|\()(?:[ \t]*[|>][-+]?[ \t]*\r?\n)?\s{0,5}\\?['"`]?"#,
     )
-    .replace("{{end}}", r#"(?:[`'"\s;,\\<)\]}&|]|$)"#)
+    .replace("{{end}}", r#"(?:[`'"\s;,\\<>)\]}&|.:!?]|$)"#)
     .replace("{{b}}", r"(?-u:\b)")
+    .replace("{{kw}}", KEYWORDS)
 }
 
 /// Rules are ASCII-shaped: matching is done on ASCII classes (`\w`, `\s`, case folding), which
@@ -204,7 +219,10 @@ fn compile_set(
             .iter()
             .map(|r| (r.regex.as_str(), r.token_run))
             .collect();
-        crate::prefilter::Prefilter::build(&spec)
+        crate::prefilter::Prefilter::build(&spec).map(|mut p| {
+            p.set_back(rules.iter().map(|r| r.token_run_back).max().unwrap_or(2));
+            p
+        })
     } else {
         None
     };
@@ -256,6 +274,23 @@ fn compile_set(
                 | "authorization-header"
                 | "provider-credential"
         ) || r.kind.starts_with("curl-");
+        let allow = if r.allow.is_empty() {
+            None
+        } else {
+            let pats: Vec<&str> = r.allow.iter().map(String::as_str).collect();
+            Some(
+                meta::Regex::builder()
+                    .syntax(syntax_config())
+                    .configure(meta::Config::new().nfa_size_limit(Some(1 << 20)))
+                    .build_many(&pats)
+                    .map_err(|e| {
+                        Error::new(ErrorKind::Pattern {
+                            id: r.kind.clone(),
+                            message: format!("allow-list: {e}"),
+                        })
+                    })?,
+            )
+        };
         compiled.push(CompiledRule {
             regex: r.regex.clone(),
             group_re: std::sync::OnceLock::new(),
@@ -269,6 +304,9 @@ fn compile_set(
             min_entropy: r.min_entropy,
             placeholder_check: r.placeholder_check,
             generic,
+            filter: r.filter,
+            allow,
+            word_start: r.word_start,
         });
     }
     Ok(PatternSet {
@@ -320,6 +358,10 @@ fn custom_rules(custom: &[CustomPattern]) -> Result<Vec<Rule>, Error> {
             placeholder_check: false,
             pass: 1,
             token_run: None,
+            token_run_back: 2,
+            filter: rules::ValueFilter::Placeholder,
+            allow: Vec::new(),
+            word_start: false,
         });
     }
     Ok(out)
@@ -967,6 +1009,9 @@ impl Engine {
         cache: &mut meta::Cache,
     ) -> Option<(Hit, usize)> {
         let rule = set.rules.get(pid)?;
+        if rule.word_start && !starts_word(text, s) {
+            return None;
+        }
         let (mut vs, mut ve) = (s, e);
         if rule.group > 0 {
             let re = rule
@@ -985,6 +1030,9 @@ impl Engine {
             let g = caps.get_group(rule.group)?;
             vs = g.start;
             ve = g.end;
+        }
+        if rule.validator == Validator::ReversedComparison {
+            (vs, ve) = rules::quoted_value_before(text, s)?;
         }
         let value = text.get(vs..ve)?;
         if value.is_empty() {
@@ -1015,7 +1063,11 @@ impl Engine {
                 }
             }
         }
-        if rule.placeholder_check && rules::is_placeholder(value) {
+        if rule.placeholder_check
+            && (rules::is_placeholder(value)
+                || crate::filters::is_reference_or_template(value)
+                || crate::filters::is_sequential(value))
+        {
             return Some((
                 Hit {
                     detector: self.inner.secrets_detector.clone(),
@@ -1030,6 +1082,20 @@ impl Engine {
             ));
         }
         if rule.generic && rules::looks_like_identifier(value) {
+            return None;
+        }
+        let rejected = match rule.filter {
+            rules::ValueFilter::Placeholder => false,
+            rules::ValueFilter::Keyword => {
+                crate::filters::keyword_value_rejected(value) || rules::key_is_not_secret(text, vs)
+            }
+            rules::ValueFilter::Generic => {
+                crate::filters::generic_value_rejected(value)
+                    || (rule.kind.as_ref() == "generic-api-key"
+                        && rules::generic_key_rejected(text, vs))
+            }
+        };
+        if rejected || rule.allow.as_ref().is_some_and(|a| a.is_match(value)) {
             return None;
         }
         if let Some(min) = rule.min_entropy
@@ -1289,7 +1355,65 @@ fn validate(v: Validator, text: &str, s: usize, e: usize) -> Check {
         }
         Validator::Jwt => jwt_check(m),
         Validator::KeywordValue => ok(rules::keyword_value_ok(text, s, e)),
+        Validator::QuotedKeywordValue => ok(rules::quoted_keyword_value_ok(text, s, e)),
+        Validator::ReversedComparison => ok(rules::reversed_value_ok(text, s, e)),
+        Validator::HighEntropy => {
+            ok(!public_or_encoded_text(m) && !crate::filters::has_sequence_run(m, 8))
+        }
     }
+}
+
+/// Base64 that is public key material (a DER certificate `MII…CC…`, an OpenSSH public key
+/// `AAAAB3NzaC1…`) or the encoding of readable text.
+fn public_or_encoded_text(v: &str) -> bool {
+    // Subresource-integrity and lock-file hashes (`sha512-…`).
+    let lower = v.get(..7).unwrap_or("").to_ascii_lowercase();
+    if ["sha1-", "sha256-", "sha384-", "sha512-", "md5-"]
+        .iter()
+        .any(|p| lower.starts_with(p))
+    {
+        return true;
+    }
+    const SSH: &[&str] = &["AAAAB3NzaC1", "AAAAC3NzaC1", "AAAAE2VjZHNh", "AAAAD3NzaC1"];
+    if SSH.iter().any(|p| v.starts_with(p)) {
+        return true;
+    }
+    // DER: a certificate (`MII?…CC…`: a SEQUENCE that opens with a SEQUENCE) or a public key
+    // (RSA, EC P-256, Ed25519 SubjectPublicKeyInfo).
+    const PUBLIC_DER: &[&str] = &[
+        "MIIBIjANBgkqhkiG9w0BAQEFAAOC",
+        "MIICIjANBgkqhkiG9w0BAQEFAAOC",
+        "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE",
+        "MCowBQYDK2VwAyEA",
+    ];
+    if (v.starts_with("MII") && v.get(6..8) == Some("CC"))
+        || PUBLIC_DER.iter().any(|p| v.starts_with(p))
+    {
+        return true;
+    }
+    let Some(bytes) = decode::base64_decode(v.trim_end_matches('=').as_bytes()) else {
+        return false;
+    };
+    if bytes.len() < 12 {
+        return false;
+    }
+    let printable = bytes
+        .iter()
+        .filter(|b| b.is_ascii_graphic() || **b == b' ' || **b == b'\n')
+        .count();
+    let letters = bytes.iter().filter(|b| b.is_ascii_alphabetic()).count();
+    printable * 100 >= bytes.len() * 95 && letters * 5 >= bytes.len()
+}
+
+/// Whether byte `s` of `text` starts a word: no ASCII letter before it, or a camelCase
+/// boundary (a lower-case letter before an upper-case one).
+fn starts_word(text: &str, s: usize) -> bool {
+    let b = text.as_bytes();
+    let Some(prev) = s.checked_sub(1).and_then(|i| b.get(i)) else {
+        return true;
+    };
+    !prev.is_ascii_alphabetic()
+        || (prev.is_ascii_lowercase() && b.get(s).is_some_and(u8::is_ascii_uppercase))
 }
 
 fn split_ext(s: &str) -> &str {
