@@ -19,125 +19,11 @@
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
 
 use gatehouse_detect::eval_spans::{Row, Span, Task, evaluate};
-use gatehouse_detect::{DetectConfig, Engine, RuleDef};
-use regex_automata::meta::Regex;
-use regex_syntax::hir::{Class, Hir, HirKind};
+use gatehouse_detect::{DetectConfig, Engine};
 
-#[derive(serde::Deserialize)]
-struct File {
-    rule: Vec<RuleDef>,
-}
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> usize {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (self.0 >> 33) as usize
-    }
-    fn below(&mut self, n: usize) -> usize {
-        if n == 0 { 0 } else { self.next() % n }
-    }
-    fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
-        &xs[self.below(xs.len())]
-    }
-}
-
-/// Samples a string matching `h`. Outside the capture group `group` the sample is minimal
-/// (first alternative, fewest repetitions, a plain character of each class); inside it is
-/// random. Returns the group's byte range in `out`.
-fn sample(
-    h: &Hir,
-    group: u32,
-    inside: bool,
-    rng: &mut Rng,
-    out: &mut Vec<u8>,
-) -> Option<(usize, usize)> {
-    match h.kind() {
-        HirKind::Empty | HirKind::Look(_) => None,
-        HirKind::Literal(l) => {
-            out.extend_from_slice(&l.0);
-            None
-        }
-        HirKind::Class(c) => {
-            let mut bytes: Vec<u8> = Vec::new();
-            match c {
-                Class::Bytes(b) => {
-                    for r in b.ranges() {
-                        for x in r.start()..=r.end() {
-                            bytes.push(x);
-                        }
-                    }
-                }
-                Class::Unicode(u) => {
-                    for r in u.ranges() {
-                        for x in r.start()..=r.end() {
-                            if x.is_ascii() {
-                                bytes.push(x as u8);
-                            }
-                        }
-                    }
-                }
-            }
-            let printable: Vec<u8> = bytes
-                .iter()
-                .copied()
-                .filter(|b| b.is_ascii_graphic() && !matches!(b, b'"' | b'\'' | b'`' | b'\\'))
-                .collect();
-            let pool = if printable.is_empty() {
-                &bytes
-            } else {
-                &printable
-            };
-            let b = if inside {
-                *rng.pick(pool)
-            } else if let Some(l) = pool.iter().find(|b| b.is_ascii_lowercase()) {
-                *l
-            } else if bytes.contains(&b' ') {
-                b' '
-            } else {
-                *pool.first()?
-            };
-            out.push(b);
-            None
-        }
-        HirKind::Repetition(r) => {
-            let n = if inside {
-                let max = r.max.map_or(r.min + 12, |m| m.min(r.min + 12));
-                r.min as usize + rng.below((max - r.min + 1) as usize)
-            } else {
-                r.min as usize
-            };
-            let mut span = None;
-            for _ in 0..n {
-                span = sample(&r.sub, group, inside, rng, out).or(span);
-            }
-            span
-        }
-        HirKind::Capture(c) => {
-            if c.index == group {
-                let start = out.len();
-                sample(&c.sub, group, true, rng, out);
-                Some((start, out.len()))
-            } else {
-                sample(&c.sub, group, inside, rng, out)
-            }
-        }
-        HirKind::Concat(hs) => {
-            let mut span = None;
-            for x in hs {
-                span = sample(x, group, inside, rng, out).or(span);
-            }
-            span
-        }
-        HirKind::Alternation(hs) => {
-            let x = if inside { rng.pick(hs) } else { hs.first()? };
-            sample(x, group, inside, rng, out)
-        }
-    }
-}
+#[path = "common/rule_sample.rs"]
+mod rule_sample;
+use rule_sample::{Rng, Sampler};
 
 const TEMPLATES: &[&str] = &[
     "{k} = \"{v}\"",
@@ -195,53 +81,24 @@ fn push_row(rows: &mut Vec<Row>, text: String, span: Option<(usize, usize, Strin
 }
 
 fn positives(per_rule: usize, rng: &mut Rng, g: &mut Gen) {
-    let file: File = toml::from_str(include_str!("../src/secrets.toml")).expect("rules");
-    for r in file.rule {
+    for r in rule_sample::rules() {
         // The match of a reversed comparison is not the value (the validator finds it).
         if r.validator == Some(gatehouse_detect::Validator::ReversedComparison) {
             continue;
         }
-        let re_src = gatehouse_detect::expand_secret_macros(&r.regex);
-        let Ok(re) = Regex::builder()
-            .syntax(
-                regex_automata::util::syntax::Config::new()
-                    .unicode(false)
-                    .utf8(false),
-            )
-            .build(&re_src)
-        else {
+        let Some(sampler) = Sampler::new(&r) else {
             g.unsampled.push(format!("{} (regex)", r.id));
             continue;
         };
-        let Ok(hir) = regex_syntax::ParserBuilder::new()
-            .unicode(false)
-            .utf8(false)
-            .build()
-            .parse(&re_src)
-        else {
-            g.unsampled.push(format!("{} (parse)", r.id));
-            continue;
-        };
-        let group = r.group.unwrap_or(0) as u32;
         let mut made = 0;
         for _ in 0..per_rule * 20 {
             if made >= per_rule {
                 break;
             }
-            let mut raw = Vec::new();
-            let span = if group == 0 {
-                sample(&hir, u32::MAX, true, rng, &mut raw);
-                Some((0, raw.len()))
-            } else {
-                sample(&hir, group, false, rng, &mut raw)
-            };
-            let (Some((a, b)), Ok(raw)) = (span, String::from_utf8(raw)) else {
+            let Some((raw, a, b)) = sampler.minimal(rng) else {
                 continue;
             };
             let value = raw.get(a..b).unwrap_or("").to_owned();
-            if value.is_empty() {
-                continue;
-            }
             // The key the rule's regex needs: what the minimal sample has before the value,
             // without the assignment.
             let key: String = raw
@@ -260,7 +117,7 @@ fn positives(per_rule: usize, rng: &mut Rng, g: &mut Gen) {
             } else {
                 rng.pick(GENERIC_KEYS).to_string()
             };
-            let t = if group == 0 || rng.below(4) > 0 {
+            let t = if sampler.group == 0 || rng.below(4) > 0 {
                 *rng.pick(TEMPLATES)
             } else {
                 *rng.pick(PROSE)
@@ -274,29 +131,10 @@ fn positives(per_rule: usize, rng: &mut Rng, g: &mut Gen) {
             };
             let ve = vs + value.len();
             // Keep the row only when the rule itself claims it.
-            let claimed = |text: &str, vs: usize, ve: usize| -> bool {
-                let mut caps = re.create_captures();
-                let mut at = 0;
-                while at <= text.len() {
-                    let input = regex_automata::Input::new(text).range(at..);
-                    re.search_captures(&input, &mut caps);
-                    let Some(m) = caps.get_match() else {
-                        return false;
-                    };
-                    if let Some(gs) = caps.get_group(group as usize)
-                        && gs.start == vs
-                        && gs.end == ve
-                    {
-                        return true;
-                    }
-                    at = m.start() + 1;
-                }
-                false
-            };
-            if claimed(&text, vs, ve) {
+            if sampler.claims(&text, vs, ve) {
                 push_row(&mut g.rows, text, Some((vs, ve, r.id.clone())));
                 made += 1;
-            } else if made == 0 && claimed(&raw, a, b) && rng.below(4) == 0 {
+            } else if made == 0 && sampler.claims(&raw, a, b) && rng.below(4) == 0 {
                 // The rule's own minimal syntax.
                 push_row(&mut g.rows, raw.clone(), Some((a, b, r.id.clone())));
                 made += 1;

@@ -125,6 +125,12 @@ pub(crate) struct PatternSet {
     /// Literal prefilter (secret sets): anchored searches at prefix literals and unanchored
     /// ones around long token runs instead of one unanchored pass over the whole text.
     prefilter: Option<crate::prefilter::Prefilter>,
+    /// The rules without a literal prefix (found by unanchored searches in the prefilter's
+    /// windows) as one automaton, with their indices in `rules`; `None` when every rule is
+    /// anchorable.
+    window_re: Option<(meta::Regex, Vec<usize>)>,
+    /// Search caches of `window_re`.
+    window_caches: std::sync::Mutex<Vec<meta::Cache>>,
 }
 
 pub(crate) struct Inner {
@@ -214,6 +220,21 @@ fn compile_set(
     ctx_words: &mut Vec<String>,
 ) -> Result<PatternSet, Error> {
     let pats: Vec<&str> = rules.iter().map(|r| r.regex.as_str()).collect();
+    let build = |pats: &[&str]| {
+        meta::Regex::builder()
+            .syntax(syntax_config())
+            .configure(
+                // No bounded backtracker: it zeroes a visited set of (NFA states x haystack)
+                // bits on every capture search, which dominates the cost on a large rule set.
+                meta::Config::new()
+                    .nfa_size_limit(Some(64 << 20))
+                    .hybrid_cache_capacity(32 << 20)
+                    .which_captures(regex_automata::nfa::thompson::WhichCaptures::Implicit)
+                    .backtrack(false),
+            )
+            .build_many(pats)
+            .map_err(Box::new)
+    };
     let prefilter = if family == FAMILY_SECRETS {
         let spec: Vec<(&str, Option<usize>)> = rules
             .iter()
@@ -226,35 +247,61 @@ fn compile_set(
     } else {
         None
     };
-    let re = meta::Regex::builder()
-        .syntax(syntax_config())
-        .configure(
-            // No bounded backtracker: it zeroes a visited set of (NFA states x haystack) bits
-            // on every capture search, which dominates the cost on a large rule set.
-            meta::Config::new()
-                .nfa_size_limit(Some(64 << 20))
-                .hybrid_cache_capacity(32 << 20)
-                .which_captures(regex_automata::nfa::thompson::WhichCaptures::Implicit)
-                .backtrack(false),
-        )
-        .build_many(&pats)
-        .map_err(|e| {
-            // Name the rule that does not compile on its own, if any.
-            let culprit = rules.iter().find_map(|r| {
-                meta::Regex::builder()
-                    .syntax(syntax_config())
-                    .build(&r.regex)
-                    .err()
-                    .map(|e| (r.kind.clone(), e.to_string()))
-            });
-            let (id, message) = culprit.unwrap_or_else(|| ("<set>".to_owned(), e.to_string()));
-            Error::new(ErrorKind::Pattern { id, message })
-        })?;
+    let window_re = if prefilter.is_some() {
+        let idx: Vec<usize> = (0..pats.len())
+            .filter(|&i| {
+                pats.get(i)
+                    .is_some_and(|p| !crate::prefilter::anchorable(p))
+            })
+            .collect();
+        if idx.is_empty() {
+            None
+        } else {
+            let wp: Vec<&str> = idx.iter().filter_map(|&i| pats.get(i).copied()).collect();
+            build(&wp).ok().map(|re| (re, idx))
+        }
+    } else {
+        None
+    };
+    if prefilter.is_some()
+        && window_re.is_none()
+        && pats.iter().any(|p| !crate::prefilter::anchorable(p))
+    {
+        return Err(Error::new(ErrorKind::Config(
+            "secret rules without a literal prefix do not compile into one automaton".to_owned(),
+        )));
+    }
+    let re = build(&pats).map_err(|e| {
+        // Name the rule that does not compile on its own, if any.
+        let culprit = rules.iter().find_map(|r| {
+            meta::Regex::builder()
+                .syntax(syntax_config())
+                .build(&r.regex)
+                .err()
+                .map(|e| (r.kind.clone(), e.to_string()))
+        });
+        let (id, message) = culprit.unwrap_or_else(|| ("<set>".to_owned(), e.to_string()));
+        Error::new(ErrorKind::Pattern { id, message })
+    })?;
     let mut compiled = Vec::with_capacity(rules.len());
     for r in rules {
         let mut ids = Vec::new();
+        // A keyword that every match starts with (a token's prefix, `ghp_`) never counts as
+        // context (context words are looked for outside the match): not searched for.
+        let prefixes = if family == FAMILY_SECRETS {
+            crate::prefilter::prefix_literals_of(&r.regex)
+        } else {
+            Vec::new()
+        };
         for w in &r.context {
             let w = w.to_ascii_lowercase();
+            if !prefixes.is_empty()
+                && prefixes
+                    .iter()
+                    .all(|p| p.starts_with(w.as_bytes()) || w.as_bytes().starts_with(p))
+            {
+                continue;
+            }
             let id = match ctx_words.iter().position(|x| *x == w) {
                 Some(i) => i,
                 None => {
@@ -310,6 +357,8 @@ fn compile_set(
         });
     }
     Ok(PatternSet {
+        window_re,
+        window_caches: std::sync::Mutex::new(Vec::new()),
         caches: std::sync::Mutex::new(Vec::new()),
         re,
         rules: compiled,
@@ -399,6 +448,7 @@ impl Engine {
             sets.push(compile_set(pii, FAMILY_PII, true, &mut ctx_words)?);
         }
         if cfg.secrets {
+            crate::filters::warm_up();
             let file: RuleFile = toml::from_str(rules::SECRETS_TOML)
                 .map_err(|e| Error::new(ErrorKind::RuleFile(e.to_string())))?;
             let mut secret_rules: Vec<Rule> = file
@@ -853,8 +903,10 @@ impl Engine {
         }
     }
 
-    /// Anchored searches at the plan's candidate starts and unanchored ones over its windows,
-    /// in text order, skipping what an accepted hit already covers.
+    /// Anchored searches at the plan's candidate starts and unanchored searches of the rules
+    /// without a literal prefix over its windows, in text order (a candidate before a window
+    /// match at the same position), skipping what an accepted hit already covers: at every
+    /// position the first match found is the one the full scan finds there.
     fn run_planned(
         &self,
         set: &PatternSet,
@@ -863,18 +915,50 @@ impl Engine {
         cache: &mut meta::Cache,
         plan: &crate::prefilter::Plan,
     ) {
+        let mut wcache = match &set.window_re {
+            Some((re, _)) if !plan.windows.is_empty() => Some(
+                set.window_caches
+                    .lock()
+                    .ok()
+                    .and_then(|mut v| v.pop())
+                    .unwrap_or_else(|| re.create_cache()),
+            ),
+            _ => None,
+        };
         let mut pos = 0usize;
         let (mut si, mut wi) = (0usize, 0usize);
+        // The next window match at or after `pos`: (start, end, rule index).
+        let mut pending: Option<(usize, usize, usize)> = None;
         loop {
+            while plan.starts.get(si).is_some_and(|&c| c < pos) {
+                si += 1;
+            }
             let c = plan.starts.get(si).copied();
-            let w = plan.windows.get(wi).copied();
-            match (c, w) {
-                (None, None) => break,
-                (Some(c), w) if w.is_none_or(|w| c < w.0) => {
-                    si += 1;
-                    if c < pos {
+            if pending.is_some_and(|p| p.0 < pos) {
+                pending = None;
+            }
+            if pending.is_none()
+                && let (Some((wre, idx)), Some(wc)) = (&set.window_re, wcache.as_mut())
+            {
+                while let Some(&(ws, we)) = plan.windows.get(wi) {
+                    let from = ws.max(pos);
+                    if from >= we {
+                        wi += 1;
                         continue;
                     }
+                    let input = Input::new(text).range(from..we);
+                    if let Some(m) = wre.search_with(wc, &input) {
+                        let pid = idx.get(m.pattern().as_usize()).copied().unwrap_or(0);
+                        pending = Some((m.start(), m.end(), pid));
+                        break;
+                    }
+                    wi += 1;
+                }
+            }
+            match (c, pending) {
+                (None, None) => break,
+                (Some(c), p) if p.is_none_or(|p| c <= p.0) => {
+                    si += 1;
                     let input = Input::new(text).range(c..).anchored(Anchored::Yes);
                     if let Some(m) = set.re.search_with(cache, &input)
                         && let Some(h) = self
@@ -895,21 +979,35 @@ impl Engine {
                         pos = next.max(c + 1);
                     }
                 }
-                (_, Some((ws, we))) => {
-                    wi += 1;
-                    let from = ws.max(pos);
-                    if from < we {
-                        pos = self.scan_range(set, text, from, we, out, cache);
+                (_, Some((s, e, pid))) => {
+                    pending = None;
+                    let accepted = self
+                        .confirm(set, text, pid, s, e, cache)
+                        .or_else(|| self.generic_fallback(set, text, pid, s, text.len(), cache));
+                    match accepted {
+                        Some(h) => {
+                            let next = h.1.max(e.min(h.1.max(s + 1)));
+                            out.push(h.0);
+                            pos = next.max(s + 1);
+                        }
+                        None => pos = s + 1,
+                    }
+                    while pos < text.len() && !text.is_char_boundary(pos) {
+                        pos += 1;
                     }
                 }
                 (Some(_), None) => break,
             }
         }
+        if let (Some(wc), Ok(mut v)) = (wcache, set.window_caches.lock())
+            && v.len() < 64
+        {
+            v.push(wc);
+        }
     }
 
-    /// Unanchored searches over `from..to` (matches may not extend past `to`); returns where
-    /// the last accepted hit ends (`from` when none): candidate starts after it are still
-    /// searched anchored, since their matches may extend past `to`.
+    /// Unanchored searches over `from..to` (the full scan of a set without prefilter); returns
+    /// where the last accepted hit ends (`from` when none).
     fn scan_range(
         &self,
         set: &PatternSet,
@@ -1038,16 +1136,22 @@ impl Engine {
         if value.is_empty() {
             return None;
         }
-        // Generic rule around a provider token: report the provider rule instead.
+        // Generic rule around a provider token: report the provider rule instead. The token's
+        // own match may end with its boundary character, so the search reaches the end of the
+        // generic match, not just of its value.
         if rule.generic {
-            let inner_input = Input::new(text).range(vs..ve);
+            let reach = e.max(ve).min(text.len());
+            let inner_input = Input::new(text).range(vs..reach);
             let mut p = vs;
             while p < ve {
-                let Some(m) = set.re.search_with(cache, &inner_input.clone().range(p..ve)) else {
+                let Some(m) = set
+                    .re
+                    .search_with(cache, &inner_input.clone().range(p..reach))
+                else {
                     break;
                 };
                 let r2 = set.rules.get(m.pattern().as_usize())?;
-                if !r2.generic && m.start() >= vs {
+                if !r2.generic && m.start() >= vs && m.start() < ve {
                     return self.confirm(
                         set,
                         text,
@@ -1084,11 +1188,17 @@ impl Engine {
         if rule.generic && rules::looks_like_identifier(value) {
             return None;
         }
+        if let Some(min) = rule.min_entropy
+            && checksum::shannon_entropy(value) < min
+        {
+            return None;
+        }
         let rejected = match rule.filter {
             rules::ValueFilter::Placeholder => false,
             rules::ValueFilter::Keyword => {
                 crate::filters::keyword_value_rejected(value) || rules::key_is_not_secret(text, vs)
             }
+            rules::ValueFilter::Value => crate::filters::keyword_value_rejected(value),
             rules::ValueFilter::Generic => {
                 crate::filters::generic_value_rejected(value)
                     || (rule.kind.as_ref() == "generic-api-key"
@@ -1096,11 +1206,6 @@ impl Engine {
             }
         };
         if rejected || rule.allow.as_ref().is_some_and(|a| a.is_match(value)) {
-            return None;
-        }
-        if let Some(min) = rule.min_entropy
-            && checksum::shannon_entropy(value) < min
-        {
             return None;
         }
         let mut score = rule.score;

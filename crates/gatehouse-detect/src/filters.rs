@@ -146,11 +146,23 @@ pub(crate) fn is_sequential(v: &str) -> bool {
         "QWERTYUIOPASDFGHJKLZXCVBNM",
         "1QAZ2WSX3EDC4RFV5TGB6YHN7UJM8IK9OL0P",
     ];
+    let v = v.as_bytes();
+    let Some(&first) = v.first() else {
+        return false;
+    };
     if v.len() < 8 {
         return false;
     }
-    let upper = v.to_ascii_uppercase();
-    SEQS.iter().any(|s| s.contains(upper.as_str()))
+    let first = first.to_ascii_uppercase();
+    SEQS.iter().any(|s| {
+        let s = s.as_bytes();
+        // Every place of the first character in the sequence (at most a few).
+        s.iter().enumerate().any(|(i, &c)| {
+            c == first
+                && s.get(i..i + v.len())
+                    .is_some_and(|w| w.iter().zip(v).all(|(a, b)| *a == b.to_ascii_uppercase()))
+        })
+    })
 }
 
 /// Whether `v` contains a stretch of at least `n` characters of an alphabet or digit sequence
@@ -260,16 +272,16 @@ pub(crate) fn is_code_identifier(v: &str) -> bool {
 }
 
 /// Whether `w` (lower case) is, or starts with, a word of [`STOPWORDS`] or [`CODE_WORDS`]
-/// (three letters or more).
+/// (three letters or more): one anchored search of an automaton of both lists.
 fn is_dictionary_word_start(w: &[u8]) -> bool {
-    let Ok(w) = std::str::from_utf8(w) else {
+    if w.len() < 3 {
+        return false;
+    }
+    let Some(ac) = dictionary() else {
         return false;
     };
-    w.len() >= 3
-        && STOPWORDS
-            .iter()
-            .chain(CODE_WORDS)
-            .any(|d| w.starts_with(d) || (d.len() >= 3 && *d == w))
+    let input = aho_corasick::Input::new(w).anchored(aho_corasick::Anchored::Yes);
+    ac.try_find(input).ok().flatten().is_some()
 }
 
 /// Words and abbreviations of identifiers (with [`STOPWORDS`]), for [`is_code_identifier`].
@@ -1359,10 +1371,44 @@ const STOPWORDS: &[&str] = &[
     "yaml",
 ];
 
-/// Whether `v` contains one of the [`STOPWORDS`] (ASCII case-insensitive).
+/// Whether `v` contains one of the [`STOPWORDS`] (ASCII case-insensitive): one pass of an
+/// automaton of the list.
 pub(crate) fn contains_stopword(v: &str) -> bool {
-    let lower = v.to_ascii_lowercase();
-    STOPWORDS.iter().any(|w| lower.contains(w))
+    stopwords().is_some_and(|ac| ac.is_match(v))
+}
+
+/// The automaton of [`STOPWORDS`] (any position, ASCII case-insensitive).
+fn stopwords() -> Option<&'static aho_corasick::AhoCorasick> {
+    static WORDS: std::sync::OnceLock<Option<aho_corasick::AhoCorasick>> =
+        std::sync::OnceLock::new();
+    WORDS
+        .get_or_init(|| {
+            aho_corasick::AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(STOPWORDS)
+                .ok()
+        })
+        .as_ref()
+}
+
+/// The automaton of [`STOPWORDS`] and [`CODE_WORDS`] of three letters or more (anchored).
+fn dictionary() -> Option<&'static aho_corasick::AhoCorasick> {
+    static DICT: std::sync::OnceLock<Option<aho_corasick::AhoCorasick>> =
+        std::sync::OnceLock::new();
+    DICT.get_or_init(|| {
+        aho_corasick::AhoCorasick::builder()
+            .start_kind(aho_corasick::StartKind::Anchored)
+            .build(STOPWORDS.iter().chain(CODE_WORDS).filter(|d| d.len() >= 3))
+            .ok()
+    })
+    .as_ref()
+}
+
+/// Builds the word automata now (engine construction) instead of on the first value checked.
+pub(crate) fn warm_up() {
+    let _ = stopwords();
+    let _ = dictionary();
+    let _ = crate::rules::is_placeholder("warm-up");
 }
 
 /// Indirect references: calls, indexing and member paths (`get_secret()`,
@@ -1395,10 +1441,20 @@ pub(crate) fn value_rejected(v: &str, name_ok: bool) -> bool {
         || is_file_path(v)
         || is_indirect_reference(v)
         || identifier
-        || b.first() == Some(&b'_')
+        || (b.first() == Some(&b'_') && is_underscore_name(v))
         || b.first() == Some(&b':')
         || (b.first() == Some(&b'[') && b.last() == Some(&b']'))
         || is_color_or_anchor(v)
+}
+
+/// `__u32`, `_bindgen_ty_7`, `_PRIVATE_KEY`: a private or generated name (a random base64url
+/// value that happens to start with `_` has upper and lower case mixed).
+fn is_underscore_name(v: &str) -> bool {
+    let rest = v.trim_start_matches('_');
+    rest.len() <= 12
+        || is_code_identifier(rest)
+        || !rest.bytes().any(|c| c.is_ascii_uppercase())
+        || !rest.bytes().any(|c| c.is_ascii_lowercase())
 }
 
 /// `#976806`, `#fff`, `#section-name`: a colour or an anchor.

@@ -31,6 +31,10 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+// The rule samplers shared with the examples name the crate by its external name.
+#[cfg(test)]
+extern crate self as gatehouse_detect;
+
 mod checksum;
 mod config;
 pub mod decode;

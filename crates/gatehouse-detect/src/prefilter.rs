@@ -94,6 +94,17 @@ fn prefix_literals(regex: &str) -> Option<Vec<Vec<u8>>> {
     Some(out)
 }
 
+/// The lower-cased prefix literals of `regex` (empty when it has none).
+pub(crate) fn prefix_literals_of(regex: &str) -> Vec<Vec<u8>> {
+    prefix_literals(regex).unwrap_or_default()
+}
+
+/// Whether every match of `regex` starts with one of its prefix literals (the prefilter
+/// finds its candidates by literal).
+pub(crate) fn anchorable(regex: &str) -> bool {
+    prefix_literals(regex).is_some()
+}
+
 impl Prefilter {
     /// Builds the prefilter for rules `(regex, token_run)`; `None` when some rule has neither a
     /// literal prefix nor a token-run bound (the set is then scanned in full).
@@ -398,6 +409,10 @@ mod tests {
     }
 }
 #[cfg(test)]
+#[path = "../examples/common/rule_sample.rs"]
+mod rule_sample;
+
+#[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod equivalence {
     use crate::{DetectConfig, Engine};
@@ -456,6 +471,36 @@ mod equivalence {
         let inner = Arc::get_mut(&mut e.inner).expect("fresh engine");
         inner.prefilter = false;
         e
+    }
+
+    /// On samples of every rule's own regex (alone, after prose, glued to another sample), the
+    /// prefiltered scan reports exactly what the full scan reports: a rule whose matches reach
+    /// outside its prefilter window would differ here.
+    #[test]
+    fn prefiltered_scan_equals_full_scan_on_rule_samples() {
+        use super::rule_sample::{Rng, Sampler, rules};
+        let fast = Engine::new(&DetectConfig::default()).unwrap();
+        let full = disabled(Engine::new(&DetectConfig::default()).unwrap());
+        let mut rng = Rng(77);
+        let mut prev = String::new();
+        for r in rules() {
+            let sampler = Sampler::new(&r).unwrap();
+            for _ in 0..4 {
+                let Some((t, _, _)) = sampler.minimal(&mut rng) else {
+                    continue;
+                };
+                for text in [
+                    t.clone(),
+                    format!("We moved the cluster last week. {t}"),
+                    format!("{prev}\n{t} and more"),
+                ] {
+                    let a = fast.scan(&text, Direction::Input).findings;
+                    let b = full.scan(&text, Direction::Input).findings;
+                    assert_eq!(a, b, "{}: {text:?}", r.id);
+                }
+                prev = t;
+            }
+        }
     }
 
     /// The prefiltered scan reports exactly what the full scan reports.

@@ -143,6 +143,9 @@ pub enum ValueFilter {
     /// Also values of letters only and values containing a common word (generic high-entropy
     /// rules).
     Generic,
+    /// The value checks of [`ValueFilter::Keyword`] without its key checks (a rule whose regex
+    /// already pins the key: `asana_client_id`).
+    Value,
 }
 
 impl Rule {
@@ -570,16 +573,30 @@ pub(crate) fn is_placeholder(value: &str) -> bool {
         "fake_key",
         "fakekey",
     ];
-    if WORDS.iter().any(|w| lower.contains(w)) {
-        return true;
-    }
     // Published documentation values (Stripe's docs key, the jwt.io sample signature).
     const DOCS: &[&str] = &[
         "4ec39hqlyjwdarjtt1zdp7dc",
         "sflkxwrjsmekkf2qt4fwpmejf36pok6yjv_adqssw5c",
     ];
-    if DOCS.iter().any(|d| lower.contains(d)) {
-        return true;
+    // One automaton for both lists (a value is checked once, not once per word).
+    static MARKERS: std::sync::OnceLock<Option<aho_corasick::AhoCorasick>> =
+        std::sync::OnceLock::new();
+    let markers = MARKERS.get_or_init(|| {
+        aho_corasick::AhoCorasick::builder()
+            .build(WORDS.iter().chain(DOCS))
+            .ok()
+    });
+    match markers {
+        Some(ac) => {
+            if ac.is_match(&lower) {
+                return true;
+            }
+        }
+        None => {
+            if WORDS.iter().chain(DOCS).any(|w| lower.contains(w)) {
+                return true;
+            }
+        }
     }
     const WHOLE: &[&str] = &[
         "password",
@@ -607,16 +624,29 @@ pub(crate) fn is_placeholder(value: &str) -> bool {
     {
         return true;
     }
-    // Almost no distinct characters: "aaaaaaaa", "00000000", "abababab".
-    let mut seen = [false; 128];
-    let mut distinct = 0;
+    // Almost no distinct characters ("aaaaaaaa", "00000000", "abababab"), or one character
+    // making up half of a long value (`FLWPUBK_TEST-0000000000000000-X`).
+    let mut counts = [0usize; 128];
     for b in v.bytes() {
-        if b < 128 && !seen[usize::from(b)] {
-            seen[usize::from(b)] = true;
-            distinct += 1;
+        if let Some(c) = counts.get_mut(usize::from(b)) {
+            *c += 1;
         }
     }
-    v.len() >= 8 && distinct <= 3
+    let distinct = counts.iter().filter(|c| **c > 0).count();
+    let most = counts.iter().copied().max().unwrap_or(0);
+    // The longest run of one character (`…TEST-000000000000`; a Twitter bearer token's 22
+    // leading `A`s are a fifth of it).
+    let mut run = 0usize;
+    let mut longest = 0usize;
+    let mut prev = None;
+    for b in v.bytes() {
+        run = if prev == Some(b) { run + 1 } else { 1 };
+        prev = Some(b);
+        longest = longest.max(run);
+    }
+    (v.len() >= 8 && distinct <= 3)
+        || (v.len() >= 16 && most * 2 >= v.len())
+        || (longest >= 8 && longest * 5 >= v.len() * 2)
 }
 
 /// Values that generic (keyword-anchored) rules must not report: code identifiers, dotted
