@@ -633,16 +633,25 @@ pub(crate) fn is_placeholder(value: &str) -> bool {
         }
     }
     let distinct = counts.iter().filter(|c| **c > 0).count();
-    let most = counts.iter().copied().max().unwrap_or(0);
-    // The longest run of one character (`…TEST-000000000000`; a Twitter bearer token's 22
-    // leading `A`s are a fifth of it).
+    // A filler character (`x`, `z`, `0`, `*`, `#`, `.`, `-`, `_`) making up half of a long
+    // value, or a run of it taking two fifths (`FLWSECK_TEST-000000000000`). Other letters do
+    // not count: a Twitter bearer token opens with 22 `A`s, and a key of repeated `Q`s is still
+    // key-shaped.
+    const FILLERS: &[u8] = b"xXzZ0*#.-_";
+    let most = FILLERS
+        .iter()
+        .map(|&f| counts.get(usize::from(f)).copied().unwrap_or(0))
+        .max()
+        .unwrap_or(0);
     let mut run = 0usize;
     let mut longest = 0usize;
     let mut prev = None;
     for b in v.bytes() {
         run = if prev == Some(b) { run + 1 } else { 1 };
         prev = Some(b);
-        longest = longest.max(run);
+        if FILLERS.contains(&b) {
+            longest = longest.max(run);
+        }
     }
     (v.len() >= 8 && distinct <= 3)
         || (v.len() >= 16 && most * 2 >= v.len())
@@ -1199,6 +1208,21 @@ const NOT_A_VALUE: &[&str] = &[
     "allow",
     "forbid",
     "ignore",
+    "dummy_secret",
+    "dummy_value",
+    "login_password",
+    "account_password",
+    "nopasswd",
+    "not_real_key",
+    "notreal",
+    "some_key",
+    "str_to_sign",
+    "test-access-key",
+    "thisisnottherealsecret",
+    "api_key",
+    "undef",
+    "mypassword",
+    "yourpassword",
 ];
 
 /// See [`Validator::KeywordValue`]: whether the unquoted value at `vs..ve` of `text` may be a
@@ -1251,6 +1275,13 @@ fn keyword_value_check(text: &str, vs: usize, ve: usize, quoted: bool, key_check
         return false;
     }
     let lower = v.to_ascii_lowercase();
+    // Values that announce themselves as stand-ins (`dummy…`, `replace…`, `this…`).
+    if ["dummy", "replace", "this_", "thisis", "your"]
+        .iter()
+        .any(|p| lower.starts_with(p))
+    {
+        return false;
+    }
     if NOT_A_VALUE.contains(&lower.as_str()) || crate::filters::value_rejected(v, name_ok) {
         return false;
     }
