@@ -1673,6 +1673,68 @@ aidar almas arman askar azamat bauyrzhan daulet dauren erlan galym kairat marat 
 serik talgat timur yerlan zhandos aigerim aizhan akmaral asel dana gulnara madina saule
 abduvali akmal alisher aziz bekzod bobur dilshod jahongir jasur otabek rustam sardor shavkat
 sherzod ulugbek dilnoza gulnora malika nargiza nilufar shahnoza zarina
+abe abel abram adalyn adalynn addie addison adelaide adeline adolph aiden aimee al alaia alaina
+alden alfreda alisa alisha alissa allan allen allie alonzo alphonse alta althea alton alyce
+amado ambrose amie anderson angelia angelique angelita anibal aniyah annmarie ansel archibald
+aria armand arnulfo asher ashlee athena atlas aubree audra august augusta augustine augustus
+aurelia autumn avis ayla bailey barney barrett bart barton beau belle benita bennett bennie
+benny bentley bernadine bernardo berta bertram bessie bette bettie beulah billie blaine blakely
+blanche bobbi bobbie bonita boyd brandi brandie brandt brandy brant brayden brendan brendon
+briana brianna bridgett brielle brittney brock broderick brody bryant brynlee bryon bryson buck
+bud buddy burl burt burton byron callie candice candy carey carissa carlene carly carmela
+carmella carmelo carmine carole carroll carson carter cary casandra cassie cathleen cathryn
+cecelia cecile cedrick celia celina chadwick chance charity charley charmaine chase chasity
+cheri cherie chet christi chrystal chuck clair clare clark claudine clay clementine cleo cletus
+cleveland cliff clyde colby cole coleman collin colton columbus concetta connie conrad corina
+corine cornell corrine cortez cory coy cristopher crystal curt cyril daisy damion dane danial
+dante darin darrel darrell darrin darwin dashawn davey davis dawn dean deana deandre deangelo
+deann deanne dee deena deidre del delbert delilah dell delmar deloris demarcus demetrius dena
+denny denver deon derick deshaun deshawn desiree destiny devonte dewayne dewey dianna dianne
+dick dino dion dixie dominick dona donnell donnie donny dorthy doyle drew dudley dusty dwayne
+earle earlene earline earnest earnestine easton ebony ed eddy edmond edwin edwina effie efrain
+elba eliana elias elisabeth eliseo elma elmer elmo elnora eloy elton elva elvia elvira elwood
+emanuel ember emerson emersyn emery emory erasmo erick erma erna ernestine errol ervin erwin
+esmeralda essie estela estella estelle ester etta eula eunice eusebio evangelina eve everleigh
+everly ezekiel faith fannie fanny faustino faye felecia felicia fern finley fletcher florine
+flossie forrest foster francis frankie fred freddy fredrick gale galen garland garry garth gayle
+gena genesis georgette geraldine gilda glenna goldie grady grant grayson gregg gregorio greyson
+griffin grover gus guy hadley hal hallie harlan harriett harris hattie heriberto hershel hilary
+hiram hobert hollie hollis hope houston hudson humberto hunter ike ilene imani imelda imogene
+ina inez iris irvin irwin isaias ismael israel issac iva jace jaclyn jacquelyn jalen jamaal
+jamar jamel jameson jamey jami jamison janell janelle janette janie janine janna jarrett jarrod
+jarvis javon jaxon jaylah jaylen jayne jayson jazmin jeanie jeanine jeannette jeannie jed
+jefferey jefferson jenifer jennie jerald jeramy jeremiah jeri jermaine jerri jerrod jessie jewel
+jill jimmie jimmy joanne jodie jody johnathan johnathon johnnie jonathon jordyn josiah juana
+juanita jude julianne juliette junior kaden kaitlin kareem karina karla karyn kathie kathrine
+katina kayden keisha kelley kelli kellie kelvin ken kendall kendrick kennedy kent kenya keri
+kermit kerri keshawn khloe kiara kim kimberley kingston kinsley kirby kitty knox kris krista
+kristi kristie kristopher krystal kurtis lacy ladonna lakeisha lamar lamont landon lane lara
+latasha latisha latonya latoya laurie laverne lavonne lawanda leann leanna leilani leland lenora
+lenore leola leona les lesa lesley leta letitia levi lila lilia lilian liliana lillie lino liz
+liza lizzie lola lolita lon london londyn lonnie lora loraine loren lorene loretta lorie lottie
+lou louella louisa loyd luann lucile lucille lucinda lucius luella luisa lula luna lupe luz
+lyman lynda lynette lynnette mack madelyn madge mae makayla malinda mallory mamie mara marcelino
+marcella marci marcie marcy margery margo maricela marietta marissa maritza marla marlin marlon
+marquis marquita marsha marty marva maryann marylou mathew matilda mattie maude maura maverick
+maya maynard meagan melba melisa merle merlin merrill micah micheal mickey mila miles milford
+millard millicent milo mindy minerva minnie misty mitchel mitzi monroe monte monty morris moses
+murray myles myrna myron nanette nannie nathanael nettie nevaeh nichole nickolas nicky nikki
+nita noelle nola nolan nona noreen norris octavia odessa ofelia ollie opal ophelia ora orlando
+orval orville otis palmer pansy parker pat patrice patti paulette penny pete phillip porter
+prince quincy rae raelynn raleigh randal randell randolph rasheed ray reba reed reese reid
+remington rena renee reuben rex reynaldo rhett rhoda rich richie rick rickey robby robyn
+rochelle rocky rod roderick rodger rodolfo romeo ron ronan rory rosalie rosalyn rosanne rose
+roseann rosella rosemarie rosetta rosie roslyn roxie royal royce rudy russel rusty ryder ryker
+ryleigh sallie sammie sandy sanford santos sasha sawyer scot scottie scotty selma serenity
+seymour shana shaniqua shanna shari sharlene shauna shawna sheena sheldon shelia shelly shelton
+sheri sherman sherri sherrie sherry sienna silas simon skylar sloane sol solomon sonny sonya
+stacie stan sterling stewart summer suzette sybil sylvester tabatha tad tameka tamera tami
+tamika tammi tammie tamra tania tanisha tanner tasha teagan teri terrance terrell terri tess
+thaddeus therese thurman tia tiana timmy tisha titus tommie tonia traci tracie tremaine trevon
+trey tricia trina trinity trisha truman tucker twila tyree tyrell tyrone tyson ulysses valarie
+valentine vance velma verna vicky vince virgil waldo walker walton ward weldon wendell wendi
+weston wilbert wilburn wiley will willard willis willow wilmer wilson winnie xander yesenia
+zachariah zachery zelma zion zoey
 ";
 
 /// More family names (whitespace-separated, split once at start-up).
@@ -1847,6 +1909,26 @@ shaikh sharif siddiqi sultan tahir usman yousaf zafar zaman
 adeyemo adebisi adegoke adeniyi adesina adetola afolayan agbaje akintola alade awolowo ayodele
 bankole fashola folarin ige ilori komolafe ladipo odukoya ogunbiyi ogundipe okafor okonjo
 oladipo olatunji oyebanji oyewole sowande
+alfaro andrade anthony arellano ashley avery ayers barajas barron barry bartlett baxter bean
+beard beasley beltran benjamin benton bernal bernard best blankenship blevins bonilla booker
+boone bradshaw branch browning bruce buckley bullock burch burks cantrell cantu cardenas carey
+carrillo casey cassidy chase cherry clay cline conley connolly correa crowley cullen daugherty
+davila dejesus delacruz delaney delarosa deleon dempsey devlin doherty donaldson doran dunlap
+dunne duran durham egan ellison enriquez esparza espinosa everett fahey farley felix fields
+finley finnegan flanagan frank french frost frye gaines garrison george geraghty gibbs giles
+gilmore glenn golden good gregory grimes hagan hampton hanna harding harrington hartley hartman
+harvey hayden hebert hendrix hennessy henson herring hester hickman hoover house huerta huffman
+hurley hutchins hyde keane kearney keegan kilpatrick kinney kline knox krueger lenihan leonard
+lester lonergan lott lowery lowry lugo lynn lyon lyons magana mahoney mata mathis mayo mays
+mcbride mccarty mcclure mcconnell mccray mccullough mcdonough mcdowell mcfarland mcginnis
+mcintyre mcknight mcmillan medrano melendez mercado michael moriarty moses mosley moyer mulcahy
+mullen mulligan nixon oconnell odom odonnell oliver olsen orr parra pate peralta person pitts
+portillo potts powers proctor quigley quintana raymond regan reilly reyna rich richard rivers
+roberson rodgers roman rooney rosario rush santana scanlon schaefer schroeder sellers shaffer
+shaughnessy sheehan shepard shields singleton snow solomon spears spence stanton stevenson
+strong stuart tanner terrell tierney trejo valentine vance vang vaughan velasquez velez ventura
+villalobos villegas wall waller walters warner webster whelan whitehead wiley wilkes yoder
+zavala zimmerman
 ";
 
 /// Particles that join name parts in lower case ("Ludwig van Beethoven", "Vasco da Gama").
