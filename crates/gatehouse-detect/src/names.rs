@@ -1504,9 +1504,11 @@ fn score_run(text: &str, r: &[Token], k: &[Key]) -> f32 {
     let first_first = k[0].is(F_FIRST);
     let any_first = k.iter().any(|w| w.is(F_FIRST));
     let last_word = tok_str(text, &r[n - 1]);
-    let last_sur_list = k[n - 1].is(F_SUR);
+    // A family name that is also a common word ("Young", "Park", "Street") makes a run a
+    // name only next to a given name.
+    let last_sur_list = k[n - 1].is(F_SUR) && !k[n - 1].is(F_AMBIGUOUS);
     let last_sur = last_sur_list || surname_shape(last_word, k[n - 1].as_str());
-    let any_sur = k.iter().any(|w| w.is(F_SUR));
+    let any_sur = k.iter().any(|w| w.is(F_SUR) && !w.is(F_AMBIGUOUS));
     let initials = r.iter().filter(|t| t.initial).count();
     let ambiguous_first = k[0].is(F_AMBIGUOUS);
     // Context checks are evaluated only where a rule needs them.
@@ -1533,7 +1535,11 @@ fn score_run(text: &str, r: &[Token], k: &[Key]) -> f32 {
         // does not make "Grant Proposal" a name).
         let first_and_sur = (0..n).any(|a| {
             k[a].is(F_FIRST)
-                && (0..n).any(|b| b != a && (k[b].is(F_SUR) || (b == n - 1 && last_sur)))
+                && (0..n).any(|b| {
+                    b != a
+                        && ((k[b].is(F_SUR) && (b > a || !k[b].is(F_AMBIGUOUS)))
+                            || (b == n - 1 && last_sur))
+                })
         });
         if first_and_sur || (first_first && (strong() || weak_ctx())) {
             return 0.8;
@@ -1575,6 +1581,17 @@ fn score_run(text: &str, r: &[Token], k: &[Key]) -> f32 {
             }
         } else if k[0].is(F_SUR) && !ambiguous && !at_start() {
             if weak_ctx() || after() { 0.65 } else { 0.55 }
+        } else if !ambiguous
+            && !k[0].is(F_STOP | F_PLACE_FIRST)
+            && !r[0].poss
+            && r[0].end - r[0].start >= 3
+            && !at_start()
+            && following_trigger(text, r[0].end)
+            && personal_ctx()
+        {
+            // An unknown word between a personal context and a personal predicate ("my friend
+            // Xochitl said", "the patient Imre lives").
+            0.6
         } else {
             0.0
         }
@@ -1834,6 +1851,20 @@ mod tests {
         );
         assert_eq!(spans("Clayton Kershaw pitched."), ["Clayton Kershaw"]);
         assert_eq!(spans("North Carolina hired Jane Miller."), ["Jane Miller"]);
+    }
+
+    /// A family name that is also a common word needs a given name; an unknown word between a
+    /// personal context and a personal predicate is a name.
+    #[test]
+    fn ambiguous_family_names_and_unknown_names_in_context() {
+        assert!(spans("Quick Sample results are in.").is_empty());
+        assert_eq!(spans("Ask Jane Young about it."), ["Jane Young"]);
+        assert_eq!(
+            spans("My colleague Imre said the build is green."),
+            ["Imre"]
+        );
+        assert_eq!(spans("The customer Zhaklina wrote to us."), ["Zhaklina"]);
+        assert!(spans("The report Summary said nothing.").is_empty());
     }
 
     #[test]
