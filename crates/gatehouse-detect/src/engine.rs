@@ -1195,14 +1195,14 @@ impl Engine {
         }
         let rejected = match rule.filter {
             rules::ValueFilter::Placeholder => false,
+            // Key checks first: cheaper than the value's, and decisive more often.
             rules::ValueFilter::Keyword => {
-                crate::filters::keyword_value_rejected(value) || rules::key_is_not_secret(text, vs)
+                rules::key_is_not_secret(text, vs) || crate::filters::keyword_value_rejected(value)
             }
             rules::ValueFilter::Value => crate::filters::keyword_value_rejected(value),
             rules::ValueFilter::Generic => {
-                crate::filters::generic_value_rejected(value)
-                    || (rule.kind.as_ref() == "generic-api-key"
-                        && rules::generic_key_rejected(text, vs))
+                (rule.kind.as_ref() == "generic-api-key" && rules::generic_key_rejected(text, vs))
+                    || crate::filters::generic_value_rejected(value)
             }
         };
         if rejected || rule.allow.as_ref().is_some_and(|a| a.is_match(value)) {

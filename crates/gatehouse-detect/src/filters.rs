@@ -60,7 +60,14 @@ pub(crate) fn is_reference_or_template(v: &str) -> bool {
         _ => {}
     }
     // `<%= ENV['X'] %>`, `{{ .Values.x }}`, printf and format fields inside a longer value
-    // (`"%s:%s"`, `"{}:{}"`), a value cut short in documentation (`eyJhbGciOi...`).
+    // (`"%s:%s"`, `"{}:{}"`), a value cut short in documentation (`eyJhbGciOi...`). Each of
+    // them holds one of these bytes; most values hold none.
+    if !b
+        .iter()
+        .any(|c| matches!(c, b'{' | b'<' | b'%' | b'.' | 0xE2))
+    {
+        return false;
+    }
     has_reference(v, "${", "}")
         || has_reference(v, "{{", "}}")
         || has_reference(v, "<%", "%>")
@@ -127,8 +134,11 @@ pub(crate) fn is_system_path(v: &str) -> bool {
         "/bin/", "/etc/", "/home/", "/opt/", "/tmp/", "/usr/", "/var/", "/users/", "/dev/",
         "/proc/", "/run/", "/srv/", "/mnt/", "/root/",
     ];
-    let lower = v.to_ascii_lowercase();
-    DIRS.iter().any(|d| lower.starts_with(d))
+    if !v.starts_with('/') {
+        return false;
+    }
+    let head = v.get(..v.len().min(8)).unwrap_or("").to_ascii_lowercase();
+    DIRS.iter().any(|d| head.starts_with(d))
 }
 
 /// The whole value is a stretch of an alphabet, digit or keyboard sequence (`abcdefgh…`,
@@ -154,6 +164,34 @@ pub(crate) fn is_sequential(v: &str) -> bool {
         return false;
     }
     let first = first.to_ascii_uppercase();
+    // Most values fail on their first two characters: look those up in a table of the
+    // sequences' neighbouring pairs first.
+    static PAIRS: std::sync::OnceLock<Box<[[bool; 128]; 128]>> = std::sync::OnceLock::new();
+    let pairs = PAIRS.get_or_init(|| {
+        let mut t = Box::new([[false; 128]; 128]);
+        for s in SEQS {
+            for w in s.as_bytes().windows(2) {
+                if let Some(cell) = t
+                    .get_mut(usize::from(w[0] & 0x7f))
+                    .and_then(|row| row.get_mut(usize::from(w[1] & 0x7f)))
+                {
+                    *cell = true;
+                }
+            }
+        }
+        t
+    });
+    let second = v.get(1).map_or(0, u8::to_ascii_uppercase);
+    if !first.is_ascii()
+        || !second.is_ascii()
+        || !pairs
+            .get(usize::from(first))
+            .and_then(|r| r.get(usize::from(second)))
+            .copied()
+            .unwrap_or(false)
+    {
+        return false;
+    }
     SEQS.iter().any(|s| {
         let s = s.as_bytes();
         // Every place of the first character in the sequence (at most a few).
@@ -189,40 +227,10 @@ pub(crate) fn has_sequence_run(v: &str, n: usize) -> bool {
 
 /// Parts of an identifier: split at `_ - . / :` and at case changes (`fooBar`, `HTTPServer`);
 /// digits stay with the letters before them (`Ed25519Key` → `Ed25519`, `Key`).
+#[cfg(test)]
 fn ident_parts(v: &str) -> Vec<&str> {
-    let b = v.as_bytes();
     let mut parts = Vec::new();
-    let mut start = 0usize;
-    let mut i = 0usize;
-    while i < b.len() {
-        let c = b.get(i).copied().unwrap_or(b'_');
-        if matches!(c, b'_' | b'-' | b'.' | b'/' | b':') {
-            if start < i {
-                parts.push(v.get(start..i).unwrap_or(""));
-            }
-            start = i + 1;
-            i += 1;
-            continue;
-        }
-        if i > start && c.is_ascii_uppercase() {
-            let prev = b.get(i - 1).copied().unwrap_or(b'_');
-            let next = b.get(i + 1).copied().unwrap_or(b'_');
-            // lower/digit → Upper, or the last capital of an acronym before a lower-case run.
-            if prev.is_ascii_lowercase()
-                || (prev.is_ascii_digit()
-                    && b.get(start)
-                        .is_some_and(|s| !s.is_ascii_uppercase() || i - start > 1))
-                || (prev.is_ascii_uppercase() && next.is_ascii_lowercase())
-            {
-                parts.push(v.get(start..i).unwrap_or(""));
-                start = i;
-            }
-        }
-        i += 1;
-    }
-    if start < b.len() {
-        parts.push(v.get(start..).unwrap_or(""));
-    }
+    for_each_part(v, |p| parts.push(p));
     parts
 }
 
@@ -243,32 +251,75 @@ pub(crate) fn is_code_identifier(v: &str) -> bool {
         .any(|c| matches!(c, b'_' | b'-' | b'.' | b'/' | b':'));
     let mut words = 0usize;
     let mut others = 0usize;
-    for p in ident_parts(v) {
-        let letters: Vec<u8> = p.bytes().take_while(u8::is_ascii_alphabetic).collect();
-        let n = letters.len();
+    let mut mixed_case = false;
+    for_each_part(v, |p| {
+        let pb = p.as_bytes();
+        let n = pb.iter().take_while(|c| c.is_ascii_alphabetic()).count();
         if n == 0 {
-            continue;
+            return;
         }
+        let letters = pb.get(..n).unwrap_or(&[]);
         let upper = letters.iter().all(u8::is_ascii_uppercase);
         let lower_tail = letters.iter().skip(1).all(u8::is_ascii_lowercase);
         if !upper && !lower_tail {
-            return false;
+            mixed_case = true;
+            return;
         }
-        let lower: Vec<u8> = letters.iter().map(u8::to_ascii_lowercase).collect();
-        if is_dictionary_word_start(&lower) {
+        let mut buf = [0u8; 24];
+        let m = n.min(buf.len());
+        for (d, c) in buf.iter_mut().zip(letters) {
+            *d = c.to_ascii_lowercase();
+        }
+        if is_dictionary_word_start(buf.get(..m).unwrap_or(&[])) {
             words += 1;
         } else if !(n == 1 && p.len() > 1) {
             // A letter with a number (`P521`, `v2`) is neutral; anything else that is not a
             // word counts against.
             others += 1;
         }
-    }
-    words >= 2
+    });
+    !mixed_case
+        && words >= 2
         && if separated {
             others <= words
         } else {
             others * 2 <= words
         }
+}
+
+/// Calls `f` with each part of an identifier (see [`ident_parts`]), without allocating.
+fn for_each_part<'a>(v: &'a str, mut f: impl FnMut(&'a str)) {
+    let b = v.as_bytes();
+    let mut start = 0usize;
+    let mut i = 0usize;
+    while i < b.len() {
+        let c = b.get(i).copied().unwrap_or(b'_');
+        if matches!(c, b'_' | b'-' | b'.' | b'/' | b':') {
+            if start < i {
+                f(v.get(start..i).unwrap_or(""));
+            }
+            start = i + 1;
+            i += 1;
+            continue;
+        }
+        if i > start && c.is_ascii_uppercase() {
+            let prev = b.get(i - 1).copied().unwrap_or(b'_');
+            let next = b.get(i + 1).copied().unwrap_or(b'_');
+            if prev.is_ascii_lowercase()
+                || (prev.is_ascii_digit()
+                    && b.get(start)
+                        .is_some_and(|s| !s.is_ascii_uppercase() || i - start > 1))
+                || (prev.is_ascii_uppercase() && next.is_ascii_lowercase())
+            {
+                f(v.get(start..i).unwrap_or(""));
+                start = i;
+            }
+        }
+        i += 1;
+    }
+    if start < b.len() {
+        f(v.get(start..).unwrap_or(""));
+    }
 }
 
 /// Whether `w` (lower case) is, or starts with, a word of [`STOPWORDS`] or [`CODE_WORDS`]
@@ -1409,6 +1460,7 @@ pub(crate) fn warm_up() {
     let _ = stopwords();
     let _ = dictionary();
     let _ = crate::rules::is_placeholder("warm-up");
+    let _ = is_sequential("abcdefgh");
 }
 
 /// Indirect references: calls, indexing and member paths (`get_secret()`,
@@ -1610,6 +1662,82 @@ mod tests {
             "RM2uqjfDJC9XIAklQF",
         ] {
             assert!(!is_code_identifier(v), "{v}");
+        }
+    }
+
+    /// The allocating versions these functions replaced (reference for the equivalence
+    /// tests below).
+    fn reference_is_code_identifier(v: &str) -> bool {
+        if v.len() < 4
+            || !v
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.' | b'/' | b':'))
+        {
+            return false;
+        }
+        let separated = v
+            .bytes()
+            .any(|c| matches!(c, b'_' | b'-' | b'.' | b'/' | b':'));
+        let mut words = 0usize;
+        let mut others = 0usize;
+        for p in ident_parts(v) {
+            let letters: Vec<u8> = p.bytes().take_while(u8::is_ascii_alphabetic).collect();
+            let n = letters.len();
+            if n == 0 {
+                continue;
+            }
+            let upper = letters.iter().all(u8::is_ascii_uppercase);
+            let lower_tail = letters.iter().skip(1).all(u8::is_ascii_lowercase);
+            if !upper && !lower_tail {
+                return false;
+            }
+            let lower: Vec<u8> = letters.iter().map(u8::to_ascii_lowercase).collect();
+            let w = String::from_utf8(lower).unwrap_or_default();
+            let dict = w.len() >= 3
+                && STOPWORDS
+                    .iter()
+                    .chain(CODE_WORDS)
+                    .any(|d| d.len() >= 3 && w.starts_with(d));
+            if dict {
+                words += 1;
+            } else if !(n == 1 && p.len() > 1) {
+                others += 1;
+            }
+        }
+        words >= 2
+            && if separated {
+                others <= words
+            } else {
+                others * 2 <= words
+            }
+    }
+
+    fn reference_is_sequential(v: &str) -> bool {
+        const SEQS: &[&str] = &[
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/=",
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_",
+            "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+            "01234567890123456789012345678901234567890123456789",
+            "98765432109876543210987654321098765432109876543210",
+            "ZYXWVUTSRQPONMLKJIHGFEDCBAZYXWVUTSRQPONMLKJIHGFEDCBA",
+            "QWERTYUIOPASDFGHJKLZXCVBNM",
+            "1QAZ2WSX3EDC4RFV5TGB6YHN7UJM8IK9OL0P",
+        ];
+        v.len() >= 8
+            && SEQS
+                .iter()
+                .any(|s| s.contains(v.to_ascii_uppercase().as_str()))
+    }
+
+    proptest::proptest! {
+        /// The allocation-free identifier check and the sequence check with its quick reject
+        /// decide exactly as the versions they replaced.
+        #[test]
+        fn rewritten_checks_equal_reference(
+            v in "[A-Za-z0-9_./:-]{0,40}|(ABCDEFGHIJKLMNOPQRSTUVWXYZ|0123456789|qwertyuiop){1,2}[a-z0-9]{0,3}|[A-Z][a-z]{2,8}([A-Z][a-z]{1,8}|_[a-z]{2,8}|[0-9]{1,3}){1,4}"
+        ) {
+            proptest::prop_assert_eq!(is_code_identifier(&v), reference_is_code_identifier(&v), "{}", v);
+            proptest::prop_assert_eq!(is_sequential(&v), reference_is_sequential(&v), "{}", v);
         }
     }
 

@@ -46,6 +46,7 @@ const F_SUR: u8 = 2;
 const F_STOP: u8 = 4;
 const F_PLACE_FIRST: u8 = 8;
 const F_AMBIGUOUS: u8 = 16;
+const F_PLACE_PREFIX: u8 = 32;
 
 type FlagMap = std::collections::HashMap<&'static str, u8, BuildHasherDefault<Fnv>>;
 
@@ -144,6 +145,7 @@ fn build_lists() -> Lists {
         .filter_map(|l| l.split_whitespace().next())
         .for_each(|w| add(w, F_PLACE_FIRST));
     AMBIGUOUS.iter().for_each(|w| add(w, F_AMBIGUOUS));
+    PLACE_PREFIXES.iter().for_each(|w| add(w, F_PLACE_PREFIX));
     Lists {
         flags,
         org_suffixes: ORG_SUFFIXES.iter().copied().collect(),
@@ -825,9 +827,24 @@ fn is_surname(text: &str, t: &Token, key: &Key) -> bool {
 /// given name, title or personal context around it. Marks the tokens used.
 fn find_firms(text: &str, toks: &[Token], used: &mut [bool], keys: &[Key], out: &mut Vec<Entity>) {
     let sep = |a: &Token, b: &Token| text.get(a.end..b.start).unwrap_or("");
+    // Every pattern below joins a token to the next with ", ", " and " or " & " (or is one
+    // hyphenated token): a byte check rules out most tokens before any string comparison.
+    let joined = |a: &Token, b: &Token| {
+        let n = b.start.saturating_sub(a.end);
+        (2..=6).contains(&n) && matches!(text.as_bytes().get(a.end), Some(b',' | b' '))
+    };
     let mut i = 0;
     while i < toks.len() {
         if used[i] || !toks[i].cap || toks[i].initial {
+            i += 1;
+            continue;
+        }
+        let next_joined = i + 1 < toks.len() && joined(&toks[i], &toks[i + 1]);
+        let hyphen = text
+            .as_bytes()
+            .get(toks[i].start..toks[i].end)
+            .is_some_and(|w| w.contains(&b'-'));
+        if !next_joined && !hyphen {
             i += 1;
             continue;
         }
@@ -1216,7 +1233,7 @@ fn find_places(text: &str, toks: &[Token], used: &mut [bool], keys: &[Key], out:
         }
         // "Lake Charles", "Port Elizabeth", "North Brianmouth": a place prefix before a name,
         // an unknown word or a town name (not a known place: those come next).
-        if PLACE_PREFIXES.contains(&key)
+        if keys[i].is(F_PLACE_PREFIX)
             && !toks[i].poss
             && i + 1 < toks.len()
             && !used[i + 1]
@@ -1378,6 +1395,18 @@ fn find_places(text: &str, toks: &[Token], used: &mut [bool], keys: &[Key], out:
 /// A town name built from a given or family name and a town ending ("jacksonville",
 /// "brianmouth", "williamsburg").
 fn town_word(key: &str) -> bool {
+    // Every ending's last two letters; most words end otherwise and stop here.
+    const ENDS: &[&[u8; 2]] = &[
+        b"le", b"rg", b"gh", b"ro", b"ry", b"er", b"th", b"rt", b"en", b"ad", b"re", b"de", b"ew",
+        b"wn", b"nd", b"ld", b"rd", b"is", b"nt",
+    ];
+    let kb = key.as_bytes();
+    let Some(last2) = kb.get(kb.len().saturating_sub(2)..) else {
+        return false;
+    };
+    if kb.len() < 6 || !ENDS.iter().any(|e| e.as_slice() == last2) {
+        return false;
+    }
     TOWN_SUFFIXES.iter().any(|suf| {
         key.len() >= suf.len() + 3
             && key.ends_with(suf)
@@ -1865,6 +1894,15 @@ mod tests {
         );
         assert_eq!(spans("The customer Zhaklina wrote to us."), ["Zhaklina"]);
         assert!(spans("The report Summary said nothing.").is_empty());
+    }
+
+    /// The two-letter quick reject of `town_word` covers every town ending.
+    #[test]
+    fn town_word_endings_are_all_checked() {
+        for suf in TOWN_SUFFIXES {
+            assert!(town_word(&format!("jason{suf}")), "{suf}");
+        }
+        assert!(!town_word("jasonxyz"));
     }
 
     #[test]

@@ -1247,6 +1247,28 @@ fn keyword_value_check(text: &str, vs: usize, ve: usize, quoted: bool, key_check
     let Some(v) = text.get(vs..ve) else {
         return false;
     };
+    // Every check below only rejects, so the cheap and decisive ones come first: the key, the
+    // length, the stand-in words; the value's shape last.
+    if key_checks && key_is_not_secret(text, vs) {
+        return false;
+    }
+    let trimmed = if quoted {
+        v
+    } else {
+        v.trim_end_matches(['.', ',', ';', '!', '?', ')'])
+    };
+    if trimmed.len() < if quoted { 4 } else { 5 } {
+        return false;
+    }
+    let lower = trimmed.to_ascii_lowercase();
+    // Values that announce themselves as stand-ins (`dummy…`, `replace…`, `this…`).
+    if NOT_A_VALUE.contains(&lower.as_str())
+        || ["dummy", "replace", "this_", "thisis", "your"]
+            .iter()
+            .any(|p| lower.starts_with(p))
+    {
+        return false;
+    }
     let password_key = !key_checks || is_password_key(text, vs);
     // A quoted value of a password key may look like a name (`"CorrectHorseBattery"`), unless
     // it names the credential itself (`"userPassword"`, `"DB_PASSWORD"`): a field or lookup
@@ -1260,31 +1282,12 @@ fn keyword_value_check(text: &str, vs: usize, ve: usize, quoted: bool, key_check
     };
     let name_ok =
         password_key && (quoted && !names_credential || v.bytes().any(|c| c.is_ascii_digit()));
-    if crate::filters::value_rejected(v, name_ok) {
-        return false;
-    }
-    let v = if quoted {
-        v
-    } else {
-        v.trim_end_matches(['.', ',', ';', '!', '?', ')'])
-    };
-    if v.len() < if quoted { 4 } else { 5 } {
-        return false;
-    }
-    if key_checks && key_is_not_secret(text, vs) {
-        return false;
-    }
-    let lower = v.to_ascii_lowercase();
-    // Values that announce themselves as stand-ins (`dummy…`, `replace…`, `this…`).
-    if ["dummy", "replace", "this_", "thisis", "your"]
-        .iter()
-        .any(|p| lower.starts_with(p))
+    if crate::filters::value_rejected(v, name_ok)
+        || (trimmed.len() != v.len() && crate::filters::value_rejected(trimmed, name_ok))
     {
         return false;
     }
-    if NOT_A_VALUE.contains(&lower.as_str()) || crate::filters::value_rejected(v, name_ok) {
-        return false;
-    }
+    let v = trimmed;
     let key = if key_checks { key_before(text, vs) } else { "" };
     let parts = key_parts(key);
     // The value repeats the key (`context: "context"`): an enum or a name table.
