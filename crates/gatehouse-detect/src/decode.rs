@@ -201,9 +201,9 @@ pub fn decode_runs(text: &str, limits: &DecodeLimits) -> Vec<DecodedRun> {
             if e - i >= limits.min_run {
                 let (d, t) = b64_or_hex(b, i, e);
                 total += d;
-                if let Some((s, enc)) = t {
+                if let Some((s, enc, start)) = t {
                     out.push(DecodedRun {
-                        start: i,
+                        start,
                         end: e,
                         encoding: enc,
                         text: s,
@@ -265,9 +265,9 @@ pub fn decode_runs(text: &str, limits: &DecodeLimits) -> Vec<DecodedRun> {
         if run.len() >= limits.min_run {
             let (d, t) = b64_or_hex(b, i, k);
             total += d;
-            if let Some((s, enc)) = t {
+            if let Some((s, enc, start)) = t {
                 out.push(DecodedRun {
-                    start: i,
+                    start,
                     end: k,
                     encoding: enc,
                     text: s,
@@ -319,9 +319,9 @@ fn base64_runs(b: &[u8], limits: &DecodeLimits) -> Vec<DecodedRun> {
         if e - s >= limits.min_run {
             let (d, t) = b64_or_hex(b, s, e);
             total += d;
-            if let Some((text, enc)) = t {
+            if let Some((text, enc, start)) = t {
                 out.push(DecodedRun {
-                    start: s,
+                    start,
                     end: e,
                     encoding: enc,
                     text,
@@ -337,8 +337,21 @@ fn base64_runs(b: &[u8], limits: &DecodeLimits) -> Vec<DecodedRun> {
 
 /// Decodes the base64/hex candidate `b[i..k]`: the number of decoded bytes (counted against
 /// the limit) and the text when it is printable.
-fn b64_or_hex(b: &[u8], i: usize, k: usize) -> (usize, Option<(String, Encoding)>) {
+fn b64_or_hex(b: &[u8], i: usize, k: usize) -> (usize, Option<(String, Encoding, usize)>) {
+    // `name=value` (`token=ZXlK…`): an `=` inside the run, not padding, ends a name; the value
+    // after it is the encoded part.
+    let mut i = i;
+    let mut p = k;
+    while p > i && b.get(p - 1) == Some(&b'=') {
+        p -= 1;
+    }
+    if let Some(eq) = b.get(i..p).and_then(|r| r.iter().rposition(|&x| x == b'=')) {
+        i += eq + 1;
+    }
     let run = b.get(i..k).unwrap_or(&[]);
+    if run.len() < 8 {
+        return (0, None);
+    }
     let all_hex = run.iter().all(u8::is_ascii_hexdigit);
     let decoded = if all_hex && run.len().is_multiple_of(2) {
         hex_decode(run).map(|d| (d, Encoding::Hex))
@@ -352,7 +365,7 @@ fn b64_or_hex(b: &[u8], i: usize, k: usize) -> (usize, Option<(String, Encoding)
         }
     };
     match decoded {
-        Some((d, enc)) => (d.len(), printable(d).map(|s| (s, enc))),
+        Some((d, enc)) => (d.len(), printable(d).map(|s| (s, enc, i))),
         None => (0, None),
     }
 }
@@ -415,23 +428,13 @@ mod tests {
             while k < b.len() && CLASS[usize::from(b[k])] & B64 != 0 {
                 k += 1;
             }
-            let run = &b[i..k];
-            if run.len() >= limits.min_run {
-                let all_hex = run.iter().all(u8::is_ascii_hexdigit);
-                let decoded = if all_hex && run.len().is_multiple_of(2) {
-                    hex_decode(run).map(|d| (d, Encoding::Hex))
-                } else if run.iter().any(u8::is_ascii_uppercase)
-                    && run.iter().any(u8::is_ascii_lowercase)
-                {
-                    base64_decode(run).map(|d| (d, Encoding::Base64))
-                } else {
-                    None
-                };
-                if let Some((d, enc)) = decoded {
-                    total += d.len();
-                    if let Some(s) = printable(d) {
-                        out.push((i, k, enc, s));
-                    }
+            if k - i >= limits.min_run {
+                // Decoding itself (incl. the `name=value` split) is shared; this reference is
+                // about finding the runs.
+                let (d, t) = b64_or_hex(b, i, k);
+                total += d;
+                if let Some((s, enc, start)) = t {
+                    out.push((start, k, enc, s));
                 }
             }
             i = k.max(i + 1);
@@ -493,6 +496,19 @@ mod tests {
             let l = DecodeLimits::default();
             assert_eq!(runs_of(t, &l), reference_runs(t, &l), "{t}");
         }
+    }
+
+    /// `name=value`: the value after the last `=` inside a run is what is decoded.
+    #[test]
+    fn assignment_inside_a_run() {
+        let t = "token=Y29udGFjdDogYWxpY2VAZXhhbXBsZS5jb20= end";
+        let runs = decode_runs(t, &DecodeLimits::default());
+        assert_eq!(runs.len(), 1);
+        assert_eq!(runs[0].text, "contact: alice@example.com");
+        assert_eq!(
+            &t[runs[0].start..runs[0].end],
+            "Y29udGFjdDogYWxpY2VAZXhhbXBsZS5jb20="
+        );
     }
 
     #[test]

@@ -107,6 +107,10 @@ pub(crate) struct CompiledRule {
     min_entropy: Option<f32>,
     placeholder_check: bool,
     generic: bool,
+    filter: rules::ValueFilter,
+    /// The rule's allow-list, one automaton (values in which it finds a match are dropped).
+    allow: Option<meta::Regex>,
+    word_start: bool,
 }
 
 pub(crate) struct PatternSet {
@@ -121,6 +125,12 @@ pub(crate) struct PatternSet {
     /// Literal prefilter (secret sets): anchored searches at prefix literals and unanchored
     /// ones around long token runs instead of one unanchored pass over the whole text.
     prefilter: Option<crate::prefilter::Prefilter>,
+    /// The rules without a literal prefix (found by unanchored searches in the prefilter's
+    /// windows) as one automaton, with their indices in `rules`; `None` when every rule is
+    /// anchorable.
+    window_re: Option<(meta::Regex, Vec<usize>)>,
+    /// Search caches of `window_re`.
+    window_caches: std::sync::Mutex<Vec<meta::Cache>>,
 }
 
 pub(crate) struct Inner {
@@ -172,13 +182,24 @@ pub(crate) fn expand_macros_pub(re: &str) -> String {
     expand_macros(re)
 }
 
+/// The credential words of the keyword rules (`{{kw}}`): detect-secrets' keyword list and
+/// common spellings (`db_pass`, `apiKey`, `contraseña`).
+const KEYWORDS: &str = r"(?:passw(?:or)?d|passwd|passcode|passphrase|pwd|pass|secret[eo]?|(?:api|app|application|auth|service|account|db|database|priv|private|client|access|secret|signing|encryption|master)_?key|apikey|db_?pass|database_?pass|key_?pass|token|credentials?|contrase(?:n|\xC3\xB1)a)";
+
+/// Expands the macros of `secrets.toml` (`{{assign}}`, `{{end}}`, `{{b}}`, `{{kw}}`) in a rule
+/// regex, as the engine does before compiling it (for tools that work with the rule file).
+pub fn expand_secret_macros(re: &str) -> String {
+    expand_macros(re)
+}
+
 fn expand_macros(re: &str) -> String {
     re.replace(
         "{{assign}}",
-        r#"\\?['"]?\s{0,3}(?:=|:=|::=|:|=>|\?=|,|\|\||<-|:\s*=)\s{0,5}\\?['"`]?"#,
+        r#"\\?['"]?\]?[ \t]{0,3}(?:[+.?:!]?=|:{2,3}=|=>|:|,|\|{1,2}|<-|>|\()(?:[ \t]*[|>][-+]?[ \t]*\r?\n)?\s{0,5}\\?['"`]?"#,
     )
-    .replace("{{end}}", r#"(?:[`'"\s;,\\<)\]}&|]|$)"#)
+    .replace("{{end}}", r#"(?:[`'"\s;,\\<>)\]}&|.:!?]|$)"#)
     .replace("{{b}}", r"(?-u:\b)")
+    .replace("{{kw}}", KEYWORDS)
 }
 
 /// Rules are ASCII-shaped: matching is done on ASCII classes (`\w`, `\s`, case folding), which
@@ -199,44 +220,88 @@ fn compile_set(
     ctx_words: &mut Vec<String>,
 ) -> Result<PatternSet, Error> {
     let pats: Vec<&str> = rules.iter().map(|r| r.regex.as_str()).collect();
+    let build = |pats: &[&str]| {
+        meta::Regex::builder()
+            .syntax(syntax_config())
+            .configure(
+                // No bounded backtracker: it zeroes a visited set of (NFA states x haystack)
+                // bits on every capture search, which dominates the cost on a large rule set.
+                meta::Config::new()
+                    .nfa_size_limit(Some(64 << 20))
+                    .hybrid_cache_capacity(32 << 20)
+                    .which_captures(regex_automata::nfa::thompson::WhichCaptures::Implicit)
+                    .backtrack(false),
+            )
+            .build_many(pats)
+            .map_err(Box::new)
+    };
     let prefilter = if family == FAMILY_SECRETS {
         let spec: Vec<(&str, Option<usize>)> = rules
             .iter()
             .map(|r| (r.regex.as_str(), r.token_run))
             .collect();
-        crate::prefilter::Prefilter::build(&spec)
+        crate::prefilter::Prefilter::build(&spec).map(|mut p| {
+            p.set_back(rules.iter().map(|r| r.token_run_back).max().unwrap_or(2));
+            p
+        })
     } else {
         None
     };
-    let re = meta::Regex::builder()
-        .syntax(syntax_config())
-        .configure(
-            // No bounded backtracker: it zeroes a visited set of (NFA states x haystack) bits
-            // on every capture search, which dominates the cost on a large rule set.
-            meta::Config::new()
-                .nfa_size_limit(Some(64 << 20))
-                .hybrid_cache_capacity(32 << 20)
-                .which_captures(regex_automata::nfa::thompson::WhichCaptures::Implicit)
-                .backtrack(false),
-        )
-        .build_many(&pats)
-        .map_err(|e| {
-            // Name the rule that does not compile on its own, if any.
-            let culprit = rules.iter().find_map(|r| {
-                meta::Regex::builder()
-                    .syntax(syntax_config())
-                    .build(&r.regex)
-                    .err()
-                    .map(|e| (r.kind.clone(), e.to_string()))
-            });
-            let (id, message) = culprit.unwrap_or_else(|| ("<set>".to_owned(), e.to_string()));
-            Error::new(ErrorKind::Pattern { id, message })
-        })?;
+    let window_re = if prefilter.is_some() {
+        let idx: Vec<usize> = (0..pats.len())
+            .filter(|&i| {
+                pats.get(i)
+                    .is_some_and(|p| !crate::prefilter::anchorable(p))
+            })
+            .collect();
+        if idx.is_empty() {
+            None
+        } else {
+            let wp: Vec<&str> = idx.iter().filter_map(|&i| pats.get(i).copied()).collect();
+            build(&wp).ok().map(|re| (re, idx))
+        }
+    } else {
+        None
+    };
+    if prefilter.is_some()
+        && window_re.is_none()
+        && pats.iter().any(|p| !crate::prefilter::anchorable(p))
+    {
+        return Err(Error::new(ErrorKind::Config(
+            "secret rules without a literal prefix do not compile into one automaton".to_owned(),
+        )));
+    }
+    let re = build(&pats).map_err(|e| {
+        // Name the rule that does not compile on its own, if any.
+        let culprit = rules.iter().find_map(|r| {
+            meta::Regex::builder()
+                .syntax(syntax_config())
+                .build(&r.regex)
+                .err()
+                .map(|e| (r.kind.clone(), e.to_string()))
+        });
+        let (id, message) = culprit.unwrap_or_else(|| ("<set>".to_owned(), e.to_string()));
+        Error::new(ErrorKind::Pattern { id, message })
+    })?;
     let mut compiled = Vec::with_capacity(rules.len());
     for r in rules {
         let mut ids = Vec::new();
+        // A keyword that every match starts with (a token's prefix, `ghp_`) never counts as
+        // context (context words are looked for outside the match): not searched for.
+        let prefixes = if family == FAMILY_SECRETS {
+            crate::prefilter::prefix_literals_of(&r.regex)
+        } else {
+            Vec::new()
+        };
         for w in &r.context {
             let w = w.to_ascii_lowercase();
+            if !prefixes.is_empty()
+                && prefixes
+                    .iter()
+                    .all(|p| p.starts_with(w.as_bytes()) || w.as_bytes().starts_with(p))
+            {
+                continue;
+            }
             let id = match ctx_words.iter().position(|x| *x == w) {
                 Some(i) => i,
                 None => {
@@ -256,6 +321,23 @@ fn compile_set(
                 | "authorization-header"
                 | "provider-credential"
         ) || r.kind.starts_with("curl-");
+        let allow = if r.allow.is_empty() {
+            None
+        } else {
+            let pats: Vec<&str> = r.allow.iter().map(String::as_str).collect();
+            Some(
+                meta::Regex::builder()
+                    .syntax(syntax_config())
+                    .configure(meta::Config::new().nfa_size_limit(Some(1 << 20)))
+                    .build_many(&pats)
+                    .map_err(|e| {
+                        Error::new(ErrorKind::Pattern {
+                            id: r.kind.clone(),
+                            message: format!("allow-list: {e}"),
+                        })
+                    })?,
+            )
+        };
         compiled.push(CompiledRule {
             regex: r.regex.clone(),
             group_re: std::sync::OnceLock::new(),
@@ -269,9 +351,14 @@ fn compile_set(
             min_entropy: r.min_entropy,
             placeholder_check: r.placeholder_check,
             generic,
+            filter: r.filter,
+            allow,
+            word_start: r.word_start,
         });
     }
     Ok(PatternSet {
+        window_re,
+        window_caches: std::sync::Mutex::new(Vec::new()),
         caches: std::sync::Mutex::new(Vec::new()),
         re,
         rules: compiled,
@@ -320,6 +407,10 @@ fn custom_rules(custom: &[CustomPattern]) -> Result<Vec<Rule>, Error> {
             placeholder_check: false,
             pass: 1,
             token_run: None,
+            token_run_back: 2,
+            filter: rules::ValueFilter::Placeholder,
+            allow: Vec::new(),
+            word_start: false,
         });
     }
     Ok(out)
@@ -357,6 +448,7 @@ impl Engine {
             sets.push(compile_set(pii, FAMILY_PII, true, &mut ctx_words)?);
         }
         if cfg.secrets {
+            crate::filters::warm_up();
             let file: RuleFile = toml::from_str(rules::SECRETS_TOML)
                 .map_err(|e| Error::new(ErrorKind::RuleFile(e.to_string())))?;
             let mut secret_rules: Vec<Rule> = file
@@ -811,8 +903,10 @@ impl Engine {
         }
     }
 
-    /// Anchored searches at the plan's candidate starts and unanchored ones over its windows,
-    /// in text order, skipping what an accepted hit already covers.
+    /// Anchored searches at the plan's candidate starts and unanchored searches of the rules
+    /// without a literal prefix over its windows, in text order (a candidate before a window
+    /// match at the same position), skipping what an accepted hit already covers: at every
+    /// position the first match found is the one the full scan finds there.
     fn run_planned(
         &self,
         set: &PatternSet,
@@ -821,18 +915,50 @@ impl Engine {
         cache: &mut meta::Cache,
         plan: &crate::prefilter::Plan,
     ) {
+        let mut wcache = match &set.window_re {
+            Some((re, _)) if !plan.windows.is_empty() => Some(
+                set.window_caches
+                    .lock()
+                    .ok()
+                    .and_then(|mut v| v.pop())
+                    .unwrap_or_else(|| re.create_cache()),
+            ),
+            _ => None,
+        };
         let mut pos = 0usize;
         let (mut si, mut wi) = (0usize, 0usize);
+        // The next window match at or after `pos`: (start, end, rule index).
+        let mut pending: Option<(usize, usize, usize)> = None;
         loop {
+            while plan.starts.get(si).is_some_and(|&c| c < pos) {
+                si += 1;
+            }
             let c = plan.starts.get(si).copied();
-            let w = plan.windows.get(wi).copied();
-            match (c, w) {
-                (None, None) => break,
-                (Some(c), w) if w.is_none_or(|w| c < w.0) => {
-                    si += 1;
-                    if c < pos {
+            if pending.is_some_and(|p| p.0 < pos) {
+                pending = None;
+            }
+            if pending.is_none()
+                && let (Some((wre, idx)), Some(wc)) = (&set.window_re, wcache.as_mut())
+            {
+                while let Some(&(ws, we)) = plan.windows.get(wi) {
+                    let from = ws.max(pos);
+                    if from >= we {
+                        wi += 1;
                         continue;
                     }
+                    let input = Input::new(text).range(from..we);
+                    if let Some(m) = wre.search_with(wc, &input) {
+                        let pid = idx.get(m.pattern().as_usize()).copied().unwrap_or(0);
+                        pending = Some((m.start(), m.end(), pid));
+                        break;
+                    }
+                    wi += 1;
+                }
+            }
+            match (c, pending) {
+                (None, None) => break,
+                (Some(c), p) if p.is_none_or(|p| c <= p.0) => {
+                    si += 1;
                     let input = Input::new(text).range(c..).anchored(Anchored::Yes);
                     if let Some(m) = set.re.search_with(cache, &input)
                         && let Some(h) = self
@@ -853,21 +979,35 @@ impl Engine {
                         pos = next.max(c + 1);
                     }
                 }
-                (_, Some((ws, we))) => {
-                    wi += 1;
-                    let from = ws.max(pos);
-                    if from < we {
-                        pos = self.scan_range(set, text, from, we, out, cache);
+                (_, Some((s, e, pid))) => {
+                    pending = None;
+                    let accepted = self
+                        .confirm(set, text, pid, s, e, cache)
+                        .or_else(|| self.generic_fallback(set, text, pid, s, text.len(), cache));
+                    match accepted {
+                        Some(h) => {
+                            let next = h.1.max(e.min(h.1.max(s + 1)));
+                            out.push(h.0);
+                            pos = next.max(s + 1);
+                        }
+                        None => pos = s + 1,
+                    }
+                    while pos < text.len() && !text.is_char_boundary(pos) {
+                        pos += 1;
                     }
                 }
                 (Some(_), None) => break,
             }
         }
+        if let (Some(wc), Ok(mut v)) = (wcache, set.window_caches.lock())
+            && v.len() < 64
+        {
+            v.push(wc);
+        }
     }
 
-    /// Unanchored searches over `from..to` (matches may not extend past `to`); returns where
-    /// the last accepted hit ends (`from` when none): candidate starts after it are still
-    /// searched anchored, since their matches may extend past `to`.
+    /// Unanchored searches over `from..to` (the full scan of a set without prefilter); returns
+    /// where the last accepted hit ends (`from` when none).
     fn scan_range(
         &self,
         set: &PatternSet,
@@ -967,6 +1107,9 @@ impl Engine {
         cache: &mut meta::Cache,
     ) -> Option<(Hit, usize)> {
         let rule = set.rules.get(pid)?;
+        if rule.word_start && !starts_word(text, s) {
+            return None;
+        }
         let (mut vs, mut ve) = (s, e);
         if rule.group > 0 {
             let re = rule
@@ -986,20 +1129,29 @@ impl Engine {
             vs = g.start;
             ve = g.end;
         }
+        if rule.validator == Validator::ReversedComparison {
+            (vs, ve) = rules::quoted_value_before(text, s)?;
+        }
         let value = text.get(vs..ve)?;
         if value.is_empty() {
             return None;
         }
-        // Generic rule around a provider token: report the provider rule instead.
+        // Generic rule around a provider token: report the provider rule instead. The token's
+        // own match may end with its boundary character, so the search reaches the end of the
+        // generic match, not just of its value.
         if rule.generic {
-            let inner_input = Input::new(text).range(vs..ve);
+            let reach = e.max(ve).min(text.len());
+            let inner_input = Input::new(text).range(vs..reach);
             let mut p = vs;
             while p < ve {
-                let Some(m) = set.re.search_with(cache, &inner_input.clone().range(p..ve)) else {
+                let Some(m) = set
+                    .re
+                    .search_with(cache, &inner_input.clone().range(p..reach))
+                else {
                     break;
                 };
                 let r2 = set.rules.get(m.pattern().as_usize())?;
-                if !r2.generic && m.start() >= vs {
+                if !r2.generic && m.start() >= vs && m.start() < ve {
                     return self.confirm(
                         set,
                         text,
@@ -1015,7 +1167,11 @@ impl Engine {
                 }
             }
         }
-        if rule.placeholder_check && rules::is_placeholder(value) {
+        if rule.placeholder_check
+            && (rules::is_placeholder(value)
+                || crate::filters::is_reference_or_template(value)
+                || crate::filters::is_sequential(value))
+        {
             return Some((
                 Hit {
                     detector: self.inner.secrets_detector.clone(),
@@ -1035,6 +1191,21 @@ impl Engine {
         if let Some(min) = rule.min_entropy
             && checksum::shannon_entropy(value) < min
         {
+            return None;
+        }
+        let rejected = match rule.filter {
+            rules::ValueFilter::Placeholder => false,
+            // Key checks first: cheaper than the value's, and decisive more often.
+            rules::ValueFilter::Keyword => {
+                rules::key_is_not_secret(text, vs) || crate::filters::keyword_value_rejected(value)
+            }
+            rules::ValueFilter::Value => crate::filters::keyword_value_rejected(value),
+            rules::ValueFilter::Generic => {
+                (rule.kind.as_ref() == "generic-api-key" && rules::generic_key_rejected(text, vs))
+                    || crate::filters::generic_value_rejected(value)
+            }
+        };
+        if rejected || rule.allow.as_ref().is_some_and(|a| a.is_match(value)) {
             return None;
         }
         let mut score = rule.score;
@@ -1289,7 +1460,65 @@ fn validate(v: Validator, text: &str, s: usize, e: usize) -> Check {
         }
         Validator::Jwt => jwt_check(m),
         Validator::KeywordValue => ok(rules::keyword_value_ok(text, s, e)),
+        Validator::QuotedKeywordValue => ok(rules::quoted_keyword_value_ok(text, s, e)),
+        Validator::ReversedComparison => ok(rules::reversed_value_ok(text, s, e)),
+        Validator::HighEntropy => {
+            ok(!public_or_encoded_text(m) && !crate::filters::has_sequence_run(m, 8))
+        }
     }
+}
+
+/// Base64 that is public key material (a DER certificate `MII…CC…`, an OpenSSH public key
+/// `AAAAB3NzaC1…`) or the encoding of readable text.
+fn public_or_encoded_text(v: &str) -> bool {
+    // Subresource-integrity and lock-file hashes (`sha512-…`).
+    let lower = v.get(..7).unwrap_or("").to_ascii_lowercase();
+    if ["sha1-", "sha256-", "sha384-", "sha512-", "md5-"]
+        .iter()
+        .any(|p| lower.starts_with(p))
+    {
+        return true;
+    }
+    const SSH: &[&str] = &["AAAAB3NzaC1", "AAAAC3NzaC1", "AAAAE2VjZHNh", "AAAAD3NzaC1"];
+    if SSH.iter().any(|p| v.starts_with(p)) {
+        return true;
+    }
+    // DER: a certificate (`MII?…CC…`: a SEQUENCE that opens with a SEQUENCE) or a public key
+    // (RSA, EC P-256, Ed25519 SubjectPublicKeyInfo).
+    const PUBLIC_DER: &[&str] = &[
+        "MIIBIjANBgkqhkiG9w0BAQEFAAOC",
+        "MIICIjANBgkqhkiG9w0BAQEFAAOC",
+        "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE",
+        "MCowBQYDK2VwAyEA",
+    ];
+    if (v.starts_with("MII") && v.get(6..8) == Some("CC"))
+        || PUBLIC_DER.iter().any(|p| v.starts_with(p))
+    {
+        return true;
+    }
+    let Some(bytes) = decode::base64_decode(v.trim_end_matches('=').as_bytes()) else {
+        return false;
+    };
+    if bytes.len() < 12 {
+        return false;
+    }
+    let printable = bytes
+        .iter()
+        .filter(|b| b.is_ascii_graphic() || **b == b' ' || **b == b'\n')
+        .count();
+    let letters = bytes.iter().filter(|b| b.is_ascii_alphabetic()).count();
+    printable * 100 >= bytes.len() * 95 && letters * 5 >= bytes.len()
+}
+
+/// Whether byte `s` of `text` starts a word: no ASCII letter before it, or a camelCase
+/// boundary (a lower-case letter before an upper-case one).
+fn starts_word(text: &str, s: usize) -> bool {
+    let b = text.as_bytes();
+    let Some(prev) = s.checked_sub(1).and_then(|i| b.get(i)) else {
+        return true;
+    };
+    !prev.is_ascii_alphabetic()
+        || (prev.is_ascii_lowercase() && b.get(s).is_some_and(u8::is_ascii_uppercase))
 }
 
 fn split_ext(s: &str) -> &str {

@@ -31,12 +31,17 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+// The rule samplers shared with the examples name the crate by its external name.
+#[cfg(test)]
+extern crate self as gatehouse_detect;
+
 mod checksum;
 mod config;
 pub mod decode;
 mod engine;
 mod error;
 pub mod eval_spans;
+mod filters;
 pub mod injection;
 pub mod models;
 mod names;
@@ -51,10 +56,10 @@ mod stream;
 pub use config::{
     Action, CustomPattern, DetectConfig, MAX_CUSTOM_PATTERN_LEN, MAX_CUSTOM_PATTERNS, MaskStyle,
 };
-pub use engine::{Detection, Engine, ScanOutcome};
+pub use engine::{Detection, Engine, ScanOutcome, expand_secret_macros};
 pub use error::{Error, ErrorKind};
 pub use redact::{Pseudonymizer, RestoreStream, Restorer};
-pub use rules::{RuleDef, Validator};
+pub use rules::{RuleDef, Validator, ValueFilter};
 pub use stream::{StreamOutput, StreamScanner};
 
 /// The detector families this crate reports, as used in `Finding::detector`.

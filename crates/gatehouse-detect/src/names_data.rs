@@ -1673,6 +1673,114 @@ aidar almas arman askar azamat bauyrzhan daulet dauren erlan galym kairat marat 
 serik talgat timur yerlan zhandos aigerim aizhan akmaral asel dana gulnara madina saule
 abduvali akmal alisher aziz bekzod bobur dilshod jahongir jasur otabek rustam sardor shavkat
 sherzod ulugbek dilnoza gulnora malika nargiza nilufar shahnoza zarina
+abe abel abram adalyn adalynn addie addison adelaide adeline adolph aiden aimee al alaia alaina
+alden alfreda alisa alisha alissa allan allen allie alonzo alphonse alta althea alton alyce
+amado ambrose amie anderson angelia angelique angelita anibal aniyah annmarie ansel archibald
+aria armand arnulfo asher ashlee athena atlas aubree audra august augusta augustine augustus
+aurelia autumn avis ayla bailey barney barrett bart barton beau belle benita bennett bennie
+benny bentley bernadine bernardo berta bertram bessie bette bettie beulah billie blaine blakely
+blanche bobbi bobbie bonita boyd brandi brandie brandt brandy brant brayden brendan brendon
+briana brianna bridgett brielle brittney brock broderick brody bryant brynlee bryon bryson buck
+bud buddy burl burt burton byron callie candice candy carey carissa carlene carly carmela
+carmella carmelo carmine carole carroll carson carter cary casandra cassie cathleen cathryn
+cecelia cecile cedrick celia celina chadwick chance charity charley charmaine chase chasity
+cheri cherie chet christi chrystal chuck clair clare clark claudine clay clementine cleo cletus
+cleveland cliff clyde colby cole coleman collin colton columbus concetta connie conrad corina
+corine cornell corrine cortez cory coy cristopher crystal curt cyril daisy damion dane danial
+dante darin darrel darrell darrin darwin dashawn davey davis dawn dean deana deandre deangelo
+deann deanne dee deena deidre del delbert delilah dell delmar deloris demarcus demetrius dena
+denny denver deon derick deshaun deshawn desiree destiny devonte dewayne dewey dianna dianne
+dick dino dion dixie dominick dona donnell donnie donny dorthy doyle drew dudley dusty dwayne
+earle earlene earline earnest earnestine easton ebony ed eddy edmond edwin edwina effie efrain
+elba eliana elias elisabeth eliseo elma elmer elmo elnora eloy elton elva elvia elvira elwood
+emanuel ember emerson emersyn emery emory erasmo erick erma erna ernestine errol ervin erwin
+esmeralda essie estela estella estelle ester etta eula eunice eusebio evangelina eve everleigh
+everly ezekiel faith fannie fanny faustino faye felecia felicia fern finley fletcher florine
+flossie forrest foster francis frankie fred freddy fredrick gale galen garland garry garth gayle
+gena genesis georgette geraldine gilda glenna goldie grady grant grayson gregg gregorio greyson
+griffin grover gus guy hadley hal hallie harlan harriett harris hattie heriberto hershel hilary
+hiram hobert hollie hollis hope houston hudson humberto hunter ike ilene imani imelda imogene
+ina inez iris irvin irwin isaias ismael israel issac iva jace jaclyn jacquelyn jalen jamaal
+jamar jamel jameson jamey jami jamison janell janelle janette janie janine janna jarrett jarrod
+jarvis javon jaxon jaylah jaylen jayne jayson jazmin jeanie jeanine jeannette jeannie jed
+jefferey jefferson jenifer jennie jerald jeramy jeremiah jeri jermaine jerri jerrod jessie jewel
+jill jimmie jimmy joanne jodie jody johnathan johnathon johnnie jonathon jordyn josiah juana
+juanita jude julianne juliette junior kaden kaitlin kareem karina karla karyn kathie kathrine
+katina kayden keisha kelley kelli kellie kelvin ken kendall kendrick kennedy kent kenya keri
+kermit kerri keshawn khloe kiara kim kimberley kingston kinsley kirby kitty knox kris krista
+kristi kristie kristopher krystal kurtis lacy ladonna lakeisha lamar lamont landon lane lara
+latasha latisha latonya latoya laurie laverne lavonne lawanda leann leanna leilani leland lenora
+lenore leola leona les lesa lesley leta letitia levi lila lilia lilian liliana lillie lino liz
+liza lizzie lola lolita lon london londyn lonnie lora loraine loren lorene loretta lorie lottie
+lou louella louisa loyd luann lucile lucille lucinda lucius luella luisa lula luna lupe luz
+lyman lynda lynette lynnette mack madelyn madge mae makayla malinda mallory mamie mara marcelino
+marcella marci marcie marcy margery margo maricela marietta marissa maritza marla marlin marlon
+marquis marquita marsha marty marva maryann marylou mathew matilda mattie maude maura maverick
+maya maynard meagan melba melisa merle merlin merrill micah micheal mickey mila miles milford
+millard millicent milo mindy minerva minnie misty mitchel mitzi monroe monte monty morris moses
+murray myles myrna myron nanette nannie nathanael nettie nevaeh nichole nickolas nicky nikki
+nita noelle nola nolan nona noreen norris octavia odessa ofelia ollie opal ophelia ora orlando
+orval orville otis palmer pansy parker pat patrice patti paulette penny pete phillip porter
+prince quincy rae raelynn raleigh randal randell randolph rasheed ray reba reed reese reid
+remington rena renee reuben rex reynaldo rhett rhoda rich richie rick rickey robby robyn
+rochelle rocky rod roderick rodger rodolfo romeo ron ronan rory rosalie rosalyn rosanne rose
+roseann rosella rosemarie rosetta rosie roslyn roxie royal royce rudy russel rusty ryder ryker
+ryleigh sallie sammie sandy sanford santos sasha sawyer scot scottie scotty selma serenity
+seymour shana shaniqua shanna shari sharlene shauna shawna sheena sheldon shelia shelly shelton
+sheri sherman sherri sherrie sherry sienna silas simon skylar sloane sol solomon sonny sonya
+stacie stan sterling stewart summer suzette sybil sylvester tabatha tad tameka tamera tami
+tamika tammi tammie tamra tania tanisha tanner tasha teagan teri terrance terrell terri tess
+thaddeus therese thurman tia tiana timmy tisha titus tommie tonia traci tracie tremaine trevon
+trey tricia trina trinity trisha truman tucker twila tyree tyrell tyrone tyson ulysses valarie
+valentine vance velma verna vicky vince virgil waldo walker walton ward weldon wendell wendi
+weston wilbert wilburn wiley will willard willis willow wilmer wilson winnie xander yesenia
+zachariah zachery zelma zion zoey
+abbey abbie abbigail abdiel abigale adaline adan adelina adelle adonis adria adrianna adriel
+agustina ahmir ainsley aja alani alayna aldo aleah aleena alejandrina alexandrea alexia
+alexzander alia alijah alisson aliya aliyah allyson alondra alysa alysha alyson amani amari
+amaya ameer amira amiya anahi anakin anaya andrina angeline angus anika aniya annalise annamarie
+anneliese ansley anthoney anya arabella areli ari ariadne ariah arian ariane arielle arlette
+arlo armani arnav aryan ashanti ashlyn ashlynn aubrie audrina augustin avah averie avianna axton
+ayaan ayanna azaria azariah bailee baylee baylor beckett belen benson bethanie betsey bettye
+billye bladen blair blythe boden bodhi braden bradyn braeden branson braxton breana breanna
+breanne brecken bree brennan brenton bria brianne briar bridgette briley brisa brittani
+brittanie brodie bronwyn brycen brylee brynn bryton cade caiden caitlyn calista callan callen
+camden camron camryn canaan caren carina carlee carley carli carlie carolann carsen caryn casen
+cason cassius catarina cate cathrine cayden cayla ceceli celestine chana chanel charisse charla
+charlee charlize chaya cheyanne cheyenne chiquita christal christiana cielo cindi colt colten
+colter corbin corinna cristal crystle cullen dacia daija daisha dakota damari damarion damaris
+danae dangelo danika danna darcy daria darian darien darion davian davin davina davion daxton
+dayana dayton deacon deja delaney delfina demarion demetria denisse denzel dessie destinee devan
+devyn dionne domenica donte dorinda draven dulce dyani edie edison elaina elana eleanora elian
+elisha elle elly eloisa elora elyse emelia emely emerie emilee emiliano emmalee emmie emmy
+ephraim estefania estrella ethen evander evie eyla ezequiel fallon farrah finnegan gael gage
+galilea genaro genoveva giana gianna giovanna giselle gissel gunner gwyneth hadassah hailee
+hailie haleigh halle harlow hayley henley hezekiah holden huxley iker iliana iona isabela isela
+isis itzel ivette ivonne izaiah jabari jacquelin jada jadiel jaelyn jaida jaiden jailyn jaimie
+jair jairo jakayla jakob jaliyah jamari jamarion jamir jamiya janae janay janiah janiya jaquan
+jaqueline jareth jase jasmin jaxen jaxson jaxton jayce jayda jayla jaylene jaylon jaylynn jaziel
+jazlyn jazmine jeanna jemima jenelle jennah jensen jessenia jett joelle johana jolie jordana
+joslyn jovani jovanny judah julieta kacey kade kaeden kaelyn kaia kaiden kailee kailey kailyn
+kaitlynn kale kaleigh kali kamari kamden kameron kamryn karlee karli karlie karsyn kasen
+kassandra kassidy katlyn kaya kaycee kayleigh kaylie kaylin kayson keagan keaton keegan keely
+kehlani kellan kelsie kenia kenna kennedi kenzie keon keyla kiana kiera kierra killian kimora
+kingsley kinley kira kirra kobe kolby kolton konner kora korbin kristal kristian kyla kylan
+kylee kyleigh kyler kymani kyra lacie laila lainey landen landry laney lawson layne layton leia
+leighton leilah lennon leonel leonidas lesly lexi lexie lia liana libby lilah lilianna lilliana
+lisandro lisbeth litzy lizbeth lizeth lochlan lorelai lucienne lyanna lyla macey maci macie
+madalyn madden maddison maddox madelynn madilyn madisyn madyson maiya makai makenna makenzie
+malachi malakai malaya malia maliyah mareli margot mariah mariela marilu marisela marlee marley
+marlie mathias matias maximus mayra mckenna mckenzie mekhi melina micaela mikaela mikayla mireya
+miya moira monserrat musa mya myah naima nalani nasir natalee nataly nathanial nayeli nehemiah
+nelly neymar nia nicolette nidia norah nyla nylah oakley oaklyn omari oriana paisley paityn
+paola paulina paxton payton peyton presley priscila quinton rachelle raegan raelyn raiden raina
+rayan rayna rebeca reece regan reyna rhea rhiannon rhys romina ronin rowen rubi ryann rylan
+rylie sade saige salma samara samira saniya saniyah santino sarahi sarai sariah savanna selah
+selene shakira shania shaniya shayla shaylee shea shiloh siena sierra sincere skyla soren
+stephany stetson sullivan sydnee talia taliyah tamia taryn tatum tegan thalia thea tiara tierra
+tinley trenton tripp tristen tyrese uriel valentino veda vihaan viviana waylon wesson westin
+wilder xiomara yadiel yadira yahir yamileth yareli yuliana zaiden zander zaniyah zara zaria
+zariah zavier zayden zaylee zayn zendaya zoie zuri
 ";
 
 /// More family names (whitespace-separated, split once at start-up).
@@ -1847,6 +1955,114 @@ shaikh sharif siddiqi sultan tahir usman yousaf zafar zaman
 adeyemo adebisi adegoke adeniyi adesina adetola afolayan agbaje akintola alade awolowo ayodele
 bankole fashola folarin ige ilori komolafe ladipo odukoya ogunbiyi ogundipe okafor okonjo
 oladipo olatunji oyebanji oyewole sowande
+alfaro andrade anthony arellano ashley avery ayers barajas barron barry bartlett baxter bean
+beard beasley beltran benjamin benton bernal bernard best blankenship blevins bonilla booker
+boone bradshaw branch browning bruce buckley bullock burch burks cantrell cantu cardenas carey
+carrillo casey cassidy chase cherry clay cline conley connolly correa crowley cullen daugherty
+davila dejesus delacruz delaney delarosa deleon dempsey devlin doherty donaldson doran dunlap
+dunne duran durham egan ellison enriquez esparza espinosa everett fahey farley felix fields
+finley finnegan flanagan frank french frost frye gaines garrison george geraghty gibbs giles
+gilmore glenn golden good gregory grimes hagan hampton hanna harding harrington hartley hartman
+harvey hayden hebert hendrix hennessy henson herring hester hickman hoover house huerta huffman
+hurley hutchins hyde keane kearney keegan kilpatrick kinney kline knox krueger lenihan leonard
+lester lonergan lott lowery lowry lugo lynn lyon lyons magana mahoney mata mathis mayo mays
+mcbride mccarty mcclure mcconnell mccray mccullough mcdonough mcdowell mcfarland mcginnis
+mcintyre mcknight mcmillan medrano melendez mercado michael moriarty moses mosley moyer mulcahy
+mullen mulligan nixon oconnell odom odonnell oliver olsen orr parra pate peralta person pitts
+portillo potts powers proctor quigley quintana raymond regan reilly reyna rich richard rivers
+roberson rodgers roman rooney rosario rush santana scanlon schaefer schroeder sellers shaffer
+shaughnessy sheehan shepard shields singleton snow solomon spears spence stanton stevenson
+strong stuart tanner terrell tierney trejo valentine vance vang vaughan velasquez velez ventura
+villalobos villegas wall waller walters warner webster whelan whitehead wiley wilkes yoder
+zavala zimmerman
+abernathy ackerman adair addison agnew ainsworth akers albright alcott aldridge alford alston
+ames amos ancheta appleby arevalo arledge armijo armour arrington ashby ashcraft ashford
+atherton atwood ault avant babcock bader baer bagley bain bales ballentine bancroft banning
+barbee barclay barela barfield barksdale barnard barnhart barnhill barrios bartholomew bartley
+basham bateman batson beal beals beaty beauchamp beaver beckett beckman bedford beebe belcher
+bellamy belt benavides bennet betts bevins bigelow biggs billings bingham bivens blackmon
+blackstone blackwood blaine blalock bledsoe blount boatwright bogan boggs bolden bolin bonner
+borden bost boswell bourne bowden bowles bowling boyce braddock bragg bramlett branham brannon
+bratton bray brayton breaux brenner brewster brinkley brito britt britton broadus brockman
+bronson brooker browder brower browne broyles brumfield bryson buckner buford burden burdick
+burger burk burkett burleson burnham burrell burris burroughs busby bussey butts byers bynum
+cade cagle cahill calloway cannady capps carden carlisle carmichael carranza carrington
+cartwright carver cassell castellano castor cates causey cavanaugh chacon chaffin chamberlain
+chaney chapa chappell chatman cheney chester childers childress chism clapp clawson cleary
+clemons cleveland clifton coates cobbs cockrell coe coker colbert coles collazo colvin comer
+conklin conn connell connor conover conroy coon coonrod corbett corbin cornett corral costello
+cothran coulter covington cowan cowart coyle crabtree craddock crain cramer crandall crawley
+creech crenshaw crews crist crocker cromwell crouch crowder crowe crowell crum cuellar culver
+cupp curran currie cushing cutler dailey dalrymple daly dameron dancy darby darden darling
+davies dawkins dearing deaton dees dehart dement denham denney denson denton derr devine devore
+dewitt dickens dickey dickinson dill dillard dinkins dix dobbins dobson dodd dodge donahue
+donnelly dooley dorman dotson doty doughty dow dowd dowdy dowell downey downing dozier draper
+driggers driscoll drummond duff dugan dunbar dunham dupree dupuis durant durbin durden dutton
+dye dykes eads earley easley eason eastman eckert edmonds edmondson ehrlich elam elder eldridge
+elkins ellington ellsworth elmore emmons engle ennis epps erwin eubanks evers ewing fagan
+fairchild falk fallon fannin farr farris faulk faust feldman felton fenton ferrell ferris finch
+finney fisk fitch fitts flagg flanders flournoy fogle forman forsyth fortier foss foust franks
+frasier frazer freed freeland fritz fugate fulcher fulton gaddis gagnon gamez gann gant garland
+garvey gaskins gass gastelum gatlin gaylord geiger gerber gholston gibbons gifford gilchrist
+gilliam gillis gilman gipson givens gladden gleason glidden goad godfrey godwin goebel goff
+goins goldman gooch goode goodrich goodson gore gorman gosnell gough grainger grammer granger
+gravely greenwood gregg grier griffiths grigsby grinstead grissom groves grubb grubbs guidry
+gunn gunter gurley guthrie haag hackett hadley hagen hager haggard haines hairston halcomb
+halsey hamby hamlin hammons hamner handley haney hankins hanley hannon hansford harbin hardaway
+harden hardesty hardwick hargrove harkins harlan harman harms harp harrelson harrod hartsell
+harwell haskell haskins hastings hathaway hatton hawley haywood healy hearn heaton hedrick
+heller helm helms hembree hemphill hendrickson hendry henley hennessey henning herd herndon
+herrington hewitt hiatt hickey higdon highsmith hildebrand hillman hilton hinds hinkle hinojosa
+hinson hitchcock hite hobson hogue holbrook holcomb holder holley holliday hollis holman holst
+honeycutt hopper horan horner hosey houck hough hoyt huckaby hudgins humphries hurd hutcherson
+hutson hyatt ingle irby isaacs isom ivey ivory jacks jacobsen jaeger janes jarrell jeffries
+jernigan jeter jett jewell jobe joiner jolly joyner judd karr kearns keaton keel keen keenan
+keene kehoe kellogg kenney kenyon kern keyes kidd kiefer kilgore kimball kimble kincaid kindred
+kinsey kirchner kirkland kirkpatrick kitchens knott knowlton koenig kraft lackey ladd lafferty
+laird lake lamm landers landis langdon langford langley lanier lantz larkin lassiter latham
+lathrop lauer laughlin lavender lawhorn leake leary ledford lees legg leggett lehman lennon
+lentz lett levine lewallen lightfoot lilly lind lineberry linn linton lipscomb lively lockhart
+lockwood loftin looney lovelace lovett loy lundy lusk lyle lyles lyman mabry mackey macon magee
+maguire mahan maher mahon malloy maloney mangum manley mansfield maples marcum markham marlow
+marr marrero marston martell masters matlock matney mattingly maupin maxey mayberry mayes
+mayfield mcadams mcafee mcallister mcbee mccabe mccain mccaskill mcclellan mcclendon mccloud
+mccollum mccord mccrary mccurdy mcdade mcdermott mcelroy mcfadden mcgill mcgowan mcgraw mchugh
+mcinnis mckinley mclain mcleod mcmanus mcmillian mcnally mcnamara mcneal mcnulty mcqueen mcrae
+mcswain mcwilliams meacham medley meek meeks mendenhall merrill messer metcalf metz michaels
+milam millard millsap milner minton mitchum mize mobley moeller moffett monson montague montano
+montez moorman morehead moreland morey morin morrell morrill morrissey moseley mott moulton
+mowery moya mundy munn munson murdock murphree muse musgrove musser myrick nance napier neely
+neff neil nettles nevarez neville newberry newby newcomb newell newkirk newsome nichol nickerson
+noe noland norwood nowlin nutt oakes oakley oates odell ogden ogle olivier oneil osborn
+ostrander otero ott overton owensby padgett painter pardo parham parish parkinson parmer parr
+parrott partin paschal patten paulson paxton payton peacock pearsall peel pegram pelletier
+pemberton pendleton penn perdue persons pettit pettway phipps pickens pickett pierson pinkerton
+piper pitman platt plummer poindexter polk pollock popp porterfield posey poston pounds prater
+prewitt priest pritchard pritchett proffitt prosser pryor puckett pulliam purcell purdy purvis
+putnam pyle quinlan quinones rader raines rainey rainwater raley ralston ramey ramseur ransom
+rawlings rawls reardon redd redding redman reeder renfro reno rhoades rhoads rickard ricks
+riddle rider riggins rinehart ritchie ritter robb robinette robins robson rockwell rogan roper
+rountree rouse rucker rudd rudolph ruffin rupp rusk russ rutherford rutledge sadler salter sams
+sanborn sanderson sargent satterfield saucedo savoy saxon schaffer schell schmid schofield
+scholl schrader schuler scoggins scroggins scruggs seals sealy searcy sears seaton seay sedillo
+seibert severson sewell shackelford shank shanks sharpe shea shearer sheffield shelley shephard
+sherrill shipley shoemaker shook shrader shuler shultz shumate sibley siegel sikes simms sisk
+sisson sizemore skaggs skelton slade slaughter slayton sledge smalley smallwood smiley smithson
+sneed snider snipes snodgrass sommers sorensen southard sowell spalding spaulding spearman
+spivey spradlin sprague spriggs springer sprouse squires stallings stamper stancil standley
+stapleton starkey starling starnes staton steadman stearns steed steen stiles stinson stoddard
+stoll stoner storey stovall stover stowe stratton stringer strother stroud stuckey sturgeon
+sturgill suggs sumner sutherland sutter swain swank swartz sweat swisher tabor talbert talbot
+tapp tarver teague teal templeton tharp thayer thibodeaux thigpen thomason thorne thornhill
+thorpe thurman thurston tidwell tillman timmons tinsley tipton tobin tolbert toler tomlin
+tomlinson toney trahan trammell travers trimble trotter trout truitt tubbs tuck tuttle twitty
+upchurch upton usher vandyke varner veal vick vickers vinson voss waddell wadsworth waggoner
+wainwright waite wakefield walden waldron wallis warden warfield washburn wasson watt webber
+weddle weems welborn welsh wendt wentworth wertz westbrook whalen whaley wheatley whitcomb
+whiteside whitlock whitman whitmore whitt whittaker whitten whittington wilburn wiles willett
+williford willingham willoughby wills wilmoth wilt wimberly winfield wingate winn winslow wirth
+witt wofford womack woo woodall woodruff woodson wooten worley wrenn yancey yarbrough yeager
+yost youngblood zeller
 ";
 
 /// Particles that join name parts in lower case ("Ludwig van Beethoven", "Vasco da Gama").

@@ -49,6 +49,8 @@ pub(crate) struct Prefilter {
     lits: Vec<Vec<u8>>,
     /// Shortest token run that any non-anchorable rule needs; `None` when all are anchorable.
     min_run: Option<usize>,
+    /// How far before its token run a match may start (the window's reach backwards).
+    back: usize,
 }
 
 /// Where to search: candidate starts (anchored searches) and windows (unanchored searches),
@@ -92,6 +94,17 @@ fn prefix_literals(regex: &str) -> Option<Vec<Vec<u8>>> {
     Some(out)
 }
 
+/// The lower-cased prefix literals of `regex` (empty when it has none).
+pub(crate) fn prefix_literals_of(regex: &str) -> Vec<Vec<u8>> {
+    prefix_literals(regex).unwrap_or_default()
+}
+
+/// Whether every match of `regex` starts with one of its prefix literals (the prefilter
+/// finds its candidates by literal).
+pub(crate) fn anchorable(regex: &str) -> bool {
+    prefix_literals(regex).is_some()
+}
+
 impl Prefilter {
     /// Builds the prefilter for rules `(regex, token_run)`; `None` when some rule has neither a
     /// literal prefix nor a token-run bound (the set is then scanned in full).
@@ -121,7 +134,14 @@ impl Prefilter {
             anchors,
             lits,
             min_run,
+            back: 2,
         })
+    }
+
+    /// Lets windows reach `back` bytes before their token run (for rules whose match starts
+    /// before the run: `1234567890123456|abcdef…`); at least the default 2.
+    pub(crate) fn set_back(&mut self, back: usize) {
+        self.back = back.max(2);
     }
 
     /// Candidate starts and windows for `text`.
@@ -135,7 +155,7 @@ impl Prefilter {
             plan.starts.sort_unstable();
             plan.starts.dedup();
         }
-        add_windows(text, self.min_run, &mut plan);
+        add_windows(text, self.min_run, self.back, &mut plan);
         plan
     }
 }
@@ -165,6 +185,8 @@ pub(crate) struct Shared {
     owners: Vec<u64>,
     /// Per member: its token-run bound.
     runs: Vec<Option<usize>>,
+    /// Per member: its window reach backwards.
+    backs: Vec<usize>,
 }
 
 impl Shared {
@@ -190,6 +212,7 @@ impl Shared {
             anchors: build_ac(&lits)?,
             owners,
             runs: members.iter().map(|m| m.min_run).collect(),
+            backs: members.iter().map(|m| m.back).collect(),
         })
     }
 
@@ -220,9 +243,9 @@ impl Shared {
         // member keeps the runs that reach its own bound.
         if let Some(min) = self.runs.iter().flatten().copied().min() {
             for_each_run(text.as_bytes(), min, |s, e| {
-                for (plan, run) in plans.iter_mut().zip(&self.runs) {
+                for ((plan, run), back) in plans.iter_mut().zip(&self.runs).zip(&self.backs) {
                     if run.is_some_and(|r| e - s >= r) {
-                        push_window(text, s, e, plan);
+                        push_window(text, s, e, *back, plan);
                     }
                 }
             });
@@ -232,10 +255,10 @@ impl Shared {
 }
 
 /// Adds the windows around token runs of at least `min_run` bytes.
-fn add_windows(text: &str, min_run: Option<usize>, plan: &mut Plan) {
+fn add_windows(text: &str, min_run: Option<usize>, back: usize, plan: &mut Plan) {
     if let Some(min_run) = min_run {
         for_each_run(text.as_bytes(), min_run, |s, e| {
-            push_window(text, s, e, plan)
+            push_window(text, s, e, back, plan)
         });
     }
 }
@@ -272,11 +295,12 @@ fn for_each_run(b: &[u8], min_run: usize, mut f: impl FnMut(usize, usize)) {
     }
 }
 
-/// Adds the window around the token run `s..e`: two bytes either side for quotes and
-/// boundaries, widened to char boundaries, merged with the previous window when they touch.
-fn push_window(text: &str, s: usize, e: usize, plan: &mut Plan) {
+/// Adds the window around the token run `s..e`: `back` bytes before it (two by default, for
+/// quotes and boundaries) and two after, widened to char boundaries, merged with the previous
+/// window when they touch.
+fn push_window(text: &str, s: usize, e: usize, back: usize, plan: &mut Plan) {
     let len = text.len();
-    let mut ws = s.saturating_sub(2);
+    let mut ws = s.saturating_sub(back);
     while ws > 0 && !text.is_char_boundary(ws) {
         ws -= 1;
     }
@@ -385,6 +409,10 @@ mod tests {
     }
 }
 #[cfg(test)]
+#[path = "../examples/common/rule_sample.rs"]
+mod rule_sample;
+
+#[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod equivalence {
     use crate::{DetectConfig, Engine};
@@ -443,6 +471,36 @@ mod equivalence {
         let inner = Arc::get_mut(&mut e.inner).expect("fresh engine");
         inner.prefilter = false;
         e
+    }
+
+    /// On samples of every rule's own regex (alone, after prose, glued to another sample), the
+    /// prefiltered scan reports exactly what the full scan reports: a rule whose matches reach
+    /// outside its prefilter window would differ here.
+    #[test]
+    fn prefiltered_scan_equals_full_scan_on_rule_samples() {
+        use super::rule_sample::{Rng, Sampler, rules};
+        let fast = Engine::new(&DetectConfig::default()).unwrap();
+        let full = disabled(Engine::new(&DetectConfig::default()).unwrap());
+        let mut rng = Rng(77);
+        let mut prev = String::new();
+        for r in rules() {
+            let sampler = Sampler::new(&r).unwrap();
+            for _ in 0..4 {
+                let Some((t, _, _)) = sampler.minimal(&mut rng) else {
+                    continue;
+                };
+                for text in [
+                    t.clone(),
+                    format!("We moved the cluster last week. {t}"),
+                    format!("{prev}\n{t} and more"),
+                ] {
+                    let a = fast.scan(&text, Direction::Input).findings;
+                    let b = full.scan(&text, Direction::Input).findings;
+                    assert_eq!(a, b, "{}: {text:?}", r.id);
+                }
+                prev = t;
+            }
+        }
     }
 
     /// The prefiltered scan reports exactly what the full scan reports.

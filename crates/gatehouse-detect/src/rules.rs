@@ -80,6 +80,15 @@ pub enum Validator {
     /// name a property of the secret rather than the secret (`password_min_length`,
     /// `token_url`) or only contain a keyword inside another word (`bypass`, `passport`).
     KeywordValue,
+    /// [`Validator::KeywordValue`] for a quoted value (`password = "…"`): symbols and brackets
+    /// belong to the value, and a plain word assigned to a password key is a (weak) password.
+    QuotedKeywordValue,
+    /// Reversed comparison (`"value" == password`): the match is the closing quote, the
+    /// operator and the key; the value is the quoted string before it.
+    ReversedComparison,
+    /// A quoted high-entropy string: not a certificate or an SSH public key (public data), not
+    /// base64 of readable text (an encoded payload, decoded and scanned separately).
+    HighEntropy,
 }
 
 /// One pattern rule.
@@ -110,6 +119,33 @@ pub struct Rule {
     /// Every match contains a run of at least this many token bytes (prefilter hint for
     /// rules without a literal prefix).
     pub token_run: Option<usize>,
+    /// How far before that run a match may start.
+    pub token_run_back: usize,
+    /// Value filter (secrets): what the value must not look like.
+    pub filter: ValueFilter,
+    /// Allow-list: regexes that, found in the value, make it not a secret.
+    pub allow: Vec<String>,
+    /// The match must start a word: the byte before it is not a letter, or the match starts a
+    /// camelCase word (`myOktaToken`).
+    pub word_start: bool,
+}
+
+/// The value filter of a secret rule (see `filters.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValueFilter {
+    /// Placeholders, references and sequences only (every secret rule).
+    #[default]
+    Placeholder,
+    /// Also code identifiers, indirect references, array literals, and the key checks of
+    /// [`Validator::KeywordValue`] (keyword rules whose value has no format of its own).
+    Keyword,
+    /// Also values of letters only and values containing a common word (generic high-entropy
+    /// rules).
+    Generic,
+    /// The value checks of [`ValueFilter::Keyword`] without its key checks (a rule whose regex
+    /// already pins the key: `asana_client_id`).
+    Value,
 }
 
 impl Rule {
@@ -127,6 +163,10 @@ impl Rule {
             placeholder_check: false,
             pass: 1,
             token_run: None,
+            token_run_back: 2,
+            filter: ValueFilter::Placeholder,
+            allow: Vec::new(),
+            word_start: false,
         }
     }
 
@@ -460,6 +500,18 @@ pub struct RuleDef {
     /// without such runs (the literal prefilter); see `prefilter.rs`.
     #[serde(default)]
     pub token_run: Option<usize>,
+    /// With `token_run`: how many bytes before the run a match may start (default 2).
+    #[serde(default)]
+    pub token_run_back: Option<usize>,
+    /// Value filter (default: placeholders and references only).
+    #[serde(default)]
+    pub filter: Option<ValueFilter>,
+    /// Allow-list regexes: a value in which one of them is found is not a secret.
+    #[serde(default)]
+    pub allow: Vec<String>,
+    /// The match must start a word (see [`Rule::word_start`]).
+    #[serde(default)]
+    pub word_start: bool,
 }
 
 pub(crate) const SECRETS_TOML: &str = include_str!("secrets.toml");
@@ -479,6 +531,10 @@ impl RuleDef {
             placeholder_check: true,
             pass: self.pass.unwrap_or(1),
             token_run: self.token_run,
+            token_run_back: self.token_run_back.unwrap_or(2),
+            filter: self.filter.unwrap_or_default(),
+            allow: self.allow,
+            word_start: self.word_start,
         }
     }
 }
@@ -517,16 +573,30 @@ pub(crate) fn is_placeholder(value: &str) -> bool {
         "fake_key",
         "fakekey",
     ];
-    if WORDS.iter().any(|w| lower.contains(w)) {
-        return true;
-    }
     // Published documentation values (Stripe's docs key, the jwt.io sample signature).
     const DOCS: &[&str] = &[
         "4ec39hqlyjwdarjtt1zdp7dc",
         "sflkxwrjsmekkf2qt4fwpmejf36pok6yjv_adqssw5c",
     ];
-    if DOCS.iter().any(|d| lower.contains(d)) {
-        return true;
+    // One automaton for both lists (a value is checked once, not once per word).
+    static MARKERS: std::sync::OnceLock<Option<aho_corasick::AhoCorasick>> =
+        std::sync::OnceLock::new();
+    let markers = MARKERS.get_or_init(|| {
+        aho_corasick::AhoCorasick::builder()
+            .build(WORDS.iter().chain(DOCS))
+            .ok()
+    });
+    match markers {
+        Some(ac) => {
+            if ac.is_match(&lower) {
+                return true;
+            }
+        }
+        None => {
+            if WORDS.iter().chain(DOCS).any(|w| lower.contains(w)) {
+                return true;
+            }
+        }
     }
     const WHOLE: &[&str] = &[
         "password",
@@ -554,16 +624,38 @@ pub(crate) fn is_placeholder(value: &str) -> bool {
     {
         return true;
     }
-    // Almost no distinct characters: "aaaaaaaa", "00000000", "abababab".
-    let mut seen = [false; 128];
-    let mut distinct = 0;
+    // Almost no distinct characters ("aaaaaaaa", "00000000", "abababab"), or one character
+    // making up half of a long value (`FLWPUBK_TEST-0000000000000000-X`).
+    let mut counts = [0usize; 128];
     for b in v.bytes() {
-        if b < 128 && !seen[usize::from(b)] {
-            seen[usize::from(b)] = true;
-            distinct += 1;
+        if let Some(c) = counts.get_mut(usize::from(b)) {
+            *c += 1;
         }
     }
-    v.len() >= 8 && distinct <= 3
+    let distinct = counts.iter().filter(|c| **c > 0).count();
+    // A filler character (`x`, `z`, `0`, `*`, `#`, `.`, `-`, `_`) making up half of a long
+    // value, or a run of it taking two fifths (`FLWSECK_TEST-000000000000`). Other letters do
+    // not count: a Twitter bearer token opens with 22 `A`s, and a key of repeated `Q`s is still
+    // key-shaped.
+    const FILLERS: &[u8] = b"xXzZ0*#.-_";
+    let most = FILLERS
+        .iter()
+        .map(|&f| counts.get(usize::from(f)).copied().unwrap_or(0))
+        .max()
+        .unwrap_or(0);
+    let mut run = 0usize;
+    let mut longest = 0usize;
+    let mut prev = None;
+    for b in v.bytes() {
+        run = if prev == Some(b) { run + 1 } else { 1 };
+        prev = Some(b);
+        if FILLERS.contains(&b) {
+            longest = longest.max(run);
+        }
+    }
+    (v.len() >= 8 && distinct <= 3)
+        || (v.len() >= 16 && most * 2 >= v.len())
+        || (longest >= 8 && longest * 5 >= v.len() * 2)
 }
 
 /// Values that generic (keyword-anchored) rules must not report: code identifiers, dotted
@@ -741,6 +833,31 @@ const NON_SECRET_KEY_PARTS: &[&str] = &[
     "status",
     "state",
     "flag",
+    "public",
+    "pub",
+    "publishable",
+    "primary",
+    "foreign",
+    "natural",
+    "partition",
+    "sequence",
+    "csrf",
+    "xsrf",
+    "alias",
+    "aliases",
+    "fingerprint",
+    "thumbprint",
+    "checksum",
+    "digest",
+    "index",
+    "store",
+    "event",
+    "events",
+    "by",
+    "range",
+    "count",
+    "counts",
+    "websocket",
 ];
 
 /// Keywords of the keyword rules (lower case); a key must have a part starting with one.
@@ -803,6 +920,26 @@ const NOT_KEYWORD_PARTS: &[&str] = &[
     "compass",
     "bypass",
     "keys",
+    "accessibility",
+    "accessible",
+    "accessor",
+    "accessory",
+    "accessories",
+    "keying",
+    "keyed",
+    "keypad",
+    "donkey",
+    "passwordless",
+    "tokens",
+    "secrets",
+    "trespass",
+    "surpass",
+    "overpass",
+    "underpass",
+    "encompass",
+    "impass",
+    "impasse",
+    "wellpass",
 ];
 
 /// Splits an identifier into lower-case parts at `_`, `-`, `.` and camelCase boundaries.
@@ -835,12 +972,17 @@ fn key_parts(key: &str) -> Vec<String> {
 fn key_before(text: &str, vs: usize) -> &str {
     let b = text.as_bytes();
     let mut p = vs.min(b.len());
-    let stop = vs.saturating_sub(48);
-    // Quotes, spaces, operators and brackets between the key and the value.
-    while p > stop
-        && matches!(
-            b[p - 1],
+    let stop = vs.saturating_sub(64);
+    let at = |i: usize| b.get(i).copied().unwrap_or(0);
+    // Quotes, spaces, operators, brackets and YAML block markers (`key: |-`) between the key
+    // and the value.
+    while p > stop {
+        let c = at(p - 1);
+        let skip = matches!(
+            c,
             b' ' | b'\t'
+                | b'\n'
+                | b'\r'
                 | b'\''
                 | b'"'
                 | b'`'
@@ -854,43 +996,330 @@ fn key_before(text: &str, vs: usize) -> &str {
                 | b'['
                 | b']'
                 | b'\\'
-        )
-    {
+                | b'|'
+                | b'('
+                | b'+'
+                | b'?'
+        ) || (c == b'.' && at(p - 2) == b' ')
+            || (matches!(c, b'-' | b'+') && matches!(at(p - 2), b'|' | b'>'));
+        if !skip {
+            break;
+        }
         p -= 1;
     }
     let end = p;
-    while p > stop && (b[p - 1].is_ascii_alphanumeric() || matches!(b[p - 1], b'_' | b'-' | b'.')) {
+    while p > stop && (at(p - 1).is_ascii_alphanumeric() || matches!(at(p - 1), b'_' | b'-' | b'.'))
+    {
         p -= 1;
     }
     text.get(p..end).unwrap_or("")
 }
 
-/// See [`Validator::KeywordValue`]: whether the value at `vs..ve` of `text` may be a secret.
+/// The operator byte before the value at `vs` (skipping quotes, spaces and `@`).
+fn operator_before(text: &str, vs: usize) -> Option<u8> {
+    let b = text.as_bytes();
+    let mut p = vs.min(b.len());
+    while p > 0 {
+        let c = *b.get(p - 1)?;
+        if !matches!(c, b' ' | b'\t' | b'\'' | b'"' | b'`' | b'@' | b'\\') {
+            return Some(c);
+        }
+        p -= 1;
+    }
+    None
+}
+
+/// Whether the key before `vs` is the last segment of a namespaced type name
+/// (`"AWS::SecretsManager::Secret": …`): a schema entry, not an assignment.
+fn key_is_type_path(text: &str, vs: usize) -> bool {
+    let key = key_before(text, vs);
+    let Some(ks) = (key.as_ptr() as usize).checked_sub(text.as_ptr() as usize) else {
+        return false;
+    };
+    ks >= 2 && text.get(ks - 2..ks) == Some("::")
+}
+
+/// Keywords of the generic high-entropy rule; a part of its key must start with one.
+const GENERIC_KEYWORDS: &[&str] = &[
+    "access",
+    "auth",
+    "api",
+    "key",
+    "pass",
+    "pwd",
+    "secret",
+    "token",
+    "credential",
+    "creds",
+    "client",
+    "bearer",
+    "private",
+    "priv",
+    "signing",
+    "webhook",
+    "license",
+    "session",
+    "cookie",
+    "encryption",
+    "salt",
+    "hmac",
+    "sid",
+];
+
+/// Key check of the generic rule: the key before `vs` has a part that starts with one of its
+/// keywords (`residue` is not a `sid`, `monkey` not a `key`) and no part naming a property of
+/// the credential.
+pub(crate) fn generic_key_rejected(text: &str, vs: usize) -> bool {
+    if key_is_type_path(text, vs) {
+        return true;
+    }
+    let parts = key_parts(key_before(text, vs));
+    parts
+        .iter()
+        .any(|p| NON_SECRET_KEY_PARTS.contains(&p.as_str()))
+        || !parts.iter().any(|p| keyword_part(p, GENERIC_KEYWORDS))
+}
+
+/// Whether the identifier before the value at `vs` names a property of a credential
+/// (`password_min_length`, `token_url`, `public_key`) or contains a keyword only inside another
+/// word (`bypass`, `passport`, `tokenizer`). An identifier without any keyword passes.
+pub(crate) fn key_is_not_secret(text: &str, vs: usize) -> bool {
+    if key_is_type_path(text, vs) {
+        return true;
+    }
+    let key = key_before(text, vs);
+    let lower_key = key.to_ascii_lowercase();
+    if !SECRET_KEYWORDS.iter().any(|k| lower_key.contains(k)) {
+        return false;
+    }
+    let parts = key_parts(key);
+    if parts
+        .iter()
+        .any(|p| NON_SECRET_KEY_PARTS.contains(&p.as_str()))
+    {
+        return true;
+    }
+    !parts.iter().any(|p| keyword_part(p, SECRET_KEYWORDS))
+}
+
+/// Whether the key part `p` is about one of `keywords`: it starts or ends with one
+/// (`password`, `dbpassword`, `apitoken`, `oauth`), and is not a word that only contains it
+/// (`bypass`, `passport`, `monkey`).
+fn keyword_part(p: &str, keywords: &[&str]) -> bool {
+    !NOT_KEYWORD_PARTS.contains(&p)
+        && keywords
+            .iter()
+            .any(|k| p.starts_with(k) || (p.len() > k.len() + 1 && p.ends_with(k)))
+}
+
+/// The quoted string that ends at the closing quote at byte `close` of `text` (`"value" ==
+/// password`): the value's span, when it is 4..=200 bytes without whitespace and the opening
+/// quote is not glued to a word.
+pub(crate) fn quoted_value_before(text: &str, close: usize) -> Option<(usize, usize)> {
+    let b = text.as_bytes();
+    let q = *b.get(close)?;
+    if q != b'"' && q != b'\'' {
+        return None;
+    }
+    let mut p = close;
+    let stop = close.saturating_sub(201);
+    while p > stop {
+        p -= 1;
+        let c = *b.get(p)?;
+        if c == q {
+            let glued = p
+                .checked_sub(1)
+                .and_then(|i| b.get(i))
+                .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_');
+            let len = close - p - 1;
+            return (!glued && len >= 4 && text.is_char_boundary(p + 1)).then_some((p + 1, close));
+        }
+        if c.is_ascii_whitespace() {
+            return None;
+        }
+    }
+    None
+}
+
+/// Whether the key before `vs` is a password key (`db_password`, `userPwd`, `passphrase`):
+/// plain words are then possible values.
+fn is_password_key(text: &str, vs: usize) -> bool {
+    const PASSWORD_WORDS: &[&str] = &[
+        "password",
+        "passwd",
+        "passcode",
+        "passphrase",
+        "pwd",
+        "pass",
+        "contrasena",
+        "passwort",
+        "motdepasse",
+    ];
+    key_parts(key_before(text, vs))
+        .iter()
+        .any(|p| PASSWORD_WORDS.contains(&p.as_str()))
+}
+
+/// Values that configuration and code assign to credential keys without being credentials
+/// (lower case; compared with the whole value).
+const NOT_A_VALUE: &[&str] = &[
+    "pass",
+    "passwd",
+    "password",
+    "secret",
+    "token",
+    "test",
+    "testing",
+    "todo",
+    "tbd",
+    "string",
+    "str",
+    "none",
+    "null",
+    "nil",
+    "true",
+    "false",
+    "undefined",
+    "disable",
+    "disabled",
+    "enabled",
+    "prompt",
+    "required",
+    "optional",
+    "hidden",
+    "redacted",
+    "dummy",
+    "sample",
+    "default",
+    "changeit",
+    "changeme",
+    "unknown",
+    "empty",
+    "value",
+    "secret_value",
+    "not_set",
+    "notset",
+    "unset",
+    "missing",
+    "invalid",
+    "error",
+    "warn",
+    "deny",
+    "allow",
+    "forbid",
+    "ignore",
+    "dummy_secret",
+    "dummy_value",
+    "login_password",
+    "account_password",
+    "nopasswd",
+    "not_real_key",
+    "notreal",
+    "some_key",
+    "str_to_sign",
+    "test-access-key",
+    "thisisnottherealsecret",
+    "api_key",
+    "undef",
+    "mypassword",
+    "yourpassword",
+];
+
+/// See [`Validator::KeywordValue`]: whether the unquoted value at `vs..ve` of `text` may be a
+/// secret.
 pub(crate) fn keyword_value_ok(text: &str, vs: usize, ve: usize) -> bool {
+    keyword_value_check(text, vs, ve, false, true)
+}
+
+/// See [`Validator::QuotedKeywordValue`]: the same for a quoted value (`password = "…"`),
+/// where symbols and brackets belong to the value and a plain word is a possible password.
+pub(crate) fn quoted_keyword_value_ok(text: &str, vs: usize, ve: usize) -> bool {
+    keyword_value_check(text, vs, ve, true, true)
+}
+
+/// [`quoted_keyword_value_ok`] for a reversed comparison: the key follows the value, so the
+/// checks of the key before the value do not apply.
+pub(crate) fn reversed_value_ok(text: &str, vs: usize, ve: usize) -> bool {
+    keyword_value_check(text, vs, ve, true, false)
+}
+
+fn keyword_value_check(text: &str, vs: usize, ve: usize, quoted: bool, key_checks: bool) -> bool {
     let Some(v) = text.get(vs..ve) else {
         return false;
     };
-    let v = v.trim_end_matches(['.', ',', ';', '!', '?', ')']);
-    if v.len() < 5 {
+    // Every check below only rejects, so the cheap and decisive ones come first: the key, the
+    // length, the stand-in words; the value's shape last.
+    if key_checks && key_is_not_secret(text, vs) {
         return false;
     }
-    let key = key_before(text, vs);
-    let parts = key_parts(key);
-    let lower_key = key.to_ascii_lowercase();
-    if SECRET_KEYWORDS.iter().any(|k| lower_key.contains(k)) {
-        if parts
+    let trimmed = if quoted {
+        v
+    } else {
+        v.trim_end_matches(['.', ',', ';', '!', '?', ')'])
+    };
+    if trimmed.len() < if quoted { 4 } else { 5 } {
+        return false;
+    }
+    let lower = trimmed.to_ascii_lowercase();
+    // Values that announce themselves as stand-ins (`dummy…`, `replace…`, `this…`).
+    if NOT_A_VALUE.contains(&lower.as_str())
+        || ["dummy", "replace", "this_", "thisis", "your"]
             .iter()
-            .any(|p| NON_SECRET_KEY_PARTS.contains(&p.as_str()))
-        {
+            .any(|p| lower.starts_with(p))
+    {
+        return false;
+    }
+    let password_key = !key_checks || is_password_key(text, vs);
+    // A quoted value of a password key may look like a name (`"CorrectHorseBattery"`), unless
+    // it names the credential itself (`"userPassword"`, `"DB_PASSWORD"`): a field or lookup
+    // key.
+    let names_credential = {
+        let l = v.to_ascii_lowercase();
+        ["pass", "pwd", "secret", "token", "key", "cred"]
+            .iter()
+            .any(|k| l.contains(k))
+            || (v.contains('_') && !v.bytes().any(|c| c.is_ascii_lowercase()))
+    };
+    let name_ok =
+        password_key && (quoted && !names_credential || v.bytes().any(|c| c.is_ascii_digit()));
+    if crate::filters::value_rejected(v, name_ok)
+        || (trimmed.len() != v.len() && crate::filters::value_rejected(trimmed, name_ok))
+    {
+        return false;
+    }
+    let v = trimmed;
+    let key = if key_checks { key_before(text, vs) } else { "" };
+    let parts = key_parts(key);
+    // The value repeats the key (`context: "context"`): an enum or a name table.
+    if (!key.is_empty() && key.eq_ignore_ascii_case(v)) || parts.contains(&lower) {
+        return false;
+    }
+    // A call (`setPassword("…")`) only when the function is named after the credential
+    // (`should_pass(…)`, `pwd.getpwnam(…)` are not).
+    if key_checks && operator_before(text, vs) == Some(b'(') {
+        const STRONG: &[&str] = &[
+            "password",
+            "passwd",
+            "pwd",
+            "passphrase",
+            "secret",
+            "token",
+            "apikey",
+            "credential",
+            "credentials",
+            "key",
+        ];
+        if !parts.last().is_some_and(|p| STRONG.contains(&p.as_str())) {
             return false;
         }
-        let keyword_part = parts.iter().any(|p| {
-            !NOT_KEYWORD_PARTS.contains(&p.as_str())
-                && SECRET_KEYWORDS.iter().any(|k| p.starts_with(k))
-        });
-        if !keyword_part {
-            return false;
-        }
+    }
+    if !quoted
+        && (v.ends_with(':')
+            || v.trim_end_matches('=').contains('=')
+            || lower.starts_with("0x")
+            || crate::filters::is_dotted_reference(v))
+    {
+        return false;
     }
     let b = v.as_bytes();
     let has_digit = b.iter().any(u8::is_ascii_digit);
@@ -898,38 +1327,49 @@ pub(crate) fn keyword_value_ok(text: &str, vs: usize, ve: usize) -> bool {
     let has_symbol = b.iter().any(|c| !c.is_ascii_alphanumeric());
     // Numbers, times, versions, dates.
     if !has_alpha {
-        return b.len() >= 6 && b.iter().all(u8::is_ascii_digit) && {
+        if b.iter().all(u8::is_ascii_digit) {
             // A bare number only when it is long and not all one digit (PIN-like secrets
             // are kept; counts and durations are short or round).
             let distinct = b.iter().collect::<std::collections::BTreeSet<_>>().len();
-            b.len() >= 8 && distinct >= 4
-        };
+            return b.len() >= 8 && distinct >= 4;
+        }
+        // Digits and symbols: a password in quotes (`"1234!@#$"`), a time or a version
+        // unquoted.
+        return quoted && has_digit && b.len() >= 6;
     }
     // Plain words and identifiers ("required", "getPassword", "my_secret_name").
     if !has_digit && !has_symbol {
         let upper = b.iter().filter(|c| c.is_ascii_uppercase()).count();
-        let lower = b.iter().filter(|c| c.is_ascii_lowercase()).count();
+        let lower_n = b.iter().filter(|c| c.is_ascii_lowercase()).count();
         // Long mixed-case random letters are kept ("hQxZpLmWvRtKsNbY").
         let camel_words = b
             .windows(2)
             .filter(|w| w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase())
             .count();
-        if !(b.len() >= 16 && upper >= 4 && lower >= 4 && camel_words >= 4) {
+        let random_letters = b.len() >= 16 && upper >= 4 && lower_n >= 4 && camel_words >= 4;
+        // A quoted word assigned to a password key is a (weak) password.
+        let password_word = quoted && password_key;
+        if !(random_letters || password_word) {
             return false;
         }
     }
-    if matches!(
-        b[0],
-        b'$' | b'%' | b'&' | b'*' | b'#' | b'/' | b'~' | b'.' | b'@'
-    ) || v.contains("://")
-        || v.contains("::")
-        || v.contains("->")
-        || v.contains('\\')
-        || v.starts_with("os.")
-        || v.starts_with("process.")
-        || v.starts_with("self.")
-        || v.starts_with("this.")
+    if v.contains("://") || v.contains("->") || (v.contains('\\') && !quoted) {
+        return false;
+    }
+    if !quoted
+        && (b.first().is_some_and(|c| {
+            matches!(
+                c,
+                b'$' | b'%' | b'&' | b'*' | b'#' | b'/' | b'~' | b'.' | b'@'
+            )
+        }) || v.starts_with("os.")
+            || v.starts_with("process.")
+            || v.starts_with("self.")
+            || v.starts_with("this."))
     {
+        return false;
+    }
+    if quoted && (v.starts_with('/') || v.starts_with("./") || v.starts_with("~/")) {
         return false;
     }
     // File names: `id_rsa.pem`, `secrets.yaml`.
@@ -967,7 +1407,6 @@ pub(crate) fn keyword_value_ok(text: &str, vs: usize, ve: usize) -> bool {
         ".der",
         ".cer",
     ];
-    let lower = v.to_ascii_lowercase();
     if EXT.iter().any(|e| lower.ends_with(e)) {
         return false;
     }
