@@ -4,14 +4,15 @@
 //!
 //! # Input side: two layers and one score
 //!
-//! 1. **Signatures** (`signatures.rs`): ~100 patterns in English and 13 other languages,
-//!    compiled into one multi-pattern regex and run once over the normalised text (and over
-//!    decoded base64/hex/rot13/Unicode-tag payloads). Each belongs to a class (override, persona,
-//!    developer mode, extraction, delimiter, …).
-//! 2. **A linear classifier** (logistic regression, trained by `examples/train_injection.rs`) over
-//!    hashed word 1–2-grams, character 3/5-grams, signature ids, signature-class counts and
-//!    instruction-shape features (imperative sentences and questions after the opening). The
-//!    weights (`models/injection-linear.bin`) are compiled in with `include_bytes!`.
+//! 1. **Signatures** (`signatures.rs`): ~130 patterns in English and 13 other languages, found
+//!    by a literal prefilter and anchored searches of one multi-pattern automaton over the
+//!    normalised text (and over decoded base64/hex/rot13/Unicode-tag payloads). Each belongs to a
+//!    class (override, persona, developer mode, extraction, delimiter, …).
+//! 2. **A linear classifier** (logistic regression, trained by `examples/train_injection/`) over
+//!    hashed features (`features.rs`): distinct word 1–2-grams, character 4-grams of distinct
+//!    units, sentence-level request features (requests after the opening, spliced into plain
+//!    text, pointing at the content or not), adversarial-suffix noise, signature ids and class
+//!    counts. The weights (`models/injection-linear.bin`) are compiled in with `include_bytes!`.
 //!
 //! Combination rule (documented in `docs/DETECTION.md`):
 //!
