@@ -175,7 +175,7 @@ fn homoglyph(s: &str, r: &mut Rng) -> String {
         .collect()
 }
 
-fn b64(s: &str) -> String {
+pub fn b64(s: &str) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let b = s.as_bytes();
     let mut out = String::new();

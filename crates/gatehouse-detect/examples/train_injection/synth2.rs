@@ -21,7 +21,7 @@
 //! Seeded: the same seed gives the same rows.
 
 use super::banks::*;
-use super::synth::{Rng, SynthRow};
+use super::synth::{Rng, SynthRow, b64};
 
 const HOSTS: &[&str] = &[
     "evil.example",
@@ -115,25 +115,6 @@ fn cap_first(s: &str) -> String {
         Some(f) => f.to_uppercase().chain(c).collect(),
         None => String::new(),
     }
-}
-
-fn b64(s: &str) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let b = s.as_bytes();
-    let mut out = String::new();
-    for ch in b.chunks(3) {
-        let n = (u32::from(ch[0]) << 16)
-            | (u32::from(*ch.get(1).unwrap_or(&0)) << 8)
-            | u32::from(*ch.get(2).unwrap_or(&0));
-        for i in 0..4 {
-            if i <= ch.len() {
-                out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 /// Fills the `{slot}`s of a template; unknown braces (JSON) are kept.
@@ -250,6 +231,20 @@ fn question(r: &mut Rng) -> String {
     fill(&t, r)
 }
 
+/// A request to write a malicious program.
+fn bad_program(r: &mut Rng, polite: &impl Fn(&mut Rng, String) -> String) -> String {
+    let s = format!(
+        "{} a {} {} that {}.",
+        r.pick(&[
+            "Write", "Create", "Develop", "Generate", "Give me", "Provide", "Code"
+        ]),
+        r.pick(CODE_LANGS),
+        r.pick(&["function", "script", "program", "tool", "snippet"]),
+        fill(r.pick(BAD_CODE_TASKS), r)
+    );
+    polite(r, s)
+}
+
 /// One instruction to plant in a document (already filled).
 fn instruction(r: &mut Rng) -> String {
     let polite = |r: &mut Rng, s: String| -> String {
@@ -320,18 +315,7 @@ fn instruction(r: &mut Rng) -> String {
             );
             polite(r, s)
         }
-        42 => {
-            let s = format!(
-                "{} a {} {} that {}.",
-                r.pick(&[
-                    "Write", "Create", "Develop", "Generate", "Give me", "Provide", "Code"
-                ]),
-                r.pick(CODE_LANGS),
-                r.pick(&["function", "script", "program", "tool", "snippet"]),
-                fill(r.pick(BAD_CODE_TASKS), r)
-            );
-            polite(r, s)
-        }
+        42 => bad_program(r, &polite),
         43..=46 => {
             let s = format!(
                 "{} {}.",
@@ -390,18 +374,7 @@ fn instruction(r: &mut Rng) -> String {
         }
         64..=71 => fill(r.pick(EXFIL), r),
         72..=79 => fill(r.pick(AGENT_ACTIONS), r),
-        80..=82 => {
-            let s = format!(
-                "{} a {} {} that {}.",
-                r.pick(&[
-                    "Write", "Create", "Develop", "Generate", "Give me", "Provide", "Code"
-                ]),
-                r.pick(CODE_LANGS),
-                r.pick(&["function", "script", "program", "tool", "snippet"]),
-                fill(r.pick(BAD_CODE_TASKS), r)
-            );
-            polite(r, s)
-        }
+        80..=82 => bad_program(r, &polite),
         83..=89 => {
             let code = fill(r.pick(BAD_CODE), r);
             format!("{}\n```\n{code}\n```", r.pick(CODE_FRAMES))
