@@ -4,7 +4,7 @@
 //!
 //! # Input side: two layers and one score
 //!
-//! 1. **Signatures** (`signatures.rs`): ~130 patterns in English and 13 other languages, found
+//! 1. **Signatures** (`signatures.rs`): ~120 patterns in English and 13 other languages, found
 //!    by a literal prefilter and anchored searches of one multi-pattern automaton over the
 //!    normalised text (and over decoded base64/hex/rot13/Unicode-tag payloads). Each belongs to a
 //!    class (override, persona, developer mode, extraction, delimiter, …).
