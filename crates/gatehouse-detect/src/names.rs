@@ -9,6 +9,7 @@
 
 use crate::names_data::{
     FIRST_NAMES, MORE_FIRST_NAMES, MORE_SURNAMES, NAME_PARTICLES, NOT_NAMES, PLACES, SURNAMES,
+    WORLD_FIRST_NAMES, WORLD_SURNAMES,
 };
 use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -130,11 +131,13 @@ fn build_lists() -> Lists {
         .iter()
         .copied()
         .chain(MORE_FIRST_NAMES.split_whitespace())
+        .chain(WORLD_FIRST_NAMES.split_whitespace())
         .for_each(|w| add(w, F_FIRST));
     SURNAMES
         .iter()
         .copied()
         .chain(MORE_SURNAMES.split_whitespace())
+        .chain(WORLD_SURNAMES.split_whitespace())
         .for_each(|w| add(w, F_SUR));
     NOT_NAMES
         .iter()
@@ -1773,6 +1776,59 @@ mod tests {
             vec!["Krisztián Szöllösy"]
         );
         assert_eq!(spans("Ask Dr. Okafor about it"), vec!["Okafor"]);
+    }
+
+    /// Names of many origins without any context word: both parts come from the lists.
+    #[test]
+    fn names_of_many_origins() {
+        for (text, want) in [
+            (
+                "Forward the invoice to Oluwaseun Adeyemi today.",
+                "Oluwaseun Adeyemi",
+            ),
+            (
+                "Forward the invoice to Wojciech Kowalczyk today.",
+                "Wojciech Kowalczyk",
+            ),
+            (
+                "Forward the invoice to Anushka Srivastava today.",
+                "Anushka Srivastava",
+            ),
+            (
+                "Forward the invoice to Hiroshi Hashimoto today.",
+                "Hiroshi Hashimoto",
+            ),
+            (
+                "Forward the invoice to Zeynep Yildirim today.",
+                "Zeynep Yildirim",
+            ),
+            (
+                "Forward the invoice to Thabo Dlamini today.",
+                "Thabo Dlamini",
+            ),
+        ] {
+            assert_eq!(spans(text), vec![want], "{text}");
+        }
+        for given in [
+            "Anushka",
+            "Ikenna",
+            "Guilherme",
+            "Hatice",
+            "Bohdan",
+            "Xiaoli",
+        ] {
+            assert!(Key::new(given).is(F_FIRST), "{given}");
+        }
+        for family in [
+            "Srivastava",
+            "Wroblewski",
+            "Kebede",
+            "Akter",
+            "Karakaya",
+            "Najjar",
+        ] {
+            assert!(Key::new(family).is(F_SUR), "{family}");
+        }
     }
 
     #[test]

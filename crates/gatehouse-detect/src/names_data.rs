@@ -2732,3 +2732,22 @@ queensland
 new south wales
 tasmania
 ";
+
+/// More given names of South Asian, Arabic, African, East Asian, Slavic, Turkish and Portuguese
+/// usage that the lists above lacked (written for Gatehouse; words that are
+/// also common English words are left out).
+pub(crate) const WORLD_FIRST_NAMES: &str = "
+anushka devendra harsha jagdish madhavi prasad prateek shankar srinivas vikas farah saad usman
+yousef ikenna kelechi olumide otieno achieng juma zawadi hiroko xiaoli ludmila bohdan hatice
+guilherme
+";
+
+/// Family names of the same origins (written for Gatehouse; common English words left out).
+pub(crate) const WORLD_SURNAMES: &str = "
+aggarwal bhattacharya deshpande ganguly goyal sethi shukla srivastava begum akter wanjiku
+agyeman naidoo kebede harada nomura kwiatkowski pawlowski nowicki jaworski witkowski michalak
+szewczyk wroblewski zalewski jakubowski wlodarczyk sawicki sokolowski maciejewski wysocki
+kazmierczak wasilewski czerwinski glowacki sikorski baranowski laskowski brzezinski grigoriev
+vorobyov kuzmin korolev belyaev matveev denisov kazakov petrenko karakaya abboud najjar sabbagh
+sousa almeida ferreira
+";
