@@ -11,10 +11,9 @@ use std::error::Error;
 use gatehouse_core::Direction;
 use gatehouse_detect::injection::{InjectionConfig, InjectionDetector, eval};
 
-fn cpu_ns() -> Option<u64> {
-    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    s.split_whitespace().next()?.parse().ok()
-}
+#[path = "common/cpu_time.rs"]
+mod cpu_time;
+use cpu_time::cpu_ns;
 
 fn main() -> Result<(), Box<dyn Error>> {
     let mut data = None;

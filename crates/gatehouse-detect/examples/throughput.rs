@@ -11,12 +11,9 @@ use std::time::Instant;
 mod common_corpus;
 use common_corpus::corpus;
 
-/// CPU time of this thread in nanoseconds (Linux schedstat), so that a busy shared machine does
-/// not distort the per-core number.
-fn cpu_ns() -> Option<u64> {
-    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    s.split_whitespace().next()?.parse().ok()
-}
+#[path = "common/cpu_time.rs"]
+mod cpu_time;
+use cpu_time::cpu_ns;
 
 /// Streaming: 16-byte deltas (about four tokens each); time per push and bytes held back.
 fn stream_latency(text: &str) {
